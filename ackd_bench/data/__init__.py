@@ -1,0 +1,1 @@
+"""Curation: band metadata, raw sources, manifests, splits, packing and torch datasets."""

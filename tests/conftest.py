@@ -1,0 +1,49 @@
+"""Shared pytest fixtures: paths to the real shared data, a private cache dir, the gpu marker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ACKD_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except Exception:  # pragma: no cover
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own ackd-bench cache so tests never share teacher/matcher checkpoints."""
+    monkeypatch.setenv("ACKD_BENCH_CACHE", str(tmp_path_factory.mktemp("ackd-cache")))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "eurosat-ms-200").is_dir():
+        pytest.fail(f"real shared data not found at {SHARED_DATA} (set ACKD_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def eurosat200(shared_data) -> Path:
+    return shared_data / "eurosat-ms-200"
+
+
+@pytest.fixture(scope="session")
+def s2_scenes(shared_data) -> Path:
+    return shared_data / "sentinel2-scenes"
