@@ -30,9 +30,9 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from ackd_bench.cli import data, listing, report, train
+    from ackd_bench.cli import data, listing, matcher, report, train
 
-    for module in (data, listing, train, report):
+    for module in (data, listing, train, matcher, report):
         for command in module.COMMANDS:
             cli.add_command(command)
 

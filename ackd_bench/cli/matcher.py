@@ -1,0 +1,3 @@
+"""`ackd-bench train-matcher`: filled in by the SemBridge area."""
+
+COMMANDS: list = []

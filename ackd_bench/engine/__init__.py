@@ -1,0 +1,1 @@
+"""Training engine: teacher training and caches, the student loop, pairing, checkpoints, run folders."""
