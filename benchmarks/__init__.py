@@ -1,0 +1,1 @@
+"""Speed measurements (ratios of two variants in one process), not tests. Run with `make bench`."""
