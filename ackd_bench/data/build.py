@@ -1,0 +1,402 @@
+"""`build-dataset`: raw sources -> one benchmark folder (ARCHITECTURE.md §2), built atomically.
+
+The whole folder is assembled in a hidden temp sibling (`io.atomic_dir`) and renamed at the end, so a
+failed or interrupted build leaves no partial output. Per-sample files (student PNGs, derived teacher
+GeoTIFFs) are written straight into that temp folder: its final rename is what makes them visible.
+"""
+
+from __future__ import annotations
+
+import io as _io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ackd_bench import __version__
+from ackd_bench.data import checks, packing
+from ackd_bench.data.bands import band_indices, resolve_band_set
+from ackd_bench.data.manifest import COLUMNS, SPLITS, check_rel_path, make_frame, write_manifest, write_table
+from ackd_bench.data.splits import POOL_RULES, assign_splits, check_fractions, pool_split
+from ackd_bench.data.stats import compute_stats
+from ackd_bench.errors import ConfigError, DataError
+from ackd_bench.io import atomic_dir, atomic_write_json, sha256_bytes, sha256_file
+
+REPO = Path(__file__).resolve().parents[2]
+LOSS_WEIGHTS_DEFAULT = {"w_ce": 0.3, "w_kd": 0.4, "w_ot": 0.003, "form": "official"}
+POOLS = ("teacher", "student")
+
+
+@dataclass
+class PoolSpec:
+    source: str
+    root: str  # "repo:...", "bench:..." or as typed ("" for generated sources)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildSpec:
+    name: str
+    teacher: PoolSpec
+    student: PoolSpec
+    bands: str = "s2_10"
+    size: int = 64
+    split_by: str = "region"
+    seed: int = 0
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    class_map: str | None = None
+    version: str = "1"
+    description: str = ""
+    licence: dict = field(default_factory=dict)
+    command: str = ""
+
+
+def resolve_root(root: str, bench: Path | None = None) -> Path:
+    """Card root string -> a path: `repo:X` inside this repo, `bench:X` inside the benchmark, else as typed."""
+    if root.startswith("repo:"):
+        return REPO / root[5:]
+    if root.startswith("bench:"):
+        if bench is None:
+            raise ConfigError(f"root {root!r} needs a benchmark folder")
+        return Path(bench) / root[6:]
+    return Path(root)
+
+
+def _pool(spec: PoolSpec, size: int):
+    from ackd_bench.data.sources import SOURCES
+
+    cls = SOURCES.get(spec.source)
+    return cls(resolve_root(spec.root), bands=None, size=size, **spec.options)
+
+
+# ---------------------------------------------------------------- classes
+def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None]:
+    """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map."""
+    t_src = {s.class_name for s in teacher}
+    s_src = {s.class_name for s in student}
+    mapping: dict[str, str] | None = None
+    if class_map:
+        from ackd_bench.data.classmap import load_class_map
+
+        mapping = dict(load_class_map(class_map))
+        unknown = sorted(set(mapping) - t_src - s_src)
+        if unknown:
+            raise ConfigError(f"class map names unknown source class(es) {unknown} (teacher has {sorted(t_src)}, student has {sorted(s_src)})", class_map)
+        targets = set(mapping.values())
+
+        def mapped(name: str) -> str | None:
+            return mapping.get(name, name if name in targets else None)
+
+        t_classes = {mapped(c) for c in t_src} - {None}
+        missing = sorted(targets - t_classes)
+        if missing:
+            raise ConfigError(f"class map targets {missing} have no teacher images (teacher classes {sorted(t_classes)})", class_map)
+        classes = sorted(targets & {mapped(c) for c in s_src})
+    else:
+        def mapped(name: str) -> str | None:
+            return name if name in t_src and name in s_src else None
+
+        classes = sorted(t_src & s_src)
+    if not classes:
+        raise ConfigError(f"teacher classes {sorted(t_src)} and student classes {sorted(s_src)} share no class; pass --class-map")
+    keep = set(classes)
+    out: list[dict] = []
+    dropped: dict[str, dict[str, int]] = {}
+    for pool, samples in (("teacher", teacher), ("student", student)):
+        kept, lost = {}, {}
+        for s in samples:
+            c = mapped(s.class_name)
+            if c in keep:
+                kept[s.sample_id] = (s, c)
+            else:
+                lost[s.class_name] = lost.get(s.class_name, 0) + 1
+        out.append(kept)
+        dropped[pool] = dict(sorted(lost.items()))
+    cmap = {"mapping": dict(sorted(mapping.items())), "file": Path(class_map).name} if mapping else None
+    return classes, out[0], out[1], dropped, cmap
+
+
+def _shared_tiles(spec: BuildSpec, teacher: dict, student: dict) -> bool:
+    """True when every student sample is a rendering of a teacher tile of the same root."""
+    if not student or spec.teacher.root != spec.student.root:
+        return False
+    return all(s.extra.get("rendered_from") in teacher for s, _ in student.values())
+
+
+# ---------------------------------------------------------------- encoding
+def _png_bytes(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb.transpose(1, 2, 0)), mode="RGB").save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def _tif_bytes(x: np.ndarray, sample) -> bytes:
+    """A derived teacher sample as a GeoTIFF, georeferenced from its CRS and footprint when known."""
+    transform = None
+    if sample.crs and sample.crs.upper().startswith("EPSG:") and sample.footprint is not None:
+        xs, ys = _from_4326(sample.crs)(*np.asarray(sample.footprint.exterior.coords).T)
+        left, right, bottom, top = (round(float(v), 3) for v in (xs.min(), xs.max(), ys.min(), ys.max()))
+        transform = ((right - left) / x.shape[2], 0.0, left, 0.0, -(top - bottom) / x.shape[1], top)
+    return packing.geotiff_bytes(x, sample.crs if transform else None, transform)
+
+
+@lru_cache(maxsize=None)
+def _from_4326(crs: str):
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
+
+
+def _progress(items, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, disable=quiet, unit="img", leave=False, mininterval=0.5)
+
+
+# ---------------------------------------------------------------- main entry
+def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, quiet: bool = False) -> dict:
+    """Build the benchmark folder `out` from `spec`; returns the card. Bad input -> DataError/ConfigError."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise DataError("output folder exists and is not empty (pass --overwrite to replace it)", out)
+    fractions = check_fractions(spec.fractions)
+    bands_sel = resolve_band_set(spec.bands)
+    if spec.size <= 0:
+        raise ConfigError(f"--size must be positive, got {spec.size}")
+    t_src, s_src = _pool(spec.teacher, spec.size), _pool(spec.student, spec.size)
+    if t_src.modality != "ms" or s_src.modality != "rgb":
+        raise ConfigError(f"teacher source must be multispectral and student RGB, got {spec.teacher.source} ({t_src.modality}) and {spec.student.source} ({s_src.modality})")
+    classes, teacher, student, dropped, cmap = _classes(t_src.scan(), s_src.scan(), spec.class_map)
+    label = {c: i for i, c in enumerate(classes)}
+    t_root_txt = spec.teacher.root or spec.teacher.source
+
+    # pools
+    shared = _shared_tiles(spec, teacher, student)
+    rule = spec.split_by
+    pairs: dict[str, str] = {}
+    if shared:
+        t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
+        pairs = {sid: s.extra["rendered_from"] for sid, (s, _) in student.items() if s.extra["rendered_from"] in s_tiles}
+        student = {sid: student[sid] for sid in pairs}
+        pair_tiles = {tid: teacher[tid] for tid in pairs.values()}
+        teacher = {tid: teacher[tid] for tid in sorted(t_ids)}
+    else:
+        if rule == "paired":
+            raise ConfigError("--split-by paired needs students rendered from the teacher tiles (e.g. eurosat-rgb-render on the same root)")
+        pair_tiles = {}
+        rule = "sources"  # separate sources: each sample stays in its pool; footprints still checked
+
+    # splits + coverage
+    split_of: dict[str, dict[str, str]] = {}
+    counts: dict[str, dict] = {}
+    for pool, items in (("teacher", teacher), ("student", student)):
+        by_class: dict[str, list[str]] = {c: [] for c in classes}
+        for sid, (_, c) in items.items():
+            by_class[c].append(sid)
+        split_of[pool] = assign_splits(by_class, spec.seed, pool, fractions)
+        if rule == "paired" and pool == "student":
+            split_of[pool] = {sid: split_of["teacher"][pairs[sid]] for sid in items}
+        counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
+
+    overlaps = 0
+    if rule != "paired":
+        strict = "region" if spec.split_by == "region" else rule
+        overlaps = checks.check_disjoint_footprints([s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt)
+
+    with atomic_dir(out, overwrite=True) as tmp:
+        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet)
+        card.update(
+            name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
+            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))} for p, ps in (("teacher", spec.teacher), ("student", spec.student))},
+            split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
+                   "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
+            counts=counts, paired=bool(pairs), class_map=cmap,
+            dropped=dropped,
+            loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
+        )
+        atomic_write_json(tmp / "benchmark.json", card)
+        _publishable(tmp)
+    return card
+
+
+def _publishable(root: Path) -> None:
+    """Temp files/folders are created private (0600/0700); give the benchmark the usual umask modes."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for dirpath, _dirs, files in os.walk(root):
+        os.chmod(dirpath, 0o777 & ~umask)
+        for name in files:
+            os.chmod(os.path.join(dirpath, name), 0o666 & ~umask)
+
+
+def _fs_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+class _PoolWriter:
+    """Reads one pool's samples in manifest order into preallocated per-split arrays; hashes/writes files."""
+
+    def __init__(self, pool: str, src, items: dict, order: list[str], split_of: dict[str, str], kind: str,
+                 root_txt: str, tmp: Path, quiet: bool, key: str | None = None):
+        self.pool, self.src, self.items, self.order, self.split_of = pool, src, items, order, split_of
+        self.kind, self.root_txt, self.tmp, self.quiet = kind, root_txt, tmp, quiet
+        self.key = key or pool
+        self.derived = kind == "png" or any(items[sid][0].path == "" for sid in order)
+        self.root = f"bench:files/{pool}" if self.derived else root_txt
+        self.arrays: dict[str, np.ndarray] = {}
+        self.ids: dict[str, list[str]] = {sp: [] for sp in SPLITS}
+        self.sha: dict[str, str] = {}
+        self.path: dict[str, str] = {}
+        self.means: list[np.ndarray] = []
+        self.bands: tuple[str, ...] = ()
+        self.file_id: dict[str, str] = {}  # sid -> file stem when it differs (SCKD tiles)
+        self._dirs: set[Path] = set()
+
+    def run(self) -> None:
+        sizes = {sp: sum(1 for sid in self.order if self.split_of[sid] == sp) for sp in SPLITS}
+        shape = None
+        for sid in _progress(self.order, self.quiet, f"{self.key} images"):
+            sample, cls = self.items[sid]
+            x = self.src.read(sample)
+            where = self._where(sample)
+            if shape is None:
+                shape, self.bands = (x.shape, x.dtype), tuple(sample.bands)
+                self.arrays = {sp: np.empty((n,) + x.shape, dtype=x.dtype) for sp, n in sizes.items() if n}
+            elif (x.shape, x.dtype) != shape or tuple(sample.bands) != self.bands:
+                raise DataError(f"sample is {x.dtype} {x.shape} with bands {list(sample.bands)}, others are {shape[1]} {shape[0]} with {list(self.bands)}", where)
+            if self.kind == "png" and (x.dtype != np.uint8 or x.shape[0] != 3):
+                raise DataError(f"student image must be uint8 RGB, got {x.dtype} {x.shape}", where)
+            sp = self.split_of[sid]
+            self.arrays[sp][len(self.ids[sp])] = x
+            self.ids[sp].append(sid)
+            self.means.append(x.reshape(x.shape[0], -1).mean(axis=1, dtype=np.float64))
+            self._store(sid, sample, cls, x)
+
+    def _where(self, sample) -> str:
+        if sample.path:
+            return str(resolve_root(self.root_txt) / sample.path)
+        return f"{self.root_txt} sample {sample.sample_id}"
+
+    def _store(self, sid: str, sample, cls: str, x: np.ndarray) -> None:
+        if not self.derived:
+            rel = check_rel_path(sample.path, self.root_txt)
+            root = resolve_root(self.root_txt)
+            path = root / rel
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise DataError(f"file resolves outside the root {self.root_txt!r} (symlink?)", path)
+            self.path[sid], self.sha[sid] = rel, sha256_file(path)
+            return
+        ext = "png" if self.kind == "png" else "tif"
+        rel = f"{_fs_name(cls)}/{_fs_name(self.file_id.get(sid, sid))}.{ext}"
+        data = _png_bytes(x) if self.kind == "png" else _tif_bytes(x, sample)
+        self._put(self.tmp / "files" / self.pool / rel, data)
+        self.path[sid], self.sha[sid] = rel, sha256_bytes(data)
+
+    def _put(self, path: Path, data: bytes) -> None:
+        """One per-sample file inside the build's temp folder (made visible by atomic_dir's final rename)."""
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def rows(self, label: dict[str, int]) -> tuple[list[dict], list[Any]]:
+        rows, geoms = [], []
+        for sid in self.order:
+            s, cls = self.items[sid]
+            rows.append({
+                "sample_id": sid, "path": self.path[sid], "sha256": self.sha[sid], "class_name": cls, "label": label[cls],
+                "split": self.split_of[sid], "source": s.source, "region": s.region, "height": int(s.height if self.kind == "png" else self.arrays_shape[1]),
+                "width": int(s.width if self.kind == "png" else self.arrays_shape[2]), "bands": ",".join(s.bands), "crs": s.crs,
+                "source_class": s.class_name,
+            })
+            geoms.append(s.footprint)
+        return rows, geoms
+
+    @property
+    def arrays_shape(self) -> tuple[int, ...]:
+        return next(iter(self.arrays.values())).shape[1:]
+
+
+def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, pairs, pair_tiles, split_of,
+                 t_src, s_src, bands_sel, quiet) -> dict:
+    """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
+    def order(items: dict) -> list[str]:
+        return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
+
+    t_root_txt = spec.teacher.root or spec.teacher.source
+    tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet)
+    tw.run()
+    band_indices(tw.bands, bands_sel)  # the default selection must exist
+    sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)
+    sw.run()
+    checks.check_disjoint_content(tw.sha, sw.sha, t_root_txt)
+    classes_of = [teacher[sid][1] for sid in tw.order]
+    checks.check_band_sanity(np.stack(tw.means), tw.bands, classes_of, t_root_txt)
+
+    arrays = {f"teacher_{sp}": (x, tw.ids[sp], list(tw.bands)) for sp, x in tw.arrays.items()}
+    arrays.update({f"student_{sp}": (x, sw.ids[sp], list(sw.bands)) for sp, x in sw.arrays.items()})
+
+    # SCKD pairs: the MS tile each student image was rendered from (outside the teacher pool in ACKD builds)
+    pairs_df = None
+    if pairs:
+        outside = {tid: pair_tiles[tid] for tid in sorted(set(pairs.values())) if tid not in teacher}
+        pw = None
+        if outside:
+            # aligned with the student order: one MS tile per student image, same split
+            p_items = {sid: pair_tiles[pairs[sid]] for sid in sw.order}
+            pw = _PoolWriter("teacher", t_src, p_items, sw.order, split_of["student"], "tif", t_root_txt, tmp, quiet, key="sckd_teacher")
+            pw.derived = tw.derived
+            pw.root = tw.root
+            pw.file_id = dict(pairs)
+            pw.run()
+            arrays.update({f"sckd_teacher_{sp}": (x, [pairs[s] for s in pw.ids[sp]], list(pw.bands)) for sp, x in pw.arrays.items()})
+        rows = []
+        for sid in sw.order:
+            tid = pairs[sid]
+            in_pool = tid in teacher
+            if in_pool:
+                tpath, tsha = tw.path[tid], tw.sha[tid]
+            else:
+                tpath, tsha = _pair_file(pw, sid, tid)
+            rows.append({"student_id": sid, "teacher_id": tid, "split": split_of["student"][sid],
+                         "teacher_in_pool": in_pool, "teacher_path": tpath, "teacher_sha256": tsha})
+        import pandas as pd
+
+        pairs_df = pd.DataFrame(rows, columns=["student_id", "teacher_id", "split", "teacher_in_pool", "teacher_path", "teacher_sha256"])
+
+    stats = compute_stats(tw.arrays["train"], list(tw.bands), sw.arrays["train"])
+    atomic_write_json(tmp / "stats.json", stats)
+    index = packing.write_packed(tmp / "packed", arrays)
+    del index
+
+    manifests: dict[str, str] = {}
+    for pool, w in (("teacher", tw), ("student", sw)):
+        rows, geoms = w.rows(label)
+        write_manifest(make_frame(rows, geoms), tmp / f"{pool}.parquet")
+        manifests[f"{pool}.parquet"] = sha256_file(tmp / f"{pool}.parquet")
+    if pairs_df is not None:
+        from ackd_bench.io import atomic_path
+
+        with atomic_path(tmp / "sckd_pairs.parquet") as p:
+            write_table(pairs_df, p)
+        manifests["sckd_pairs.parquet"] = sha256_file(tmp / "sckd_pairs.parquet")
+    return {
+        "teacher_bands": list(bands_sel),
+        "available_bands": list(tw.bands),
+        "roots": {"teacher": tw.root, "student": sw.root},
+        "manifests_sha256": manifests,
+        "files_sha256": {"stats.json": sha256_file(tmp / "stats.json"), "packed/index.json": sha256_file(tmp / "packed" / "index.json")},
+    }
+
+
+def _pair_file(pw: "_PoolWriter", sid: str, tid: str) -> tuple[str, str]:
+    return pw.path[sid], pw.sha[sid]

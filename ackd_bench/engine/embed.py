@@ -1,0 +1,83 @@
+"""Embeddings of a finished run (used by `ackd-bench cost`): the best-val student and the cached teacher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ackd_bench.engine.checkpoint import load_checkpoint
+from ackd_bench.engine.device import prepare_model, resolve_device
+from ackd_bench.engine.loops import forward_all
+from ackd_bench.engine.pools import load_pool
+from ackd_bench.engine.teacher import get_teacher, load_teacher
+from ackd_bench.engine.teacher_outputs import teacher_outputs
+from ackd_bench.errors import DataError
+
+
+@dataclass
+class RunEmbeddings:
+    student_emb: np.ndarray  # (Ns, D) float32, best-val student, `split` of the student pool
+    student_labels: np.ndarray
+    student_ids: list[str]
+    teacher_emb: np.ndarray  # (Nt, D) float32, frozen teacher, `split` of the teacher pool
+    teacher_labels: np.ndarray
+    teacher_ids: list[str]
+    pairing: pd.DataFrame | None  # the run's final pairing table (last round, else last epoch), if any
+
+
+def load_run_config(run_dir: str | Path) -> dict:
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise DataError("not a run folder (config.yaml missing)", run_dir)
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(cfg, dict):
+        raise DataError("not a config mapping", path)
+    return cfg
+
+
+def final_pairing(run_dir: str | Path) -> pd.DataFrame | None:
+    """The last SemBridge round table, else the last per-epoch table, else None."""
+    folder = Path(run_dir) / "pairings"
+    for pattern in ("round_*.parquet", "epoch_*.parquet"):
+        tables = sorted(folder.glob(pattern))
+        if tables:
+            return pd.read_parquet(tables[-1])
+    return None
+
+
+def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | Path | None = None,
+                   device: str = "auto", quiet: bool = True) -> RunEmbeddings:
+    """Student (best.pt) and teacher embeddings for `split` of both pools of a finished run."""
+    from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.models import build_model
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    bench = Benchmark.open(benchmark or cfg["benchmark"])
+    dev = resolve_device(device)
+    record = get_teacher(bench, cfg, dev, quiet=quiet)
+    teacher_model = load_teacher(record, dev)
+    bs = cfg["eval_batch_size"]
+    t_pool = load_pool(bench, "teacher", split, dev, cfg["bands"], cfg["ms_norm"])
+    t_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
+                            split, t_pool, bs, dev, quiet=quiet).outputs
+    s_pool = load_pool(bench, "student", split, dev)
+    best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
+    student = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
+    student.load_state_dict(best["student"])
+    student = prepare_model(student, dev)
+    s_emb = forward_all(student, s_pool.x, bs, dev, ("embedding",))["embedding"]
+    return RunEmbeddings(
+        student_emb=s_emb.numpy().astype(np.float32),
+        student_labels=s_pool.labels.cpu().numpy(),
+        student_ids=s_pool.sample_ids,
+        teacher_emb=t_out.embedding.float().cpu().numpy(),
+        teacher_labels=t_pool.labels.cpu().numpy(),
+        teacher_ids=t_pool.sample_ids,
+        pairing=final_pairing(run_dir),
+    )
+

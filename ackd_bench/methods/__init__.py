@@ -1,0 +1,53 @@
+"""Distillation methods: one file per method, registered in METHODS; `build_method` adds SemBridge on demand."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ackd_bench.errors import ConfigError
+from ackd_bench.methods import ctkd, distilvpr, dkd, kd, logits, lskd, rkd, student  # noqa: F401  (registration)
+from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput
+
+SEMBRIDGE_SUFFIX = "+sembridge"
+
+
+def split_method_name(name: str) -> tuple[str, bool]:
+    """'dkd+sembridge' -> ('dkd', True); 'sembridge' -> ('kd', True); 'dkd' -> ('dkd', False)."""
+    if name == "sembridge":
+        return "kd", True
+    if name.endswith(SEMBRIDGE_SUFFIX):
+        return name[: -len(SEMBRIDGE_SUFFIX)], True
+    return name, False
+
+
+def method_names() -> list[str]:
+    """Every buildable method name: the base methods, 'sembridge' and 'X+sembridge' for each distilling X."""
+    names = METHODS.names()
+    with_bridge = [f"{n}{SEMBRIDGE_SUFFIX}" for n in names if METHODS.get(n).uses_teacher]
+    return sorted(names + with_bridge + ["sembridge"])
+
+
+def build_method(
+    name: str,
+    student: nn.Module,
+    num_classes: int,
+    cfg: dict | None = None,
+    teacher_token_dim: int | None = None,
+    student_token_dim: int | None = None,
+) -> Distiller:
+    """Build method `name` around `student`; 'X+sembridge' (and 'sembridge' = 'kd+sembridge') wraps X in SemBridge."""
+    base_name, bridged = split_method_name(name)
+    cls = METHODS.get(base_name)
+    if bridged and not cls.uses_teacher:
+        raise ConfigError(f"method {name!r}: SemBridge needs a distillation base method, {base_name!r} has no teacher")
+    base = cls(student, num_classes, cfg or {})
+    if not bridged:
+        return base
+    from ackd_bench.methods.sembridge import SemBridge  # lazy: optional sub-package with heavier deps
+
+    if student_token_dim is None:
+        student_token_dim = getattr(student, "token_dim", None)
+    return SemBridge(base, cfg or {}, teacher_token_dim, student_token_dim)
+
+
+__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_names", "split_method_name"]

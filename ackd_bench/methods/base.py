@@ -1,0 +1,145 @@
+"""Distiller base class (in the spirit of mdistiller's), TeacherOutput and the METHODS registry."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ackd_bench.errors import ConfigError
+from ackd_bench.models.base import BackboneOutput
+from ackd_bench.registry import Registry
+
+W_CE_DEFAULT = 0.3  # official train.py lam_task
+W_KD_DEFAULT = 0.4  # official train.py lam_kd
+
+
+class TeacherOutput(NamedTuple):
+    """Teacher outputs for one batch; never part of the autograd graph of the student."""
+
+    logits: torch.Tensor
+    embedding: torch.Tensor
+    tokens: torch.Tensor | None = None
+
+    def detached(self) -> "TeacherOutput":
+        """Detached copies usable in autograd (inference-mode tensors are cloned into normal ones)."""
+
+        def fix(t: torch.Tensor | None) -> torch.Tensor | None:
+            if t is None:
+                return None
+            t = t.detach()
+            return t.clone() if t.is_inference() else t
+
+        return TeacherOutput(fix(self.logits), fix(self.embedding), fix(self.tokens))
+
+
+METHODS: Registry[type["Distiller"]] = Registry("method")
+
+
+def _coerce(method: str, key: str, default: Any, value: Any) -> Any:
+    """Cast a method_args override to the type of its default (ConfigError when impossible)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"method {method!r}: method_args.{key} must be true/false, got {value!r}")
+        return value
+    try:
+        if isinstance(default, int):
+            if isinstance(value, bool) or float(value) != int(value):
+                raise ValueError
+            return int(value)
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"method {method!r}: method_args.{key} must be a {type(default).__name__}, got {value!r}"
+        ) from None
+    return value
+
+
+class Distiller(nn.Module):
+    """Holds the student (never the teacher). Subclasses implement `compute_losses`.
+
+    `forward_train` returns (student_logits, losses) where losses are ALREADY WEIGHTED scalar terms
+    (name -> tensor); the engine sums them and logs each by name.
+    """
+
+    name: ClassVar[str] = "base"
+    defaults: ClassVar[dict[str, Any]] = {}
+    uses_teacher: ClassVar[bool] = True
+
+    def __init__(self, student: nn.Module, num_classes: int, cfg: dict | None = None):
+        super().__init__()
+        cfg = dict(cfg or {})
+        self.student = student
+        self.num_classes = int(num_classes)
+        self.cfg = cfg
+        self.w_ce = float(cfg.get("w_ce", W_CE_DEFAULT))
+        self.w_kd = float(cfg.get("w_kd", W_KD_DEFAULT))
+        args = cfg.get("method_args") or {}
+        if not isinstance(args, dict):
+            raise ConfigError(f"method {self.name!r}: method_args must be a mapping, got {args!r}")
+        unknown = sorted(set(args) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "none"
+            raise ConfigError(f"method {self.name!r}: unknown method_args {', '.join(unknown)} (known: {known})")
+        self.hparams: dict[str, Any] = {
+            k: _coerce(self.name, k, d, args[k]) if k in args else d for k, d in self.defaults.items()
+        }
+        self.epoch = 0
+        self.num_epochs = 1
+
+    # --- training API -------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> BackboneOutput:
+        return self.student(x)
+
+    def forward_train(
+        self, student_x: torch.Tensor, teacher: TeacherOutput | None, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Student forward + weighted loss terms."""
+        s_out = self.student(student_x)
+        if teacher is not None:
+            teacher = TeacherOutput(*teacher).detached()
+        elif self.uses_teacher:
+            raise ValueError(f"method {self.name!r} needs teacher outputs")
+        return s_out.logits, self.compute_losses(s_out, teacher, labels)
+
+    def compute_losses(
+        self, s: BackboneOutput, t: TeacherOutput | None, labels: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def ce(self, s: BackboneOutput, labels: torch.Tensor) -> torch.Tensor:
+        """Weighted task loss w_ce * CE."""
+        return self.w_ce * F.cross_entropy(s.logits, labels)
+
+    def extra_modules(self) -> list[nn.Module]:
+        """Learnable modules besides the student (e.g. the CTKD temperature)."""
+        return []
+
+    def learnable_parameters(self) -> list[nn.Parameter]:
+        params = list(self.student.parameters())
+        for module in self.extra_modules():
+            params.extend(module.parameters())
+        return params
+
+    def on_epoch_start(self, epoch: int, num_epochs: int) -> None:
+        """Called by the engine before each epoch (0-based `epoch`)."""
+        self.epoch = int(epoch)
+        self.num_epochs = int(num_epochs)
+
+    # --- SemBridge hooks (the wrapper overrides them; plain methods do nothing) ---------------
+    def initial_pairing(self, ctx: Any) -> None:
+        return None
+
+    def rematch_epochs(self, num_epochs: int) -> list[int]:
+        return []
+
+    def rematch(self, ctx: Any, epoch: int, round_idx: int) -> None:
+        return None
+
+    def record_extra(self) -> dict:
+        return {}

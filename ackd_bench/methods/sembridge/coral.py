@@ -1,0 +1,44 @@
+"""CORAL: squared Frobenius distance between feature covariances.
+
+- "deep_coral" (default, Sun & Saenko 2016): C = Xc^T Xc / (B-1), loss = ||C_S - C_T||_F^2 / (4 d^2).
+- "official" (ACKD code): C = Xc^T Xc (unnormalised scatter), loss = ||C_S - C_T||_F^2 / (4 d^3).
+Xc is X minus its batch mean; d the feature dimension.
+
+When d > B the d x d covariances are never formed: with A = Xs, G = Xt,
+||A^T A - G^T G||_F^2 = ||A A^T||_F^2 + ||G G^T||_F^2 - 2 ||A G^T||_F^2 (B x B Gram matrices),
+which costs O(B^2 d) instead of O(B d^2) (8,192-d tokens at batch 256: ~30x fewer FLOPs).
+"""
+
+from __future__ import annotations
+
+import torch
+
+SCALES = ("deep_coral", "official")
+
+
+def _centre(x: torch.Tensor) -> torch.Tensor:
+    x = x.flatten(1).float()
+    return x - x.mean(dim=0, keepdim=True)
+
+
+def coral(source: torch.Tensor, target: torch.Tensor, scale: str = "deep_coral") -> torch.Tensor:
+    """CORAL loss between two (B, ...) feature batches (flattened to (B, d))."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown CORAL scale {scale!r} (known: {', '.join(SCALES)})")
+    xs, xt = _centre(source), _centre(target)
+    if xs.shape != xt.shape:
+        raise ValueError(f"CORAL inputs differ in shape: {tuple(xs.shape)} vs {tuple(xt.shape)}")
+    b, d = xs.shape
+    if b < 2:
+        return (xs.sum() + xt.sum()) * 0.0  # covariance undefined; keep the graph
+    if d > b:
+        diff2 = (
+            (xs @ xs.T).square().sum()
+            + (xt @ xt.T).square().sum()
+            - 2.0 * (xs @ xt.T).square().sum()
+        ).clamp_min(0.0)
+    else:
+        diff2 = (xs.T @ xs - xt.T @ xt).square().sum()
+    if scale == "deep_coral":
+        return diff2 / (b - 1) ** 2 / (4.0 * d * d)
+    return diff2 / (4.0 * d**3)

@@ -1,0 +1,220 @@
+"""`SemBridge(base, cfg, teacher_token_dim, student_token_dim)`: the plug-in around any base Distiller.
+
+Options live in cfg["sembridge"] (SEMBRIDGE_DEFAULTS; the matcher's in cfg["sembridge"]["matcher"]);
+the run-level keys cfg["pairing"] ("ssm" | "ssm-free"), cfg["bands"] and cfg["ms_norm"] are read too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ackd_bench.errors import ConfigError
+from ackd_bench.methods.base import Distiller, TeacherOutput
+from ackd_bench.methods.sembridge.coral import SCALES, coral
+from ackd_bench.methods.sembridge.matcher import MatcherInfo, embed, load_matcher, resolve_matcher_cfg, train_matcher
+from ackd_bench.methods.sembridge.matching import (
+    batched_forward,
+    dynm_match,
+    pairing_table,
+    random_same_class,
+    retrieve,
+)
+from ackd_bench.methods.sembridge.planner import Planner, pool_tokens, refine, token_weights
+from ackd_bench.methods.sembridge.schedule import dynm_epochs
+from ackd_bench.models import BackboneOutput
+
+SEMBRIDGE_DEFAULTS: dict[str, Any] = {
+    "no_ssm": False,
+    "no_dynm": False,
+    "no_ot1": False,
+    "no_ot2": False,
+    "dynm_epochs": None,  # explicit list of 0-based epochs; overrides dynm_schedule
+    "dynm_schedule": "S2S_EU",  # paper table name or {e0, de, em, rounds}; scaled to short runs
+    "dynm_tau": 3.0,
+    "planner_dim": 512,
+    "planner_heads": 8,
+    "coral_scale": "deep_coral",  # or "official"
+    "loss_form": "code",  # code: w_ce CE + w_kd L_kd + w_ot (L_ot1 + L_ot2); paper: 1, l1, 1 - l1
+    "lambda1": 0.5,
+    "w_ot": 0.003,  # official 0.3 * 0.01
+    "retrieval_backend": "auto",  # auto | faiss | torch
+    "matcher": {},  # matcher options (matcher.MATCHER_DEFAULTS)
+}
+LOSS_FORMS = {"code": "code", "official": "code", "paper": "paper"}
+
+
+def sembridge_options(cfg: dict) -> dict[str, Any]:
+    """SemBridge options: SEMBRIDGE_DEFAULTS overlaid with cfg["sembridge"] (unknown keys: ConfigError)."""
+    given = dict(cfg.get("sembridge") or {})
+    unknown = sorted(set(given) - set(SEMBRIDGE_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown sembridge option(s) {', '.join(unknown)} (known: {', '.join(SEMBRIDGE_DEFAULTS)})")
+    opts = {k: d if given.get(k) is None else given[k] for k, d in SEMBRIDGE_DEFAULTS.items()}
+    if opts["coral_scale"] not in SCALES:
+        raise ConfigError(f"unknown sembridge.coral_scale {opts['coral_scale']!r} (known: {', '.join(SCALES)})")
+    if opts["loss_form"] not in LOSS_FORMS:
+        raise ConfigError(f"unknown sembridge.loss_form {opts['loss_form']!r} (known: code, paper)")
+    opts["loss_form"] = LOSS_FORMS[opts["loss_form"]]
+    if not 0.0 <= float(opts["lambda1"]) <= 1.0:
+        raise ConfigError(f"sembridge.lambda1 must be in [0, 1], got {opts['lambda1']!r}")
+    pairing = cfg.get("pairing") or "ssm"
+    if pairing not in ("ssm", "ssm-free") and not opts["no_ssm"]:
+        raise ConfigError(f"pairing {pairing!r}: SemBridge pairs by its matcher (ssm or ssm-free), "
+                          "or randomly with sembridge.no_ssm")
+    opts["pairing"] = pairing if pairing in ("ssm", "ssm-free") else "random"
+    return opts
+
+
+class SemBridge(nn.Module):
+    """Adds SKA losses (ot1, ot2) to a base method and provides the SFM pairing hooks."""
+
+    def __init__(self, base: Distiller, cfg: dict, teacher_token_dim: int, student_token_dim: int):
+        super().__init__()
+        self.base = base
+        self.cfg = dict(cfg)
+        self.opts = sembridge_options(self.cfg)
+        self.matcher_cfg = dict(self.opts["matcher"] or {})
+        resolve_matcher_cfg(self.matcher_cfg)  # validate early
+        self.name = f"{base.name}+sembridge"
+        if self.opts["loss_form"] == "paper":
+            lam = float(self.opts["lambda1"])
+            base.w_ce, base.w_kd, self.w_ot = 1.0, lam, 1.0 - lam
+        else:
+            self.w_ot = float(self.opts["w_ot"])
+        dim, heads = int(self.opts["planner_dim"]), int(self.opts["planner_heads"])
+        self.teacher_planner = Planner(teacher_token_dim, dim, heads)
+        self.student_planner = Planner(student_token_dim, dim, heads)
+        # student tokens -> teacher token width when they differ (L_ot1 compares flattened tokens)
+        self.align = nn.Identity() if student_token_dim == teacher_token_dim else nn.Linear(
+            student_token_dim, teacher_token_dim, bias=False)
+        self.matcher_info: MatcherInfo | None = None
+        self.dynm_schedule: list[int] = []
+
+    # --- Distiller API --------------------------------------------------------------------------
+    @property
+    def student(self) -> nn.Module:
+        return self.base.student
+
+    @property
+    def epoch(self) -> int:
+        return self.base.epoch
+
+    def forward(self, x: torch.Tensor) -> BackboneOutput:
+        return self.base.student(x)
+
+    def forward_train(self, student_x: torch.Tensor, teacher: TeacherOutput, labels: torch.Tensor
+                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One student forward; base losses (already weighted) + w_ot * (ot1, ot2)."""
+        s_out = self.base.student(student_x)
+        return s_out.logits, self.compute_losses(s_out, TeacherOutput(*teacher).detached(), labels)
+
+    def ot1(self, s_tokens: torch.Tensor, t_tokens: torch.Tensor) -> torch.Tensor:
+        """CORAL between planner-refined teacher and student tokens (aligned to a common N x C)."""
+        if t_tokens is None:
+            raise ConfigError("SemBridge L_ot1 needs teacher tokens in the teacher-output cache")
+        z_t = refine(t_tokens, token_weights(self.teacher_planner(t_tokens)))
+        z_s = refine(s_tokens, token_weights(self.student_planner(s_tokens)))
+        z_s = self.align(z_s)
+        n = min(z_t.shape[1], z_s.shape[1])
+        return coral(pool_tokens(z_s, n), pool_tokens(z_t, n), self.opts["coral_scale"])
+
+    def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        losses = dict(self.base.compute_losses(s, t, labels))
+        if not self.opts["no_ot1"]:
+            losses["ot1"] = self.w_ot * self.ot1(s.tokens, t.tokens)
+        if not self.opts["no_ot2"]:
+            losses["ot2"] = self.w_ot * coral(s.embedding, t.embedding, self.opts["coral_scale"])
+        return losses
+
+    def sembridge_modules(self) -> list[nn.Module]:
+        return [self.teacher_planner, self.student_planner, self.align]
+
+    def extra_modules(self) -> list[nn.Module]:
+        return list(self.base.extra_modules()) + self.sembridge_modules()
+
+    def learnable_parameters(self) -> list[nn.Parameter]:
+        params = list(self.base.learnable_parameters())
+        for module in self.sembridge_modules():
+            params.extend(module.parameters())
+        return params
+
+    def on_epoch_start(self, epoch: int, num_epochs: int) -> None:
+        self.base.on_epoch_start(epoch, num_epochs)
+
+    # --- SFM hooks ------------------------------------------------------------------------------
+    def run_bands(self, ctx: Any) -> tuple[str, ...]:
+        """The teacher band names of this run (cfg 'bands', else the benchmark's teacher_bands)."""
+        from ackd_bench.data.bands import resolve_band_set
+
+        spec = ctx.cfg.get("bands")
+        bands = resolve_band_set(spec) if spec else tuple(ctx.bench.teacher_bands)
+        if len(bands) != ctx.teacher_train.x.shape[1]:
+            raise ConfigError(f"SemBridge: {len(bands)} bands {list(bands)} but teacher inputs have "
+                              f"{ctx.teacher_train.x.shape[1]} channels")
+        return bands
+
+    def initial_pairing(self, ctx: Any) -> pd.DataFrame:
+        """Round 0: SSM retrieval (class-conditional 'ssm' or label-free 'ssm-free'), or random with no_ssm."""
+        s, t = ctx.student_train, ctx.teacher_train
+        if self.opts["no_ssm"]:
+            idx = random_same_class(s.labels.cpu().numpy(), t.labels.cpu().numpy(), ctx.seed)
+            return pairing_table(s.sample_ids, t.sample_ids, idx, np.full(len(idx), np.nan), round_idx=0,
+                                 epoch=0, protocol="random", matcher_sha256=None)
+        start = time.perf_counter()
+        bands = self.run_bands(ctx)
+        # the matcher sees MS normalised exactly like the run's teacher inputs (the gallery is ctx.teacher_train)
+        cfg = {"seed": int(ctx.seed), **self.matcher_cfg, "norm": ctx.cfg.get("ms_norm", "mean_std")}
+        self.matcher_info = train_matcher(ctx.bench, cfg, ctx.device, ctx.cache_dir, bands=bands)
+        _add(ctx, "matcher", time.perf_counter() - start)
+        start = time.perf_counter()
+        matcher = load_matcher(self.matcher_info.path, ctx.device, self.matcher_info.sha256)
+        t_emb = embed(matcher.encode_ms, len(t.x), lambda sl: t.x[sl].to(ctx.device))
+        s_emb = embed(matcher.encode_rgb, len(s.x), lambda sl: s.x[sl].to(ctx.device))
+        conditional = self.opts["pairing"] == "ssm"
+        scores, idx = retrieve(s_emb, t_emb, s.labels if conditional else None,
+                               t.labels if conditional else None, self.opts["retrieval_backend"])
+        _add(ctx, "gallery", time.perf_counter() - start)
+        return pairing_table(s.sample_ids, t.sample_ids, idx, scores, round_idx=0, epoch=0,
+                             protocol=self.opts["pairing"], matcher_sha256=self.matcher_info.sha256)
+
+    def rematch_epochs(self, num_epochs: int) -> list[int]:
+        """DynM epochs for a run of `num_epochs` (none with no_dynm)."""
+        if self.opts["no_dynm"]:
+            self.dynm_schedule = []
+        else:
+            self.dynm_schedule = dynm_epochs(num_epochs, self.opts["dynm_epochs"] or self.opts["dynm_schedule"])
+        return list(self.dynm_schedule)
+
+    def rematch(self, ctx: Any, epoch: int, round_idx: int) -> pd.DataFrame:
+        """DynM: re-pair every student train image with its min-KL same-class teacher (current student)."""
+        s, t = ctx.student_train, ctx.teacher_train
+        s_logits = batched_forward(self.base.student, s.x)
+        t_logits = ctx.teacher_outputs.logits.to(s_logits.device)
+        idx, kl = dynm_match(s_logits, t_logits, s.labels.to(s_logits.device), t.labels.to(s_logits.device),
+                             float(self.opts["dynm_tau"]), self.opts["retrieval_backend"])
+        sha = self.matcher_info.sha256 if self.matcher_info else None
+        return pairing_table(s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch,
+                             protocol="dynm", matcher_sha256=sha)
+
+    def record_extra(self) -> dict:
+        out = dict(self.base.record_extra())
+        out["sembridge"] = {
+            "ssm": not self.opts["no_ssm"],
+            "dynm": not self.opts["no_dynm"],
+            "ot1": not self.opts["no_ot1"],
+            "ot2": not self.opts["no_ot2"],
+            "dynm_epochs": list(self.dynm_schedule),
+            "matcher": self.matcher_info.summary() if self.matcher_info else None,
+        }
+        return out
+
+
+def _add(ctx: Any, key: str, seconds: float) -> None:
+    """Accumulate a phase time in ctx.timings (engine keys: matcher, gallery; it times rematch itself)."""
+    ctx.timings[key] = ctx.timings.get(key, 0.0) + seconds

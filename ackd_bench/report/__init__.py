@@ -1,0 +1,1 @@
+"""Results: schema + validation, submit, leaderboard tables, HTML page, plots, run transport cost."""

@@ -1,0 +1,68 @@
+"""`ackd-bench cost --run RUN_DIR`: transport cost of a finished run, written to RUN_DIR/cost.json.
+
+Teacher side (documented in docs/results-schema.md): for every student sample, its partner teacher under the
+run's pairing; class c's teacher distribution is the multiset of partners of the class-c students (so a
+pairing that sends students to atypical teachers costs more). With SCKD pairs in the benchmark, the same is
+computed with each student's paired tile as its partner and stored under "sckd".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ackd_bench.io import atomic_write_json
+from ackd_bench.transport import TransportError, class_costs, partner_rows
+
+
+def _field(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _partners(emb: Any, pairs: Any) -> tuple[Any, Any, np.ndarray]:
+    """(teacher embeddings of partners, student embeddings, student labels) for the students `pairs` pairs."""
+    s_ids = [str(i) for i in _field(emb, "student_ids")]
+    t_ids = [str(i) for i in _field(emb, "teacher_ids")]
+    s_rows, t_rows = partner_rows(s_ids, t_ids, pairs)
+    if len(s_rows) == 0:
+        raise TransportError("the pairing pairs none of the run's student samples")
+    s_lab = np.asarray(_field(emb, "student_labels"))
+    return _take(_field(emb, "teacher_emb"), t_rows), _take(_field(emb, "student_emb"), s_rows), s_lab[s_rows]
+
+
+def _take(x: Any, rows: np.ndarray) -> Any:
+    if type(x).__module__.startswith("torch"):
+        import torch
+
+        return x[torch.as_tensor(rows, device=x.device)]
+    return np.asarray(x)[rows]
+
+
+def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None = 500, reg: float = 0.05,
+                          seed: int = 0, classes: list[str] | None = None) -> dict:
+    """class_costs under the run's pairing (and under the SCKD pairs when `emb` has them)."""
+    classes = classes or _field(emb, "classes")
+    opts = {"classes": list(classes) if classes is not None else None, "method": method, "n_max": n_max,
+            "reg": reg, "seed": seed}
+    t, s, lab = _partners(emb, _field(emb, "pairing"))
+    out = class_costs(t, s, lab, lab, **opts)
+    sckd_pairs = _field(emb, "sckd_pairs")
+    if sckd_pairs is not None and len(sckd_pairs):
+        t2, s2, lab2 = _partners(emb, sckd_pairs)
+        sckd = class_costs(t2, s2, lab2, lab2, **opts)
+        out["sckd"] = {k: sckd[k] for k in ("per_class", "n_per_class", "mean", "iterations")}
+    return out
+
+
+def run_cost(run_dir: str | Path, *, split: str = "train", **options: Any) -> dict:
+    """Embed the run's pools with its best checkpoint (engine.embed.run_embeddings) and write cost.json."""
+    from ackd_bench.engine.embed import run_embeddings
+
+    run_dir = Path(run_dir)
+    result = {"split": split, **costs_from_embeddings(run_embeddings(run_dir, split), **options)}
+    atomic_write_json(run_dir / "cost.json", result)
+    return result

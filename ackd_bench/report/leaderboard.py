@@ -1,0 +1,82 @@
+"""`ackd-bench leaderboard`: a pure, deterministic function of the submissions folder (docs/leaderboard.md).
+
+Writes README.md, leaderboard.csv (one row per aggregated cell), submissions.parquet (one row per run),
+index.html and plots/*.png into the output folder. Rerunning on the same folder gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from ackd_bench.report import aggregate, html, plots, tables
+from ackd_bench.report.submit import safe_component
+
+CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
+                ("protocol", "protocol", "text"), ("pair", "pair", "text"), ("n", "n", "int"),
+                ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("OA std", "oa_std", "pct"),
+                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), ("W2", "w_mean", "num"),
+                ("W2 SCKD pairs", "w_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
+PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
+                  ("pair", "pair", "text"), ("shared seeds", "n", "int"), ("OA diff vs kd (pts)", "mean_diff", "pct"),
+                  ("p (sign-flip)", "p_value", "num")]
+RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
+               ("pair", "pair", "text"), ("seed", "seed", "int"), ("OA %", "test_oa", "pct"),
+               ("OA last %", "test_oa_last", "pct"), ("macro-F1 %", "test_macro_f1", "pct"),
+               ("best-val epoch", "best_val_epoch", "int"), ("W2", "w", "num"), ("total s", "total_s", "sec")]
+
+
+def _csv(df: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, float_format="%.6f", lineterminator="\n")
+    return buf.getvalue()
+
+
+def _parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _plots(data: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    out = {}
+    runs, per_class, epochs = data["runs"], data["per_class"], data["epochs"]
+    for bench in sorted(runs["benchmark"].unique()) if len(runs) else []:
+        name = safe_component(bench) or "benchmark"
+        if len(epochs) and (epochs["benchmark"] == bench).any():
+            out[f"{name}_transport_epochs.png"] = plots.transport_epochs(epochs[epochs["benchmark"] == bench])
+        out[f"{name}_oa_vs_w.png"] = plots.oa_vs_w(runs[runs["benchmark"] == bench])
+        if len(per_class):
+            out[f"{name}_per_class.png"] = plots.per_class_heatmap(per_class[per_class["benchmark"] == bench])
+    return out
+
+
+def build(submissions: str | Path, out: str | Path) -> dict[str, pd.DataFrame]:
+    """Write every leaderboard file for `submissions` into `out`; returns the tables (runs, cells, ...)."""
+    out = Path(out)
+    data = aggregate.load(submissions)
+    cells = aggregate.cells(data["runs"])
+    if len(cells):
+        cells = cells.assign(_p=cells["pair"].map(aggregate.pair_sort_key)).sort_values(
+            ["benchmark", "method", "pairing", "_p"]).drop(columns="_p").reset_index(drop=True)
+    asym = aggregate.asymmetry(cells)
+    paired = aggregate.paired_vs_baseline(data["runs"])
+    images = _plots(data)
+    atomic_write_text(out / "README.md", tables.readme(cells, asym, paired))
+    atomic_write_text(out / "leaderboard.csv", _csv(cells))
+    atomic_write_bytes(out / "submissions.parquet", _parquet(data["runs"]))
+    parts = [html.table_html("cells", "Test OA per cell (mean over seeds)", cells, CELL_COLUMNS)]
+    if len(paired):
+        parts.append(html.table_html("paired", "Paired comparison with kd (exact sign-flip test)", paired,
+                                     PAIRED_COLUMNS))
+    parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
+    intro = ("Student test OA at the best-val epoch; SCKD = oracle pairing, others ACKD. "
+             f"{len(data['runs'])} runs. Click a header to sort; type to filter.")
+    atomic_write_text(out / "index.html", html.page(parts, images, intro))
+    with atomic_dir(out / "plots", overwrite=True) as tmp:
+        for name, png in images.items():
+            atomic_write_bytes(tmp / name, png)
+    return {**data, "cells": cells, "asymmetry": asym, "paired": paired}
