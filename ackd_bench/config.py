@@ -68,7 +68,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "batch_size": 32,
         "eval_batch_size": 128,
         "teacher": {"epochs": 15, "batch_size": 32},
-        "sembridge": {"matcher": {"epochs": 10, "batch_size": 32}},
+        "sembridge": {"matcher": {"arch": "resnet18", "epochs": 5, "batch_size": 32}},
     },
 }
 

@@ -47,3 +47,15 @@ def eurosat200(shared_data) -> Path:
 @pytest.fixture(scope="session")
 def s2_scenes(shared_data) -> Path:
     return shared_data / "sentinel2-scenes"
+
+
+@pytest.fixture(scope="session")
+def default_bench(tmp_path_factory) -> Path:
+    """The default benchmark (`build-dataset` with no options), built once per test session via the CLI."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("bench") / "default"
+    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--out", str(out), "--quiet"],
+                   check=True, cwd=REPO, capture_output=True)
+    return out

@@ -38,7 +38,7 @@ def full_grid(tmp_path: Path, benches: list[str], **extra) -> Path:
         pairings=["random", "oracle"],
         pairs=["R-R", "resnet18:shufflenetv2_x0_5"],
         seeds=[0, 1, 2],
-        run_args={"profile": "fast", "epochs": 1, "device": "cpu", "no_dynm": True, "amp": False},
+        run_args={"profile": "fast", "epochs": 1, "device": "cpu", "no_dynm": True, "amp": False, "config": "c.yaml"},
         out="runs",
     )
     grid.update(extra)
@@ -68,6 +68,7 @@ def test_expand_counts_names_and_commands(tmp_path, two_benches):
     assert cmd[cmd.index("--seed") + 1] == "2"
     assert cmd[cmd.index("--epochs") + 1] == "1"
     assert "--no-dynm" in cmd and "--amp" not in cmd
+    assert cmd[cmd.index("--config") + 1] == str((tmp_path / "c.yaml").resolve())  # relative to the grid file
     assert cmd[cmd.index("--out") + 1] == str(cells[-1].run_dir)
     assert cmd[-1] == "--resume"
 
@@ -253,7 +254,7 @@ def test_status_keeps_earlier_submissions(tmp_path):
     sweep.write_status()
     status = json.loads(sweep.status_path.read_text())
     assert status["counts"] == {"pending": 2, "skipped": 0, "done": 0, "failed": 0, "busy": 0}
-    assert [c["log"] for c in status["cells"]] == [f"{c.rel_dir}/sweep.log" for c in cells]
+    assert [c["log"] for c in status["cells"]] == [f"{c.rel_dir}.sweep.log" for c in cells]
     again = Sweep(grid, cells, sweep.out)
     assert again.statuses[cells[0].rel_dir].submit == {"state": "accepted", "result_sha256": "x"}
     assert again.statuses[cells[1].rel_dir].submit is None
@@ -296,8 +297,11 @@ def bench(tmp_path_factory) -> Path:
 
 
 def tiny_grid(tmp_path: Path, benchmarks: list[str], seeds: list[int], **extra) -> Path:
+    """student on S-S for 1 epoch, with a 1-epoch teacher (a config file, relative to the grid)."""
+    (tmp_path / "tiny.yaml").write_text("teacher: {epochs: 1}\n", encoding="utf-8")
+    run_args = {"profile": "fast", "epochs": 1, "device": "cpu", "config": "tiny.yaml", "quiet": True}
     return write_grid(tmp_path, benchmarks=benchmarks, methods=["student"], pairings=["random"], pairs=["S-S"],
-                      seeds=seeds, run_args={"profile": "fast", "epochs": 1, "device": "cpu"}, out="runs", **extra)
+                      seeds=seeds, run_args=run_args, out="runs", **extra)
 
 
 def status_of(out: Path) -> dict:
@@ -314,7 +318,9 @@ def test_local_sweep_runs_then_skips_finished_cells(tmp_path, bench):
     for k, path in enumerate(results):
         record = json.loads(path.read_text(encoding="utf-8"))
         assert record["seed"] == k and record["method"] == "student" and record["epochs"] == 1
-        assert (path.parent / "sweep.log").read_text().rstrip().endswith("# exit code 0")
+        log = runs / f"seed{k}.sweep.log"
+        assert log.read_text().startswith("# ackd-bench sweep: ")
+        assert log.read_text().rstrip().endswith("# exit code 0")
     status = status_of(tmp_path / "runs")
     assert status["counts"]["done"] == 2 and status["counts"]["failed"] == 0
     assert {c["state"] for c in status["cells"]} == {"done"}
@@ -335,14 +341,14 @@ def test_failing_cell_is_listed_with_its_log(tmp_path, bench):
     (broken / "benchmark.json").write_text("{not json", encoding="utf-8")
     proc = ackd("sweep", str(tiny_grid(tmp_path, ["broken"], [0])))
     assert proc.returncode == 1
-    log = (tmp_path / "runs" / "broken" / "student" / "random" / "S-S" / "seed0" / "sweep.log").resolve()
+    log = (tmp_path / "runs" / "broken" / "student" / "random" / "S-S" / "seed0.sweep.log").resolve()
     failed = [line for line in proc.stderr.splitlines() if line.startswith("FAILED ")]
     assert len(failed) == 1
     assert failed[0].startswith("FAILED broken/student/random/S-S/seed0 (exit 2): error: ")
     assert failed[0].endswith(f"log: {log}")
     (cell,) = status_of(tmp_path / "runs")["cells"]
     assert cell["state"] == "failed" and cell["returncode"] == 2 and cell["message"].startswith("error: ")
-    assert not (log.parent / "result.json").exists()
+    assert not (log.parent / "seed0" / "result.json").exists()
 
 
 @pytest.mark.slow

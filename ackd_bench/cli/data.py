@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import click
@@ -76,10 +75,6 @@ def verify_cmd(bench_dir):
             click.echo(f"  {p}", err=True)
         raise DataError(f"{len(problems)} problem(s): {problems[0]}", bench_dir)
     click.echo(f"{bench_dir}: all checksums match")
-
-
-def _quote(parts: list[str]) -> str:
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 COMMANDS = [build_dataset_cmd, verify_cmd]

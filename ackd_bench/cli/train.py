@@ -1,3 +1,92 @@
-"""CLI commands: filled in by the owning area."""
+"""`ackd-bench train-teacher` and `ackd-bench run`: thin wrappers over ackd_bench.engine."""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+_PROFILE = click.Choice(["paper", "fast"])
+_DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _teacher_arch(arch: str) -> str:
+    """A pair (R-R, resnet34:resnet18) names its teacher; anything else is a model name."""
+    from ackd_bench.models import PAIRS, resolve_pair
+
+    if arch in PAIRS or ":" in arch:
+        return resolve_pair(arch)[0]
+    return arch
+
+
+@click.command("train-teacher")
+@click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
+@click.option("--arch", required=True, help="Teacher architecture, or a pair (R-R, R-S, ...) whose teacher to train.")
+@click.option("--seed", type=int, default=None, help="Teacher seed (config teacher.seed, default 0).")
+@click.option("--epochs", type=int, default=None, help="Teacher epochs (overrides the profile).")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
+@click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
+@click.option("--ms-norm", type=click.Choice(["mean_std", "per_image_max"]), default=None)
+@click.option("--device", type=_DEVICE, default=None, help="auto (default), cpu or cuda.")
+@click.option("--force", is_flag=True, help="Retrain even when the cache holds this teacher.")
+@click.option("--quiet", is_flag=True, help="No per-epoch lines.")
+def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands, ms_norm, device, force, quiet):
+    """Train (or reuse from the cache) the MS teacher on the teacher pool; print its cache entry and accuracy."""
+    from ackd_bench.config import resolve_config
+    from ackd_bench.data.bands import resolve_band_set
+    from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine.device import resolve_device
+    from ackd_bench.engine.teacher import get_teacher
+
+    overrides = {"benchmark": str(benchmark), "device": device, "ms_norm": ms_norm,
+                 "bands": list(resolve_band_set(bands)) if bands else None,
+                 "teacher": {"arch": _teacher_arch(arch), "seed": seed, "epochs": epochs}}
+    cfg = resolve_config(profile, config_file, overrides)
+    bench = Benchmark.open(benchmark)
+    record = get_teacher(bench, cfg, resolve_device(cfg["device"]), quiet=quiet, force=force)
+    info = record.info
+    click.echo(f"teacher {info['arch']} ({'trained' if record.trained else 'cached'}) on {len(info['bands'])} bands "
+               f"{','.join(info['bands'])}: val OA {info['val_oa_best']:.4f} (epoch {info['best_val_epoch']}), "
+               f"test OA {info['test_oa']:.4f}")
+    click.echo(f"checkpoint: {record.checkpoint}")
+
+
+@click.command("run")
+@click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
+@click.option("--method", required=True, help="Method name (kd, dkd, ..., X+sembridge, sembridge); see `ackd-bench list`.")
+@click.option("--arch", "pair", required=True, help="Pair: R-R, M-M, S-S, R-M, R-S, M-S or teacher:student.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to write (RUN_DIR).")
+@click.option("--pairing", type=click.Choice(["random", "oracle", "ssm", "ssm-free"]), default=None,
+              help="Partner protocol (default: ssm for +sembridge methods, else random).")
+@click.option("--seed", type=int, default=None, help="Student seed (default 0).")
+@click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile).")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--device", type=_DEVICE, default=None, help="auto (default), cpu or cuda.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
+@click.option("--resume", is_flag=True, help="Continue RUN_DIR from checkpoints/last.pt (starts fresh when absent).")
+@click.option("--cost-every", type=int, default=None, help="Log transport costs every K epochs (0 = never).")
+@click.option("--no-ssm", is_flag=True, default=None, help="SemBridge ablation: random initial pairing.")
+@click.option("--no-dynm", is_flag=True, default=None, help="SemBridge ablation: no Dynamic Matching.")
+@click.option("--no-ot1", is_flag=True, default=None, help="SemBridge ablation: no token alignment loss.")
+@click.option("--no-ot2", is_flag=True, default=None, help="SemBridge ablation: no embedding alignment loss.")
+@click.option("--dynm-epochs", default=None, help="Explicit DynM epochs, e.g. 3,7 (0-based).")
+@click.option("--quiet", is_flag=True, help="No progress bar or messages.")
+def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device, config_file, resume, cost_every,
+            no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, quiet):
+    """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
+    from ackd_bench.config import parse_epoch_list, resolve_config
+    from ackd_bench.engine.run import run_experiment
+
+    sembridge = {"no_ssm": no_ssm or None, "no_dynm": no_dynm or None, "no_ot1": no_ot1 or None,
+                 "no_ot2": no_ot2 or None, "dynm_epochs": parse_epoch_list(dynm_epochs)}
+    overrides = {"benchmark": str(benchmark), "method": method, "pair": pair, "pairing": pairing, "seed": seed,
+                 "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge}
+    cfg = resolve_config(profile, config_file, overrides)
+    result = run_experiment(cfg, out, resume=resume, quiet=quiet)
+    m = result["metrics"]
+    click.echo(f"{out}: test OA {m['test_oa_best_val']:.4f} (best val epoch {m['best_val_epoch']}), "
+               f"last {m['test_oa_last']:.4f}, teacher {m['teacher_test_oa']:.4f}")
+
+
+COMMANDS = [train_teacher_cmd, run_cmd]

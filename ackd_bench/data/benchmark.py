@@ -75,8 +75,7 @@ class Benchmark:
 
     @property
     def sckd_pairs(self) -> pd.DataFrame | None:
-        path = self.root / "sckd_pairs.parquet"
-        return pd.read_parquet(path) if "sckd_pairs.parquet" in self.card["manifests_sha256"] else None
+        return pd.read_parquet(self.root / "sckd_pairs.parquet") if "sckd_pairs.parquet" in self.card["manifests_sha256"] else None
 
     @property
     def stats(self) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 from ackd_bench import __version__
 from ackd_bench.data import checks, packing
 from ackd_bench.data.bands import band_indices, resolve_band_set
-from ackd_bench.data.manifest import COLUMNS, SPLITS, check_rel_path, make_frame, write_manifest, write_table
+from ackd_bench.data.manifest import SPLITS, check_rel_path, make_frame, write_manifest, write_table
 from ackd_bench.data.splits import POOL_RULES, assign_splits, check_fractions, pool_split
 from ackd_bench.data.stats import compute_stats
 from ackd_bench.errors import ConfigError, DataError
@@ -26,7 +26,6 @@ from ackd_bench.io import atomic_dir, atomic_write_json, sha256_bytes, sha256_fi
 
 REPO = Path(__file__).resolve().parents[2]
 LOSS_WEIGHTS_DEFAULT = {"w_ce": 0.3, "w_kd": 0.4, "w_ot": 0.003, "form": "official"}
-POOLS = ("teacher", "student")
 
 
 @dataclass
@@ -366,7 +365,7 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
             if in_pool:
                 tpath, tsha = tw.path[tid], tw.sha[tid]
             else:
-                tpath, tsha = _pair_file(pw, sid, tid)
+                tpath, tsha = pw.path[sid], pw.sha[sid]
             rows.append({"student_id": sid, "teacher_id": tid, "split": split_of["student"][sid],
                          "teacher_in_pool": in_pool, "teacher_path": tpath, "teacher_sha256": tsha})
         import pandas as pd
@@ -375,8 +374,7 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
 
     stats = compute_stats(tw.arrays["train"], list(tw.bands), sw.arrays["train"])
     atomic_write_json(tmp / "stats.json", stats)
-    index = packing.write_packed(tmp / "packed", arrays)
-    del index
+    packing.write_packed(tmp / "packed", arrays)
 
     manifests: dict[str, str] = {}
     for pool, w in (("teacher", tw), ("student", sw)):
@@ -396,7 +394,3 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
         "manifests_sha256": manifests,
         "files_sha256": {"stats.json": sha256_file(tmp / "stats.json"), "packed/index.json": sha256_file(tmp / "packed" / "index.json")},
     }
-
-
-def _pair_file(pw: "_PoolWriter", sid: str, tid: str) -> tuple[str, str]:
-    return pw.path[sid], pw.sha[sid]

@@ -12,8 +12,10 @@ from ackd_bench.io import atomic_path
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """torch.save through a file handle (the archive name then does not depend on the temp file name)."""
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -27,6 +27,8 @@ class RunEmbeddings:
     teacher_labels: np.ndarray
     teacher_ids: list[str]
     pairing: pd.DataFrame | None  # the run's final pairing table (last round, else last epoch), if any
+    classes: list[str]  # class names (label = index)
+    sckd_pairs: pd.DataFrame | None  # the benchmark's SCKD pairs (student_id, teacher_id), if any
 
 
 def load_run_config(run_dir: str | Path) -> dict:
@@ -79,5 +81,7 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
         teacher_labels=t_pool.labels.cpu().numpy(),
         teacher_ids=t_pool.sample_ids,
         pairing=final_pairing(run_dir),
+        classes=list(bench.classes),
+        sckd_pairs=bench.sckd_pairs,
     )
 

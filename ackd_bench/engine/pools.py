@@ -34,10 +34,10 @@ def load_pool(
         arrays = bench.load_arrays("student", split)
         norm = bench.student_norm()
     raw = np.ascontiguousarray(arrays.x)
-    chunks = [norm(torch.from_numpy(raw[i : i + _CHUNK])).float() for i in range(0, len(raw), _CHUNK)]
+    chunks = [norm(torch.from_numpy(np.array(raw[i : i + _CHUNK]))).float() for i in range(0, len(raw), _CHUNK)]
     if chunks:
         x = torch.cat(chunks)
     else:
         x = torch.zeros((0, *raw.shape[1:]), dtype=torch.float32)
-    labels = torch.as_tensor(np.asarray(arrays.labels, dtype=np.int64))
+    labels = torch.as_tensor(np.array(arrays.labels, dtype=np.int64))
     return PoolTensors(x=x.to(device), labels=labels.to(device), sample_ids=[str(s) for s in arrays.sample_ids])

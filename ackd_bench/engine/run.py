@@ -98,13 +98,14 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     `on_epoch_end(epoch)` is called after each epoch's checkpoint is written (tests use it to interrupt).
     """
     from ackd_bench.data.benchmark import Benchmark
-    from ackd_bench.methods import build_method
-    from ackd_bench.models import build_model
 
     wall_start = time.perf_counter()
     out = Path(out)
     bench = Benchmark.open(cfg["benchmark"])
     cfg = finalize_config(cfg, bench)
+    if cfg["pairing"] == "oracle" and bench.sckd_pairs is None:
+        raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet",
+                          Path(cfg["benchmark"]) / "benchmark.json")
     resuming = _prepare_run_dir(out, cfg, resume)
     if resuming and (out / "result.json").is_file():
         done = read_json(out / "result.json")
@@ -112,119 +113,170 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
             _say(quiet, f"{out}: already complete")
             return done
     atomic_write_text(out / "config.yaml", dump_yaml(cfg))
+    run = StudentRun(cfg, bench, out, quiet)
+    run.setup()
+    run.restore(resuming)
+    run.train(on_epoch_end)
+    result = run.finish()
+    result["timings"]["total_s"] = time.perf_counter() - wall_start
+    atomic_write_json(out / "result.json", result)
+    return result
 
-    device = resolve_device(cfg["device"])
-    set_deterministic(cfg["deterministic"], device)
-    timings: dict[str, float] = {}
-    with timed(timings, "teacher"):
-        record = get_teacher(bench, cfg, device, quiet=quiet)
-        teacher_model = load_teacher(record, device)
-    _say(quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if record.trained else 'cached'}, "
-                f"test OA {record.info['test_oa']:.4f}): {record.dir}")
 
-    bands = cfg["bands"]
-    student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
-    teacher_train = load_pool(bench, "teacher", "train", device, bands, cfg["ms_norm"])
-    with timed(timings, "teacher_cache"):
-        cached = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, bands, cfg["ms_norm"],
-                                 "train", teacher_train, cfg["eval_batch_size"], device, quiet=quiet)
+class StudentRun:
+    """The state of one run: teacher side, student pools, method, optimiser, pairing, best-val bookkeeping."""
 
-    seed_everything(cfg["seed"])
-    student_model = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
-    method = build_method(cfg["method"], student_model, bench.num_classes, cfg,
-                          teacher_token_dim=teacher_model.token_dim, student_token_dim=student_model.token_dim)
-    method = prepare_model(method, device)
-    ctx = RunContext(bench=bench, cfg=cfg, device=device, run_dir=out, cache_dir=cache_root(), seed=cfg["seed"],
-                     student_train=student["train"], teacher_train=teacher_train, teacher_outputs=cached.outputs,
-                     method=method, timings=timings)
-    live = cfg["teacher_mode"] == "live"
-    teacher_fn = LiveTeacher(teacher_model, teacher_train, device) if live else CachedTeacher(cached.outputs)
-    optimizer = make_optimizer(method.learnable_parameters(), cfg)
-    scheduler = make_scheduler(optimizer, cfg["cosine"], cfg["epochs"])
+    def __init__(self, cfg: dict, bench, out: Path, quiet: bool):
+        self.cfg, self.bench, self.out, self.quiet = cfg, bench, out, quiet
+        self.device = resolve_device(cfg["device"])
+        self.timings: dict[str, float] = {}
+        self.start_epoch = 0
+        self.best = {"val_oa": -1.0, "epoch": -1}
+        self.transport_cost: dict | None = None
+        self.log = MetricsLog(out / "metrics.jsonl")
+        self.ckpt_dir = out / "checkpoints"
 
-    ckpt_dir = out / "checkpoints"
-    start_epoch, best = 0, {"val_oa": -1.0, "epoch": -1}
-    transport_cost = None
-    ck = None
-    if resuming and (ckpt_dir / "last.pt").is_file():
-        ck = load_checkpoint(ckpt_dir / "last.pt", map_location=device)
-        method.load_state_dict(ck["method"])
-        optimizer.load_state_dict(ck["optimizer"])
-        scheduler.load_state_dict(ck["scheduler"])
-        start_epoch, best, transport_cost = ck["epoch"] + 1, ck["best"], ck.get("transport")
-        for key in _CARRIED_TIMINGS:
-            timings[key] = timings.get(key, 0.0) + ck["timings"].get(key, 0.0)
-        _say(quiet, f"resuming {out} at epoch {start_epoch}")
-    log = MetricsLog(out / "metrics.jsonl")
-    log.truncate(start_epoch)
+    def setup(self) -> None:
+        """Teacher (cached), teacher outputs (cached), student pools, method, optimiser, pairing gallery."""
+        from ackd_bench.methods import build_method
+        from ackd_bench.models import build_model
 
-    pairer = None
-    rematch_epochs: list[int] = []
-    if getattr(method, "uses_teacher", True):
-        pairer = Pairer(cfg["pairing"], bench, student["train"].sample_ids, student["train"].labels.cpu().numpy(),
-                        teacher_train.sample_ids, teacher_train.labels.cpu().numpy(), cfg["seed"], out / "pairings")
-        table = method.initial_pairing(ctx)
+        cfg, bench, device, timings = self.cfg, self.bench, self.device, self.timings
+        set_deterministic(cfg["deterministic"], device)
+        with timed(timings, "teacher"):
+            self.record = get_teacher(bench, cfg, device, quiet=self.quiet)
+            self.teacher_model = load_teacher(self.record, device)
+        _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
+                         f"test OA {self.record.info['test_oa']:.4f}): {self.record.dir}")
+        self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
+        self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
+        with timed(timings, "teacher_cache"):
+            self.teacher_out = self._outputs("train", self.teacher_train)
+            # partner gallery: teacher train, or for `oracle` the SCKD tiles of the student train images
+            self.gallery, self.gallery_out = self.teacher_train, self.teacher_out
+            if cfg["pairing"] == "oracle":
+                self.gallery = load_pool(bench, "sckd_teacher", "train", device, cfg["bands"], cfg["ms_norm"])
+                self.gallery_out = self._outputs("sckd_train", self.gallery)
+
+        seed_everything(cfg["seed"])
+        student_model = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
+        method = build_method(cfg["method"], student_model, bench.num_classes, cfg,
+                              teacher_token_dim=self.teacher_model.token_dim,
+                              student_token_dim=student_model.token_dim)
+        self.method = prepare_model(method, device)
+        self.ctx = RunContext(bench=bench, cfg=cfg, device=device, run_dir=self.out, cache_dir=cache_root(),
+                              seed=cfg["seed"], student_train=self.student["train"], teacher_train=self.teacher_train,
+                              teacher_outputs=self.teacher_out, method=self.method, timings=timings)
+        self.uses_teacher = bool(getattr(self.method, "uses_teacher", True))
+        if cfg["teacher_mode"] == "live":
+            self.teacher_fn = LiveTeacher(self.teacher_model, self.gallery, device)
+        else:
+            self.teacher_fn = CachedTeacher(self.gallery_out)
+        self.optimizer = make_optimizer(self.method.learnable_parameters(), cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg["cosine"], cfg["epochs"])
+        # every method records its partners (the `student` baseline too, for transport costs); only
+        # distilling methods see them
+        self.pairer = Pairer(cfg["pairing"], self.student["train"].sample_ids, _np(self.student["train"].labels),
+                             self.gallery.sample_ids, _np(self.gallery.labels), cfg["seed"], self.out / "pairings",
+                             sckd_pairs=bench.sckd_pairs, class_names=bench.classes)
+
+    def _outputs(self, split: str, pool: PoolTensors):
+        return teacher_outputs(self.teacher_model, self.record.info["checkpoint_sha256"], self.bench,
+                               self.cfg["bands"], self.cfg["ms_norm"], split, pool, self.cfg["eval_batch_size"],
+                               self.device, quiet=self.quiet).outputs
+
+    def restore(self, resuming: bool) -> None:
+        """Load last.pt when resuming; run the method's initial pairing; restore RNG states last."""
+        ck = None
+        if resuming and (self.ckpt_dir / "last.pt").is_file():
+            ck = load_checkpoint(self.ckpt_dir / "last.pt", map_location=self.device)
+            self.method.load_state_dict(ck["method"])
+            self.optimizer.load_state_dict(ck["optimizer"])
+            self.scheduler.load_state_dict(ck["scheduler"])
+            self.start_epoch, self.best, self.transport_cost = ck["epoch"] + 1, ck["best"], ck.get("transport")
+            for key in _CARRIED_TIMINGS:
+                self.timings[key] = self.timings.get(key, 0.0) + ck["timings"].get(key, 0.0)
+            _say(self.quiet, f"resuming {self.out} at epoch {self.start_epoch}")
+        self.log.truncate(self.start_epoch)
+        table = self.method.initial_pairing(self.ctx)
         if table is not None:
-            pairer.set_method_table(table, 0, save=start_epoch == 0)
-        elif cfg["pairing"] in ("ssm", "ssm-free"):
-            raise ConfigError(f"--pairing {cfg['pairing']} needs a +sembridge method (method {cfg['method']!r})")
+            self.pairer.set_method_table(table, 0, save=self.start_epoch == 0)
+        elif self.cfg["pairing"] in ("ssm", "ssm-free"):
+            raise ConfigError(f"--pairing {self.cfg['pairing']} needs a +sembridge method "
+                              f"(method {self.cfg['method']!r})")
+        self.rematch_epochs = sorted(set(self.method.rematch_epochs(self.cfg["epochs"])))
         if ck is not None:
-            pairer.load_state(ck["pairing"], start_epoch)
-        rematch_epochs = sorted(set(method.rematch_epochs(cfg["epochs"])))
-    if ck is not None:
-        set_rng_state(ck["rng"])
+            self.pairer.load_state(ck["pairing"], self.start_epoch)
+            set_rng_state(ck["rng"])
 
-    epochs = cfg["epochs"]
-    bar = tqdm(range(start_epoch, epochs), initial=start_epoch, total=epochs, disable=quiet, file=sys.stderr,
-               desc=f"{cfg['method']} {cfg['pair']}", unit="epoch")
-    for epoch in bar:
-        method.on_epoch_start(epoch, epochs)
-        partners = None
-        if pairer is not None:
-            if epoch in rematch_epochs:
-                round_idx = rematch_epochs.index(epoch) + 1
-                with timed(timings, "rematch"):
-                    pairer.set_method_table(method.rematch(ctx, epoch, round_idx), round_idx)
-            partners = torch.as_tensor(pairer.partners_for_epoch(epoch), device=device)
-        lr = optimizer.param_groups[0]["lr"]
+    def train(self, on_epoch_end: Callable[[int], None] | None = None) -> None:
+        epochs = self.cfg["epochs"]
+        bar = tqdm(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, disable=self.quiet,
+                   file=sys.stderr, desc=f"{self.cfg['method']} {self.cfg['pair']}", unit="epoch")
+        for epoch in bar:
+            row = self.epoch(epoch)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_acc']:.3f}")
+            if on_epoch_end is not None:
+                on_epoch_end(epoch)
+        bar.close()
+
+    def epoch(self, epoch: int) -> dict:
+        """One epoch: (re)pairing, training, validation, metrics line, checkpoints."""
+        cfg, device, timings, method = self.cfg, self.device, self.timings, self.method
+        method.on_epoch_start(epoch, cfg["epochs"])
+        if epoch in self.rematch_epochs:
+            round_idx = self.rematch_epochs.index(epoch) + 1
+            with timed(timings, "rematch"):
+                self.pairer.set_method_table(method.rematch(self.ctx, epoch, round_idx), round_idx)
+        partners = torch.as_tensor(self.pairer.partners_for_epoch(epoch), device=device)
+        lr = self.optimizer.param_groups[0]["lr"]
         with timed(timings, "distill"):
-            stats = train_epoch(method, optimizer, student["train"], partners, teacher_fn, cfg["batch_size"],
+            stats = train_epoch(method, self.optimizer, self.student["train"],
+                                partners if self.uses_teacher else None, self.teacher_fn, cfg["batch_size"],
                                 generator(cfg["seed"], "batches", epoch), device)
-            val_oa = _oa(method.student, student["val"], cfg, device)
-        scheduler.step()
+            val_oa = _oa(method.student, self.student["val"], cfg, device)
+        self.scheduler.step()
         timings["train_images"] = timings.get("train_images", 0.0) + stats["images"]
         timings["train_seconds"] = timings.get("train_seconds", 0.0) + stats["seconds"]
         row = {"epoch": epoch, **stats["losses"], "train_acc": stats["train_acc"], "val_acc": val_oa, "lr": lr,
                "images_per_s": stats["images"] / max(stats["seconds"], 1e-9), "epoch_s": stats["seconds"]}
         if cfg["cost_every"] and (epoch + 1) % cfg["cost_every"] == 0:
             with timed(timings, "transport"):
-                transport_cost = class_costs_now(method.student, student["train"], cached.outputs,
-                                                 teacher_train.labels, cfg, device)
-            row["transport"] = transport_cost
-        log.append(row)
-        improved = val_oa > best["val_oa"] or len(student["val"].labels) == 0
-        if improved:
-            best = {"val_oa": val_oa, "epoch": epoch}
-            save_checkpoint(ckpt_dir / "best.pt", {"student": method.student.state_dict(), "epoch": epoch,
-                                                   "val_oa": val_oa, "student_arch": cfg["student_arch"]})
-        save_checkpoint(ckpt_dir / "last.pt", {
-            "epoch": epoch, "method": method.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "rng": rng_state(),
-            "pairing": pairer.state() if pairer is not None else {}, "best": best, "transport": transport_cost,
+                self.transport_cost = self.transport_now(epoch)
+            row["transport"] = self.transport_cost
+        self.log.append(row)
+        if val_oa > self.best["val_oa"] or len(self.student["val"].labels) == 0:
+            self.best = {"val_oa": val_oa, "epoch": epoch}
+            save_checkpoint(self.ckpt_dir / "best.pt", {"student": method.student.state_dict(), "epoch": epoch,
+                                                        "val_oa": val_oa, "student_arch": cfg["student_arch"]})
+        save_checkpoint(self.ckpt_dir / "last.pt", {
+            "epoch": epoch, "method": method.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "pairing": self.pairer.state(),
+            "best": self.best, "transport": self.transport_cost,
             "timings": {k: timings.get(k, 0.0) for k in _CARRIED_TIMINGS},
         })
-        bar.set_postfix(loss=f"{stats['losses']['loss']:.3f}", val=f"{val_oa:.3f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
-    bar.close()
+        return row
 
-    result = _finish(cfg, bench, method, student, record, out, best, timings, device, transport_cost)
-    result["timings"]["total_s"] = time.perf_counter() - wall_start
-    atomic_write_json(out / "result.json", result)
-    m = result["metrics"]
-    _say(quiet, f"{out}: test OA {m['test_oa_best_val']:.4f} at best val epoch {m['best_val_epoch']} "
-                f"(last {m['test_oa_last']:.4f}); teacher test OA {m['teacher_test_oa']:.4f}")
-    return result
+    def transport_now(self, epoch: int) -> dict:
+        """Transport costs of the current student vs its partner teachers (report/cost.py's definition)."""
+        from ackd_bench.report.cost import costs_from_embeddings
+
+        train = self.student["train"]
+        s_emb = forward_all(self.method.student, train.x, self.cfg["eval_batch_size"], self.device,
+                            ("embedding",))["embedding"]
+        emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels), "student_emb": s_emb.numpy(),
+               "teacher_ids": self.gallery.sample_ids, "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
+               "pairing": self.pairer.table_for_epoch(epoch),
+               "classes": self.bench.classes}
+        return costs_from_embeddings(emb, seed=self.cfg["seed"])
+
+    def finish(self) -> dict:
+        return _finish(self.cfg, self.bench, self.method, self.student, self.record, self.out, self.timings,
+                       self.device, self.transport_cost)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
 
 
 def _oa(model: torch.nn.Module, pool: PoolTensors, cfg: dict, device: torch.device) -> float:
@@ -232,18 +284,8 @@ def _oa(model: torch.nn.Module, pool: PoolTensors, cfg: dict, device: torch.devi
     return overall_accuracy(logits.argmax(1).numpy(), pool.labels.cpu().numpy()) if len(logits) else 0.0
 
 
-def class_costs_now(student_model: torch.nn.Module, student_train: PoolTensors, teacher_out,
-                    teacher_labels: torch.Tensor, cfg: dict, device: torch.device) -> dict:
-    """Transport costs between the current student's and the teacher's train embeddings (transport.py)."""
-    from ackd_bench import transport
-
-    s_emb = forward_all(student_model, student_train.x, cfg["eval_batch_size"], device, ("embedding",))["embedding"]
-    return transport.class_costs(teacher_out.embedding.float().cpu().numpy(), s_emb.numpy(),
-                                 teacher_labels.cpu().numpy(), student_train.labels.cpu().numpy())
-
-
-def _finish(cfg: dict, bench, method, student: dict, record, out: Path, best: dict, timings: dict,
-            device: torch.device, transport_cost) -> dict:
+def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings: dict, device: torch.device,
+            transport_cost) -> dict:
     """Test at the last and best-val epochs, predictions.parquet, and the result record."""
     test = student["test"]
     labels = test.labels.cpu().numpy()

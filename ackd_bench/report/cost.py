@@ -48,9 +48,17 @@ def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None 
     classes = classes or _field(emb, "classes")
     opts = {"classes": list(classes) if classes is not None else None, "method": method, "n_max": n_max,
             "reg": reg, "seed": seed}
-    t, s, lab = _partners(emb, _field(emb, "pairing"))
-    out = class_costs(t, s, lab, lab, **opts)
+    pairing = _field(emb, "pairing")
+    if pairing is not None and len(pairing):
+        t, s, lab = _partners(emb, pairing)
+        out = {"teacher_side": "partners", **class_costs(t, s, lab, lab, **opts)}
+    else:  # no pairing table (or another split): each class's whole teacher pool
+        out = {"teacher_side": "class_pool",
+               **class_costs(_field(emb, "teacher_emb"), _field(emb, "student_emb"), _field(emb, "teacher_labels"),
+                             _field(emb, "student_labels"), **opts)}
     sckd_pairs = _field(emb, "sckd_pairs")
+    if sckd_pairs is not None:  # only pairs whose tile is in the embedded teacher split
+        sckd_pairs = sckd_pairs[sckd_pairs["teacher_id"].astype(str).isin([str(i) for i in _field(emb, "teacher_ids")])]
     if sckd_pairs is not None and len(sckd_pairs):
         t2, s2, lab2 = _partners(emb, sckd_pairs)
         sckd = class_costs(t2, s2, lab2, lab2, **opts)
@@ -58,11 +66,25 @@ def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None 
     return out
 
 
-def run_cost(run_dir: str | Path, *, split: str = "train", **options: Any) -> dict:
-    """Embed the run's pools with its best checkpoint (engine.embed.run_embeddings) and write cost.json."""
-    from ackd_bench.engine.embed import run_embeddings
+def run_cost(run_dir: str | Path, *, split: str = "train", benchmark: str | Path | None = None,
+             **options: Any) -> dict:
+    """Embed the run's pools with its best checkpoint (engine.embed.run_embeddings) and write cost.json.
+
+    The run's pairing tables name TRAIN samples, so partners are used for split="train"; other splits
+    compare each class's whole teacher pool ("teacher_side": "class_pool").
+    """
+    from dataclasses import asdict
+
+    from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine.embed import load_run_config, run_embeddings
 
     run_dir = Path(run_dir)
-    result = {"split": split, **costs_from_embeddings(run_embeddings(run_dir, split), **options)}
+    bench = Benchmark.open(benchmark or load_run_config(run_dir)["benchmark"])
+    emb = asdict(run_embeddings(run_dir, split, benchmark=benchmark))
+    emb["classes"] = list(bench.classes)
+    if split != "train":
+        emb["pairing"] = None
+    emb["sckd_pairs"] = bench.sckd_pairs
+    result = {"split": split, **costs_from_embeddings(emb, **options)}
     atomic_write_json(run_dir / "cost.json", result)
     return result

@@ -1,7 +1,7 @@
 """Ways to run cells: N local worker processes, or a submitit job array (SLURM, or local/debug for tests).
 
 Both run the same thing per cell, `run_cell`: the cell's `ackd-bench run` command as a subprocess with
-its output appended to `<cell>/sweep.log`, under a per-cell file lock so two sweeps never run one cell
+its output appended to `<run_dir>.sweep.log`, under a per-cell file lock so two sweeps never run one cell
 at the same time.
 """
 
@@ -20,10 +20,9 @@ from ackd_bench.sweep.slurm_config import submitit_parameters
 
 # on_done(cell, returncode or None when another process holds the cell, error text)
 OnDone = Callable[[Cell, "int | None", str], None]
-LOCK_NAME = ".sweep.lock"
 
 
-def run_cell(argv: list[str], run_dir: str, log_path: str, env: dict[str, str] | None = None) -> int | None:
+def run_cell(argv: list[str], log_path: str, lock_path: str, env: dict[str, str] | None = None) -> int | None:
     """Run one cell's command; returns its exit code, or None when the cell is locked by another sweep.
 
     The log is a stream (appended, one header line per attempt), so it is the one file a sweep does not
@@ -31,8 +30,8 @@ def run_cell(argv: list[str], run_dir: str, log_path: str, env: dict[str, str] |
     """
     from filelock import FileLock, Timeout
 
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(Path(run_dir) / LOCK_NAME))
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -64,7 +63,7 @@ def run_local(cells: list[Cell], workers: int, on_done: OnDone) -> None:
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         futures = {
-            pool.submit(run_cell, cell.command(), str(cell.run_dir), str(cell.log_path), env): cell
+            pool.submit(run_cell, cell.command(), str(cell.log_path), str(cell.lock_path), env): cell
             for cell in cells
         }
         for future in as_completed(futures):
@@ -100,8 +99,8 @@ def run_slurm(executor: Any, cells: list[Cell], on_done: OnDone, echo: Callable[
     jobs = executor.map_array(
         run_cell,
         [cell.command() for cell in cells],
-        [str(cell.run_dir) for cell in cells],
         [str(cell.log_path) for cell in cells],
+        [str(cell.lock_path) for cell in cells],
     )
     if jobs:
         echo(f"submitted job array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks); submitit files in {executor.folder}")

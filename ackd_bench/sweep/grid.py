@@ -17,6 +17,8 @@ GRID_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds", "run_args", 
 LIST_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds")
 # Options the grid itself sets on every `ackd-bench run`; run_args may not repeat them.
 RESERVED_RUN_ARGS = {"benchmark", "method", "arch", "pair", "pairing", "seed", "out", "resume"}
+# run_args that name a file: relative values are relative to the grid file, like every path in it.
+PATH_RUN_ARGS = {"config"}
 
 PAIRINGS = ("random", "oracle", "ssm", "ssm-free")  # docs/ARCHITECTURE.md section 5
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
@@ -41,9 +43,20 @@ class Cell:
     rel_dir: str  # run_dir relative to the out root (POSIX)
     run_args: tuple[str, ...] = ()
 
+    # The sweep's own files sit NEXT TO the run folder, not in it: `ackd-bench run` refuses to start in a
+    # non-empty folder that is not a run folder yet.
     @property
     def log_path(self) -> Path:
-        return self.run_dir / "sweep.log"
+        """<run_dir>.sweep.log, e.g. .../S-S/seed0.sweep.log."""
+        return self.run_dir.with_name(self.run_dir.name + ".sweep.log")
+
+    @property
+    def lock_path(self) -> Path:
+        return self.run_dir.with_name(f".{self.run_dir.name}.sweep.lock")
+
+    @property
+    def submit_log_path(self) -> Path:
+        return self.run_dir.with_name(self.run_dir.name + ".submit.log")
 
     def command(self) -> list[str]:
         """The `ackd-bench run` command line (always --resume: a fresh folder simply starts at epoch 0)."""
@@ -107,7 +120,12 @@ def _check_run_args(path: Path, value: Any) -> dict[str, Any]:
             raise _fail(path, f"'run_args' may not set '{key}' (the grid sets it per cell)")
         if not isinstance(val, (str, int, float, bool)):
             raise _fail(path, f"'run_args.{key}' must be a string, number or true/false, got {val!r}")
-    return dict(value)
+    args = dict(value)
+    for key in PATH_RUN_ARGS & set(args):
+        if not isinstance(args[key], str):
+            raise _fail(path, f"'run_args.{key}' must be a file path, got {args[key]!r}")
+        args[key] = str((path.parent / args[key]).resolve())
+    return args
 
 
 def run_args_to_argv(run_args: dict[str, Any]) -> tuple[str, ...]:

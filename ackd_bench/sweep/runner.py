@@ -62,7 +62,7 @@ class CellStatus:
             "seed": c.seed,
             "state": self.state,
             "returncode": self.returncode,
-            "log": f"{c.rel_dir}/sweep.log",
+            "log": f"{c.rel_dir}.sweep.log",
             "message": self.message,
         }
         if self.submit is not None:
@@ -192,12 +192,12 @@ def submit_finished(sweep: Sweep, echo: Echo = print) -> None:
         argv = [sys.executable, "-m", "ackd_bench", "submit", str(cell.run_dir), "--benchmark", str(cell.benchmark)]
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         output = f"$ {shlex.join(argv)}\n{proc.stdout}{proc.stderr}# exit code {proc.returncode}\n"
-        atomic_write_text(cell.run_dir / "submit.log", output)
+        atomic_write_text(cell.submit_log_path, output)
         lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
         state = "accepted" if proc.returncode == 0 else "refused"
         message = "" if state == "accepted" else (lines[-1] if lines else f"exit code {proc.returncode}")
         status.submit = {"state": state, "result_sha256": digest, "message": message[:300],
-                         "log": f"{cell.rel_dir}/submit.log"}
+                         "log": f"{cell.rel_dir}.submit.log"}
         echo(f"submit {state:8s} {cell.rel_dir}" + (f": {message}" if message else ""))
     sweep.write_status()
 
@@ -213,8 +213,8 @@ def summary(sweep: Sweep) -> tuple[list[str], bool]:
         if status.state == "failed":
             lines.append(f"FAILED {cell.rel_dir} (exit {status.returncode}): {status.message}; log: {cell.log_path}")
         elif status.state == "busy":
-            lines.append(f"BUSY   {cell.rel_dir}: another process holds {cell.run_dir / '.sweep.lock'}")
+            lines.append(f"BUSY   {cell.rel_dir}: another process holds {cell.lock_path}")
         if status.submit and status.submit.get("state") == "refused":
             ok = False
-            lines.append(f"REFUSED {cell.rel_dir}: {status.submit['message']}; log: {cell.run_dir / 'submit.log'}")
+            lines.append(f"REFUSED {cell.rel_dir}: {status.submit['message']}; log: {cell.submit_log_path}")
     return lines, ok

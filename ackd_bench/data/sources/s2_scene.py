@@ -3,7 +3,8 @@
 Root: one multiband GeoTIFF, or a folder of them (one scene per file), and/or per-band files
 `<scene>_B02.tif`, `<scene>_B8A.tif`, ... (10/20/60 m) that are resampled (bilinear, rasterio
 WarpedVRT) onto the grid of the finest band. Options:
-- `patch` (64): patch size in pixels, stride = patch; partial patches at the right/bottom are dropped.
+- `patch` (default: `size`, 64): patch size in pixels, stride = patch; partial patches at the right and
+  bottom edges are dropped.
 - `labels` (required): GeoPackage/GeoJSON polygons with a CRS; `class_column` ("class") names the class.
 - `band_names`: band names of a multiband file in file order; default: 12 bands = Sentinel-2 without
   B10 in Sentinel Hub order (B01..B08, B8A, B09, B11, B12), 13 bands = `all13` (EuroSAT order).
@@ -47,11 +48,11 @@ class Scene:
 class S2Scene(Source):
     name = "s2-scene"
     modality = "ms"
-    defaults = {"patch": 64, "labels": None, "class_column": "class", "band_names": None}
+    defaults = {"patch": None, "labels": None, "class_column": "class", "band_names": None}
 
     def __init__(self, root, *, bands=None, size=64, **options):
         super().__init__(root, bands=bands, size=size, **options)
-        self.patch = int(self.options["patch"])
+        self.patch = int(self.options["patch"] or self.size)
         if self.patch <= 0:
             raise ConfigError(f"source 's2-scene': patch must be positive, got {self.options['patch']!r}")
         if not self.options["labels"]:
@@ -137,6 +138,7 @@ class S2Scene(Source):
 
         self.skipped = {"mixed": 0, "unlabelled": 0, "nodata": 0}
         samples: list[RawSample] = []
+        labels_by_crs: dict[str, dict[str, object]] = {}
         for scene in self._discover():
             bands = self.bands or scene.bands
             band_indices(scene.bands, bands)
@@ -148,7 +150,9 @@ class S2Scene(Source):
             rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
             rr, cc = rr.ravel(), cc.ravel()
             boxes = self._patch_boxes(g.transform, rr, cc, EDGE_TOLERANCE)
-            classes = self._class_geoms(g.crs)
+            if g.crs not in labels_by_crs:
+                labels_by_crs[g.crs] = self._class_geoms(g.crs)
+            classes = labels_by_crs[g.crs]
             within = np.stack([shapely.within(boxes, geom) for geom in classes.values()], axis=1)
             touches = np.stack([shapely.intersects(boxes, geom) for geom in classes.values()], axis=1)
             names = list(classes)

@@ -23,12 +23,12 @@ from torch import nn
 
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_path, atomic_write_json, canonical_json, sha256_bytes, sha256_file
-from ackd_bench.models import EMBED_DIM, build_model
+from ackd_bench.models import EMBED_DIM, BackboneOutput, build_model
 
 MATCHER_FORMAT = 1
 LOSSES = ("infonce", "clip_soft")
 MATCHER_DEFAULTS: dict[str, Any] = {
-    "arch": "resnet34",  # paper; resnet18 / shufflenetv2_x0_5 for CPU
+    "arch": "resnet34",  # paper; any ackd_bench.models name, or "tiny" (3-conv tower for CPU tests/demos)
     "epochs": 100,
     "batch_size": 64,
     "lr": 1e-3,
@@ -72,13 +72,37 @@ class ProjectionHead(nn.Module):
         return self.norm(self.drop(self.fc2(F.gelu(h))) + h)
 
 
+class TinyTower(nn.Module):
+    """A 3-conv tower (~12 MMAC per 64x64 image) for CPU tests and demos; same output type as backbones."""
+
+    def __init__(self, in_channels: int, width: int = 32):
+        super().__init__()
+        layers, c = [], in_channels
+        for out in (width, 2 * width, 4 * width):
+            layers += [nn.Conv2d(c, out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            c = out
+        self.features = nn.Sequential(*layers)
+        self.embed = nn.Linear(c, EMBED_DIM)
+        self.token_dim = c
+
+    def forward(self, x: torch.Tensor) -> BackboneOutput:
+        f = self.features(x)
+        emb = self.embed(f.mean(dim=(2, 3)))
+        return BackboneOutput(f.flatten(2).transpose(1, 2), emb, emb[:, :0])
+
+
+def build_tower(arch: str, in_channels: int) -> nn.Module:
+    """A matcher tower: a registered backbone (classifier unused) or the local "tiny" tower."""
+    return TinyTower(in_channels) if arch == "tiny" else build_model(arch, in_channels, 1)
+
+
 class Matcher(nn.Module):
     """Two towers (MS with the teacher bands, RGB with 3 channels) and their projection heads."""
 
     def __init__(self, arch: str, ms_channels: int, proj_dim: int = 256, dropout: float = 0.1):
         super().__init__()
-        self.ms_tower = build_model(arch, ms_channels, 1)  # classifier head unused
-        self.rgb_tower = build_model(arch, 3, 1)
+        self.ms_tower = build_tower(arch, ms_channels)
+        self.rgb_tower = build_tower(arch, 3)
         self.ms_head = ProjectionHead(EMBED_DIM, proj_dim, dropout)
         self.rgb_head = ProjectionHead(EMBED_DIM, proj_dim, dropout)
 

@@ -1,0 +1,186 @@
+"""`ackd-bench run` end to end on the real default benchmark (200 EuroSAT tiles), S-S pair, 1-2 epochs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ackd_bench.cli import cli
+from ackd_bench.config import resolve_config
+from ackd_bench.engine.run import run_experiment
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = """\
+batch_size: 16
+eval_batch_size: 64
+teacher: {epochs: 1, batch_size: 16}
+sembridge: {matcher: {arch: shufflenetv2_x0_5, epochs: 1, batch_size: 16}}
+"""
+TIME_KEYS = {"images_per_s", "epoch_s"}
+
+
+@pytest.fixture(scope="module")
+def bench_dir(default_bench) -> Path:
+    return default_bench
+
+
+@pytest.fixture()
+def tiny_cfg(tmp_path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def _run_cli(*args: str) -> str:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def _metrics(run_dir: Path) -> list[dict]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in TIME_KEYS} for r in rows]
+
+
+def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, tmp_path):
+    from ackd_bench.report.submit import check_run
+
+    out = tmp_path / "kd"
+    _run_cli("run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S", "--profile", "fast",
+             "--epochs", "2", "--config", str(tiny_cfg), "--device", "cpu", "--cost-every", "1", "--quiet",
+             "--out", str(out))
+    record, violations = check_run(out, benchmark=bench_dir)
+    assert violations == []
+    assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
+    assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
+    # OA recomputed from predictions.parquet and the manifest's labels
+    pred = pd.read_parquet(out / "predictions.parquet")
+    manifest = pd.read_parquet(bench_dir / "student.parquet")
+    truth = manifest[manifest["split"] == "test"].set_index("sample_id")["label"]
+    assert sorted(pred["sample_id"]) == sorted(truth.index)
+    assert record["metrics"]["test_oa_best_val"] == pytest.approx(
+        float(np.mean(pred["prediction"].to_numpy() == truth.loc[pred["sample_id"]].to_numpy())))
+    logits = np.stack(pred["logits"].to_numpy())
+    assert logits.shape == (len(pred), 10) and np.array_equal(logits.argmax(1), pred["prediction"].to_numpy())
+    rows = _metrics(out)
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert {"ce", "kd", "loss", "train_acc", "val_acc", "lr", "transport"} <= set(rows[0])
+    assert record["transport"] == rows[-1]["transport"]
+    assert sorted(p.name for p in (out / "pairings").iterdir()) == ["epoch_000.parquet", "epoch_001.parquet"]
+    assert {"last.pt", "best.pt"} <= {p.name for p in (out / "checkpoints").iterdir()}
+    # second run: the teacher comes from the cache (not retrained)
+    from ackd_bench.engine.cache import cache_root
+
+    (teacher_pt,) = (cache_root() / "teachers").glob("*/teacher.pt")
+    before = (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text()))
+    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", "student", "--arch", "S-S",
+                                   "--profile", "fast", "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu",
+                                   "--out", str(tmp_path / "student")], catch_exceptions=False)
+    assert res.exit_code == 0 and "(cached" in res.output
+    assert (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text())) == before
+    # an existing run folder is refused without --resume, and --resume on a finished run is a no-op
+    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S",
+                                   "--out", str(out), "--profile", "fast", "--config", str(tiny_cfg)])
+    assert res.exit_code == 2 and "--resume" in res.output
+    _run_cli("run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S", "--profile", "fast",
+             "--epochs", "2", "--config", str(tiny_cfg), "--device", "cpu", "--cost-every", "1", "--quiet",
+             "--out", str(out), "--resume")
+    assert json.loads((out / "result.json").read_text()) == record
+
+
+def _cfg(bench_dir: Path, tiny_cfg: Path, **over) -> dict:
+    base = {"benchmark": str(bench_dir), "method": "kd", "pair": "S-S", "epochs": 2, "device": "cpu", "seed": 5}
+    return resolve_config("fast", tiny_cfg, {**base, **over})
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _stop_after_first_epoch(epoch: int) -> None:
+    if epoch == 0:
+        raise Interrupt
+
+
+def test_same_seed_same_metrics_and_resume_matches_uninterrupted(bench_dir, tiny_cfg, tmp_path):
+    a = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "a", quiet=True)
+    b = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "b", quiet=True)
+    assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
+    assert a["metrics"] == b["metrics"]
+
+    with pytest.raises(Interrupt):
+        run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", quiet=True, on_epoch_end=_stop_after_first_epoch)
+    assert len(_metrics(tmp_path / "c")) == 1 and not (tmp_path / "c" / "result.json").exists()
+    c = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", resume=True, quiet=True)
+    assert _metrics(tmp_path / "c") == _metrics(tmp_path / "a")  # no duplicated lines, same numbers
+    assert c["metrics"] == a["metrics"]
+    pa = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
+    pc = pd.read_parquet(tmp_path / "c" / "predictions.parquet")
+    assert pa.equals(pc)
+    # a different seed gives a different run
+    d = run_experiment(_cfg(bench_dir, tiny_cfg, seed=6), tmp_path / "d", quiet=True)
+    assert _metrics(tmp_path / "d") != _metrics(tmp_path / "a") or d["metrics"] != a["metrics"]
+
+
+def test_resume_refuses_a_changed_config(bench_dir, tiny_cfg, tmp_path):
+    from ackd_bench.errors import ConfigError
+
+    with pytest.raises(Interrupt):
+        run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "r", quiet=True, on_epoch_end=_stop_after_first_epoch)
+    with pytest.raises(ConfigError, match="lr"):
+        run_experiment(_cfg(bench_dir, tiny_cfg, lr=0.5), tmp_path / "r", resume=True, quiet=True)
+
+
+def test_oracle_pairs_each_student_with_its_own_tile(bench_dir, tiny_cfg, tmp_path):
+    out = tmp_path / "oracle"
+    record = run_experiment(_cfg(bench_dir, tiny_cfg, pairing="oracle", epochs=1), out, quiet=True)
+    assert record["pairing"] == "oracle"
+    table = pd.read_parquet(out / "pairings" / "epoch_000.parquet")
+    pairs = pd.read_parquet(bench_dir / "sckd_pairs.parquet").set_index("student_id")["teacher_id"]
+    assert table["teacher_id"].tolist() == pairs.loc[table["student_id"]].tolist()
+    assert set(table["protocol"]) == {"oracle"}
+
+
+def _method_cases() -> list[str]:
+    from ackd_bench.methods import METHODS
+
+    return METHODS.names() + ["sembridge"]
+
+
+@pytest.mark.parametrize("method", _method_cases())
+def test_every_method_runs_from_the_cli(method, bench_dir, tiny_cfg, tmp_path):
+    out = tmp_path / "run"
+    extra = ["--dynm-epochs", "0"] if method == "sembridge" else []
+    _run_cli("run", "--benchmark", str(bench_dir), "--method", method, "--arch", "S-S", "--profile", "fast",
+             "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu", "--quiet", "--out", str(out), *extra)
+    record = json.loads((out / "result.json").read_text())
+    assert record["method"] == method and 0.0 <= record["metrics"]["test_oa_best_val"] <= 1.0
+    rows = _metrics(out)
+    assert len(rows) == 1 and np.isfinite(rows[0]["loss"])
+    if method == "sembridge":
+        assert record["pairing"] == "ssm" and record["sembridge"]["dynm_epochs"] == [0]
+        assert {"ot1", "ot2", "kd", "ce"} <= set(rows[0])
+        names = sorted(p.name for p in (out / "pairings").iterdir())
+        assert names == ["round_000.parquet", "round_001.parquet"]
+        assert record["timings"]["matcher_s"] > 0 and record["timings"]["rematch_s"] > 0
+
+
+def test_run_embeddings_feed_the_cost_command(bench_dir, tiny_cfg, tmp_path):
+    from ackd_bench.engine.embed import run_embeddings
+    from ackd_bench.report.cost import run_cost
+
+    out = tmp_path / "emb"
+    run_experiment(_cfg(bench_dir, tiny_cfg, epochs=1), out, quiet=True)
+    emb = run_embeddings(out, "train", device="cpu")
+    assert emb.student_emb.shape == (60, 512) and emb.teacher_emb.shape == (60, 512)
+    assert len(emb.student_ids) == len(emb.student_labels) == 60 and emb.classes[0] == "AnnualCrop"
+    assert emb.pairing["student_id"].tolist() == emb.student_ids
+    cost = run_cost(out)
+    assert cost["mean"] > 0 and (out / "cost.json").is_file()
