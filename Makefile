@@ -6,7 +6,6 @@ ACKD   := $(VENV)/bin/ackd-bench
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 PAIR   ?= R-R
-SEEDS  ?= 0
 
 .PHONY: install test demo leaderboard bench clean-demo
 
@@ -23,15 +22,20 @@ test: install
 	$(PY) -m pytest -q
 
 # The main job on the embedded real sample: build the benchmark, train a teacher, run the
-# student-only baseline, KD and SemBridge on one pair, submit the runs, rebuild the leaderboard.
+# student-only baseline, KD and SemBridge (plus KD on the SCKD oracle pairs, for the asymmetry penalty)
+# on one pair and several seeds, submit every run, rebuild the leaderboard. Reruns resume finished runs.
+DEMO_RUNS ?= student:random kd:random sembridge:ssm kd:oracle
+SEEDS     ?= 0 1 2
+
 demo: install
 	$(ACKD) build-dataset --out $(DEMO)/benchmark --overwrite
 	$(ACKD) train-teacher --benchmark $(DEMO)/benchmark --arch $(PAIR) --profile fast
 	for seed in $(SEEDS); do \
-	  for method in student kd sembridge; do \
-	    $(ACKD) run --benchmark $(DEMO)/benchmark --method $$method --arch $(PAIR) --profile fast \
-	      --seed $$seed --cost-every 1 --out $(DEMO)/runs/$$method-$(PAIR)-seed$$seed --resume || exit 1; \
-	    $(ACKD) submit $(DEMO)/runs/$$method-$(PAIR)-seed$$seed --benchmark $(DEMO)/benchmark --replace || exit 1; \
+	  for spec in $(DEMO_RUNS); do \
+	    method=$${spec%%:*}; pairing=$${spec##*:}; run=$(DEMO)/runs/$$method-$$pairing-$(PAIR)-seed$$seed; \
+	    $(ACKD) run --benchmark $(DEMO)/benchmark --method $$method --pairing $$pairing --arch $(PAIR) \
+	      --profile fast --seed $$seed --cost-every 1 --out $$run --resume --quiet || exit 1; \
+	    $(ACKD) submit $$run --benchmark $(DEMO)/benchmark --replace || exit 1; \
 	  done; \
 	done
 	$(MAKE) leaderboard

@@ -24,6 +24,25 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (Linux), else by a set-and-restore."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _default_mode(path: Path, directory: bool) -> None:
+    """mkstemp/mkdtemp create 0600/0700 entries: give the final file 0666 & ~umask, a folder 0777 & ~umask."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -41,8 +60,12 @@ def _fsync_dir(path: Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path next to `path`; on success it is fsynced and renamed over `path`.
 
-    On any exception the temp file is removed and `path` is untouched.
+    On any exception the temp file is removed and `path` is untouched. The final file gets the usual
+    permissions (0666 & ~umask), not mkstemp's 0600. A process killed at any point leaves either the old
+    `path` or the new one, plus at most a hidden `.<name>.*.tmp` leftover (see `remove_temp_leftovers`).
     """
+    from ackd_bench.engine import faults
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -50,8 +73,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _default_mode(tmp_path, directory=False)
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        faults.reached(f"write:{path.name}")  # crash tests: killed with the temp file complete, before the rename
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
     except BaseException:
@@ -99,6 +124,7 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
     try:
         yield tmp
+        _default_mode(tmp, directory=True)
         if path.exists():
             if not overwrite:
                 raise FileExistsError(path)
@@ -112,3 +138,22 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def remove_temp_leftovers(root: str | Path) -> list[Path]:
+    """Delete what interrupted atomic writes left under `root` (`.<name>.*.tmp` files, `.<name>.building-*` and
+    `.<name>.old-*` folders); returns what was removed. Only for folders one process owns (a run folder)."""
+    root = Path(root)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for p in sorted(root.rglob(".*"), key=lambda q: len(q.parts), reverse=True):
+        name = p.name
+        if p.is_file() and name.endswith(".tmp"):
+            p.unlink(missing_ok=True)
+        elif p.is_dir() and (".building-" in name or ".old-" in name):
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            continue
+        removed.append(p)
+    return removed

@@ -17,7 +17,7 @@ def main(argv: list[str]) -> int:
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
         try:
-            module.main()
+            module.main([])
         except Exception as exc:  # keep going; report at the end
             print(f"   {name} failed: {exc}", flush=True)
             failed.append(name)

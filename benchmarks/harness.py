@@ -31,9 +31,28 @@ def median_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> flo
     return statistics.median(times)
 
 
+def interleaved_times(fns: dict[str, Callable[[], Any]], repeats: int = 3, warmup: int = 1) -> dict[str, float]:
+    """Median wall time of each variant, the variants run in turn (A B A B ...) after `warmup` rounds.
+
+    Interleaving spreads load from other processes over both sides of a ratio (shared VMs drift).
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                            "cpus": os.cpu_count()}
+                            "cpus": os.cpu_count(), "cpu": _cpu_model()}
+    if hasattr(os, "getloadavg"):  # other processes' load skews absolute figures on shared machines
+        info["load_avg_1m"] = round(os.getloadavg()[0], 2)
     try:
         import torch
 
@@ -44,6 +63,16 @@ def machine() -> dict[str, Any]:
     except ImportError:
         pass
     return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def record(bench_id: str, *, ratio: float | None, goal: str, a_s: float | None = None,

@@ -334,7 +334,7 @@ def test_distilvpr_each_geometry_golden(kind: str):
 
 
 def test_distilvpr_method_weights():
-    m = build_method("distilvpr", torch.nn.Identity(), K, {"method_args": {"w_cosine": 0.5}})
+    m = build_method("distilvpr", torch.nn.Identity(), K, {"method_args": {"w_cosine": 0.5, "normalize": False}})
     losses = m.compute_losses(s_out(S_LOGITS, S_EMB), t_out(T_LOGITS, T_EMB), torch.tensor(LABELS))
     expected = sum(
         w * np_vpr_term(kind, S_EMB, T_EMB) for kind, w in (("euclidean", 0.1), ("cosine", 0.5), ("poincare", 0.1))
@@ -342,8 +342,10 @@ def test_distilvpr_method_weights():
     close(losses["kd"], 0.4 * expected, rtol=1e-6)
 
 
-def test_distilvpr_normalize_option():
-    m = build_method("distilvpr", torch.nn.Identity(), K, {"method_args": {"normalize": True}})
+@pytest.mark.parametrize("args", [{}, {"normalize": True}])
+def test_distilvpr_normalize_option(args):
+    """L2-normalised embeddings are the default (and the explicit option)."""
+    m = build_method("distilvpr", torch.nn.Identity(), K, {"method_args": args})
     losses = m.compute_losses(s_out(S_LOGITS, S_EMB), t_out(T_LOGITS, T_EMB), torch.tensor(LABELS))
     s_n = S_EMB / np.linalg.norm(S_EMB, axis=1, keepdims=True)
     t_n = T_EMB / np.linalg.norm(T_EMB, axis=1, keepdims=True)

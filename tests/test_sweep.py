@@ -35,7 +35,7 @@ def full_grid(tmp_path: Path, benches: list[str], **extra) -> Path:
     grid = dict(
         benchmarks=benches,
         methods=["kd", "kd+sembridge"],
-        pairings=["random", "oracle"],
+        pairings=["random", "ssm"],
         pairs=["R-R", "resnet18:shufflenetv2_x0_5"],
         seeds=[0, 1, 2],
         run_args={"profile": "fast", "epochs": 1, "device": "cpu", "no_dynm": True, "amp": False, "config": "c.yaml"},
@@ -51,20 +51,20 @@ def full_grid(tmp_path: Path, benches: list[str], **extra) -> Path:
 def test_expand_counts_names_and_commands(tmp_path, two_benches):
     grid = load_grid(full_grid(tmp_path, two_benches))
     cells = expand(grid)
-    assert len(cells) == 2 * 2 * 2 * 2 * 3
+    assert len(cells) == 2 * 2 * 2 * 3  # benches x (kd x random, kd+sembridge x ssm) x pairs x seeds
     rels = [c.rel_dir for c in cells]
     assert len(set(rels)) == len(rels)
     # YAML order, seeds innermost; unsafe characters sanitised, '+' kept
     assert rels[0] == "bench-a/kd/random/R-R/seed0"
     assert rels[1] == "bench-a/kd/random/R-R/seed1"
-    assert "bench_b/kd+sembridge/oracle/resnet18_shufflenetv2_x0_5/seed2" in rels
+    assert "bench_b/kd+sembridge/ssm/resnet18_shufflenetv2_x0_5/seed2" in rels
     root = (tmp_path / "runs").resolve()
     assert all(c.run_dir == root / c.rel_dir for c in cells)
     cmd = cells[-1].command()
     assert cmd[:4] == [sys.executable, "-m", "ackd_bench", "run"]
     assert cmd[cmd.index("--benchmark") + 1] == str((tmp_path / "bench b").resolve())
     assert cmd[cmd.index("--arch") + 1] == "resnet18:shufflenetv2_x0_5"
-    assert cmd[cmd.index("--pairing") + 1] == "oracle"
+    assert cmd[cmd.index("--pairing") + 1] == "ssm"
     assert cmd[cmd.index("--seed") + 1] == "2"
     assert cmd[cmd.index("--epochs") + 1] == "1"
     assert "--no-dynm" in cmd and "--amp" not in cmd
@@ -178,7 +178,27 @@ def test_known_names_pass(tmp_path):
             "pairings": ["random", "oracle", "ssm", "ssm-free"]}
     result = CliRunner().invoke(cli, ["sweep", str(write_grid(tmp_path, **grid)), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == "24 cells: 24 to run, 0 finished (skipped)"
+    # kd x {random, oracle} + 2 SemBridge methods x {ssm, ssm-free}, x 2 pairs; kd x ssm* and SemBridge x
+    # random/oracle would be refused by `run`, so they are left out (and said so) instead of failing later
+    assert result.output.splitlines()[-1] == "12 cells: 12 to run, 0 finished (skipped)"
+    assert "left out: kd with pairing ssm (pairing ssm needs a +sembridge method)" in result.output
+    assert "left out: dkd+sembridge with pairing oracle (SemBridge pairs by its matcher (ssm, ssm-free))" in result.output
+
+
+def test_invalid_method_pairing_cells_are_left_out(tmp_path):
+    from ackd_bench.sweep import expand, left_out
+
+    (tmp_path / "b").mkdir()
+    grid = load_grid(write_grid(tmp_path, **{**BASE, "methods": ["kd", "sembridge"], "pairings": ["random", "ssm"]}))
+    assert [(c.method, c.pairing) for c in expand(grid)] == [("kd", "random"), ("sembridge", "ssm")]
+    assert [(m, p) for m, p, _ in left_out(grid)] == [("kd", "ssm"), ("sembridge", "random")]
+    # with --no-ssm SemBridge pairs randomly: then sembridge x random is the valid cell
+    no_ssm = load_grid(write_grid(tmp_path, **{**BASE, "methods": ["sembridge"], "pairings": ["random", "ssm"],
+                                              "run_args": {"no_ssm": True}}))
+    assert [(c.method, c.pairing) for c in expand(no_ssm)] == [("sembridge", "random")]
+    nothing = load_grid(write_grid(tmp_path, **{**BASE, "methods": ["student"], "pairings": ["ssm"]}))
+    with pytest.raises(ConfigError, match="no valid method/pairing combination"):
+        expand(nothing)
 
 
 def test_cli_reports_config_error_on_one_line(tmp_path):

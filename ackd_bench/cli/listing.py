@@ -44,7 +44,7 @@ def list_cmd() -> None:
 
         return SOURCES.names()
 
-    sections["methods (add +sembridge to any)"] = _safe_names(methods)
+    sections["methods (X+sembridge for any X but student; sembridge = kd+sembridge)"] = _safe_names(methods)
     sections["architectures"] = _safe_names(archs)
     sections["pairs"] = _safe_names(pairs)
     sections["presets"] = _safe_names(presets)

@@ -44,14 +44,9 @@ def submit_cmd(run_dir: str, to: str, benchmark: str | None, replace: bool) -> N
 @click.option("--out", default="leaderboard", show_default=True, type=click.Path(file_okay=False))
 def leaderboard_cmd(submissions: str, out: str) -> None:
     """Build README.md, leaderboard.csv, submissions.parquet, index.html and plots/ from the submissions."""
-    from ackd_bench.errors import SubmissionError
-    from ackd_bench.report.folder_check import validate_submissions_folder
     from ackd_bench.report.leaderboard import build
 
-    problems = validate_submissions_folder(submissions)
-    if problems:
-        raise SubmissionError(problems, submissions)
-    tables = build(submissions, out)
+    tables = build(submissions, out, check=True)  # folder checked and read under the submissions lock
     click.echo(f"{len(tables['runs'])} runs, {len(tables['cells'])} cells -> {out}")
 
 

@@ -20,12 +20,14 @@ import click
               help="Output root (overrides the grid's `out`).")
 def sweep_cmd(grid_file: Path, executor: str, workers: int, do_submit: bool, dry_run: bool, out: Path | None) -> None:
     """Expand GRID.yaml into cells and run the unfinished ones (finished cells are skipped)."""
-    from ackd_bench.sweep import Sweep, check_names, expand, load_grid, out_root
+    from ackd_bench.sweep import Sweep, check_names, expand, left_out, load_grid, out_root
     from ackd_bench.sweep.runner import describe, run, submit_finished, summary
 
     grid = load_grid(grid_file)
-    cells = expand(grid, out)
     check_names(grid)
+    cells = expand(grid, out)
+    for method, pairing, why in left_out(grid):
+        click.echo(f"left out: {method} with pairing {pairing} ({why})")
     sweep = Sweep(grid, cells, out_root(grid, out), executor)
     if dry_run:
         for line in describe(sweep, slurm=executor == "slurm"):

@@ -36,6 +36,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     from ackd_bench.config import resolve_config
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine import distributed
     from ackd_bench.engine.device import resolve_device
     from ackd_bench.engine.teacher import get_teacher
 
@@ -44,7 +45,14 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
                  "teacher": {"arch": _teacher_arch(arch), "seed": seed, "epochs": epochs}}
     cfg = resolve_config(profile, config_file, overrides)
     bench = Benchmark.open(benchmark)
-    record = get_teacher(bench, cfg, resolve_device(cfg["device"]), quiet=quiet, force=force)
+    # under torchrun rank 0 trains (single process) while the other ranks wait, then read the cache entry
+    with distributed.session(cfg["device"]):
+        with distributed.main_first():
+            record = get_teacher(bench, cfg, resolve_device(cfg["device"]), quiet=quiet,
+                                 force=force and distributed.is_main())
+        main = distributed.is_main()
+    if not main:
+        return
     info = record.info
     click.echo(f"teacher {info['arch']} ({'trained' if record.trained else 'cached'}) on {len(info['bands'])} bands "
                f"{','.join(info['bands'])}: val OA {info['val_oa_best']:.4f} (epoch {info['best_val_epoch']}), "
@@ -76,6 +84,7 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
             no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, quiet):
     """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
     from ackd_bench.config import parse_epoch_list, resolve_config
+    from ackd_bench.engine import distributed
     from ackd_bench.engine.run import run_experiment
 
     sembridge = {"no_ssm": no_ssm or None, "no_dynm": no_dynm or None, "no_ot1": no_ot1 or None,
@@ -83,7 +92,12 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
     overrides = {"benchmark": str(benchmark), "method": method, "pair": pair, "pairing": pairing, "seed": seed,
                  "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge}
     cfg = resolve_config(profile, config_file, overrides)
-    result = run_experiment(cfg, out, resume=resume, quiet=quiet)
+    # under `torchrun --nproc_per_node N` this joins the process group (DDP, docs/scale.md); no-op otherwise
+    with distributed.session(cfg["device"]):
+        result = run_experiment(cfg, out, resume=resume, quiet=quiet)
+        main = distributed.is_main()
+    if not main:
+        return
     m = result["metrics"]
     click.echo(f"{out}: test OA {m['test_oa_best_val']:.4f} (best val epoch {m['best_val_epoch']}), "
                f"last {m['test_oa_last']:.4f}, teacher {m['teacher_test_oa']:.4f}")

@@ -53,6 +53,12 @@ class Benchmark:
                 raise DataError("manifest listed in the card is missing", path)
             if sha256_file(path) != digest:
                 raise DataError("manifest sha256 differs from benchmark.json (modified file?)", path)
+        # stats.json (normalisation) and packed/index.json (which then vouches for each packed .npy)
+        for name, digest in sorted((card.get("files_sha256") or {}).items()):
+            path = root / name
+            if path.is_file() and sha256_file(path) != digest:
+                raise DataError("sha256 differs from benchmark.json (corrupt or modified file; "
+                                "`ackd-bench verify` lists every such file)", path)
         return cls(root, card)
 
     # ------------------------------------------------------------ card fields

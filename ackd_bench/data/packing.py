@@ -1,6 +1,7 @@
 """Packed arrays: one `.npy` per pool and split (memory-mappable) + `packed/index.json`.
 
 index.json: {"arrays": {"teacher_train": {"file", "sample_ids", "shape", "dtype", "bands", "sha256"}, ...}}
+`load_packed` checks each file's sha256 against index.json before using it (once per process and file).
 """
 
 from __future__ import annotations
@@ -44,8 +45,23 @@ def write_packed(packed_dir: Path, arrays: dict[str, tuple[np.ndarray, list[str]
     return index
 
 
+_VERIFIED: dict[tuple, str] = {}
+
+
+def _digest(path: Path) -> str:
+    """sha256 of `path`, remembered for this process while its (inode, size, mtime) stay the same."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_file(path)
+    return _VERIFIED[key]
+
+
 def read_index(packed_dir: Path) -> dict:
-    return read_json(packed_dir / INDEX)["arrays"]
+    index = read_json(packed_dir / INDEX)
+    if not isinstance(index, dict) or not isinstance(index.get("arrays"), dict):
+        raise DataError("not a packed-array index (no 'arrays' mapping)", packed_dir / INDEX)
+    return index["arrays"]
 
 
 def load_packed(packed_dir: Path, key: str, mmap: bool = True) -> tuple[np.ndarray, list[str]] | None:
@@ -56,6 +72,11 @@ def load_packed(packed_dir: Path, key: str, mmap: bool = True) -> tuple[np.ndarr
     if entry is None:
         return None
     path = packed_dir / entry["file"]
+    if not path.is_file():
+        raise DataError("packed array listed in packed/index.json is missing (rebuild the benchmark)", path)
+    if _digest(path) != entry.get("sha256"):
+        raise DataError("packed array sha256 differs from packed/index.json (corrupt or modified file; "
+                        "`ackd-bench verify` lists every such file, rebuild the benchmark)", path)
     try:
         x = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as exc:

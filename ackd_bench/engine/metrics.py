@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ackd_bench.engine import distributed, faults
 from ackd_bench.io import atomic_write_text
 
 
@@ -63,7 +64,10 @@ class MetricsLog:
     def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         self._write()
+        faults.reached("epoch_logged")  # crash tests (engine/faults.py); a no-op otherwise
 
     def _write(self) -> None:
+        if not distributed.is_main():  # under torchrun only rank 0 writes the run folder
+            return
         text = "".join(json.dumps(r, sort_keys=True, allow_nan=False) + "\n" for r in self.rows)
         atomic_write_text(self.path, text)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ackd_bench.engine import distributed
 from ackd_bench.engine.seed import derive_seed
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_path
@@ -155,7 +156,7 @@ class Pairer:
             table["round"] = round_idx
         self.method_table = table
         self.round = round_idx
-        if save:
+        if save and distributed.is_main():  # under torchrun only rank 0 writes the run folder
             save_table(table, self.out_dir / f"round_{round_idx:03d}.parquet")
 
     def table_for_epoch(self, epoch: int) -> pd.DataFrame:
@@ -173,7 +174,8 @@ class Pairer:
         table = self.table_for_epoch(epoch)
         partners = partner_index(table, self.student_ids, self.gallery_ids)
         if self.method_table is None and (self._last_saved is None or not np.array_equal(partners, self._last_saved)):
-            save_table(table, self.out_dir / f"epoch_{epoch:03d}.parquet")
+            if distributed.is_main():
+                save_table(table, self.out_dir / f"epoch_{epoch:03d}.parquet")
             self._last_saved = partners
         return partners
 

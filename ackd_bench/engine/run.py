@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ackd_bench import __version__
 from ackd_bench.config import dump_yaml
+from ackd_bench.engine import distributed
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.engine.context import PoolTensors, RunContext
@@ -36,7 +37,7 @@ from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teache
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
-from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json
+from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
 RESUMABLE_CHANGES = ("epochs", "device")
@@ -71,6 +72,13 @@ def finalize_config(cfg: dict, bench) -> dict:
     if cfg.get("pairing") is None:
         ssm = is_sembridge(cfg["method"]) and not cfg["sembridge"].get("no_ssm")
         cfg["pairing"] = "ssm" if ssm else "random"
+    # refuse bad combinations now, before a teacher is trained or anything is written
+    if is_sembridge(cfg["method"]):
+        from ackd_bench.methods.sembridge.wrapper import sembridge_options
+
+        sembridge_options(cfg)
+    elif cfg["pairing"] in ("ssm", "ssm-free"):
+        raise ConfigError(f"--pairing {cfg['pairing']} needs a +sembridge method (method {cfg['method']!r})")
     return cfg
 
 
@@ -85,6 +93,8 @@ def _prepare_run_dir(out: Path, cfg: dict, resume: bool) -> bool:
                          if k not in RESUMABLE_CHANGES and saved.get(k) != cfg.get(k))
         if changed:
             raise ConfigError(f"--resume with a different config ({', '.join(changed)}); use another --out", cfg_path)
+        if distributed.is_main():  # (torchrun: one rank cleans; the others only check)
+            remove_temp_leftovers(out)  # temp files of writes a crash interrupted (io.atomic_path)
         return True
     if out.exists() and any(out.iterdir()):
         raise ConfigError("exists and is not an ackd-bench run folder (no config.yaml); choose another --out", out)
@@ -112,14 +122,17 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
         if done.get("epochs") == cfg["epochs"]:
             _say(quiet, f"{out}: already complete")
             return done
-    atomic_write_text(out / "config.yaml", dump_yaml(cfg))
+    distributed.barrier()  # every rank has checked RUN_DIR before rank 0 writes into it
+    if distributed.is_main():  # under torchrun only rank 0 writes the run folder
+        atomic_write_text(out / "config.yaml", dump_yaml(cfg))
     run = StudentRun(cfg, bench, out, quiet)
     run.setup()
     run.restore(resuming)
     run.train(on_epoch_end)
     result = run.finish()
     result["timings"]["total_s"] = time.perf_counter() - wall_start
-    atomic_write_json(out / "result.json", result)
+    if distributed.is_main():
+        atomic_write_json(out / "result.json", result)
     return result
 
 
@@ -143,14 +156,14 @@ class StudentRun:
 
         cfg, bench, device, timings = self.cfg, self.bench, self.device, self.timings
         set_deterministic(cfg["deterministic"], device)
-        with timed(timings, "teacher"):
+        with timed(timings, "teacher"), distributed.main_first():  # torchrun: rank 0 fills the cache
             self.record = get_teacher(bench, cfg, device, quiet=self.quiet)
             self.teacher_model = load_teacher(self.record, device)
         _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
                          f"test OA {self.record.info['test_oa']:.4f}): {self.record.dir}")
         self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
-        with timed(timings, "teacher_cache"):
+        with timed(timings, "teacher_cache"), distributed.main_first():
             self.teacher_out = self._outputs("train", self.teacher_train)
             # partner gallery: teacher train, or for `oracle` the SCKD tiles of the student train images
             self.gallery, self.gallery_out = self.teacher_train, self.teacher_out
@@ -174,6 +187,7 @@ class StudentRun:
             self.teacher_fn = CachedTeacher(self.gallery_out)
         self.optimizer = make_optimizer(self.method.learnable_parameters(), cfg)
         self.scheduler = make_scheduler(self.optimizer, cfg["cosine"], cfg["epochs"])
+        self.train_step = distributed.wrap_method(self.method, device)  # DDP under torchrun, else the method
         # every method records its partners (the `student` baseline too, for transport costs); only
         # distilling methods see them
         self.pairer = Pairer(cfg["pairing"], self.student["train"].sample_ids, _np(self.student["train"].labels),
@@ -198,21 +212,20 @@ class StudentRun:
                 self.timings[key] = self.timings.get(key, 0.0) + ck["timings"].get(key, 0.0)
             _say(self.quiet, f"resuming {self.out} at epoch {self.start_epoch}")
         self.log.truncate(self.start_epoch)
+        rng_before = rng_state()  # a cached or a freshly trained matcher must leave the same RNG state behind
         table = self.method.initial_pairing(self.ctx)
         if table is not None:
             self.pairer.set_method_table(table, 0, save=self.start_epoch == 0)
-        elif self.cfg["pairing"] in ("ssm", "ssm-free"):
-            raise ConfigError(f"--pairing {self.cfg['pairing']} needs a +sembridge method "
-                              f"(method {self.cfg['method']!r})")
         self.rematch_epochs = sorted(set(self.method.rematch_epochs(self.cfg["epochs"])))
         if ck is not None:
             self.pairer.load_state(ck["pairing"], self.start_epoch)
-            set_rng_state(ck["rng"])
+        set_rng_state(ck["rng"] if ck is not None else rng_before)
 
     def train(self, on_epoch_end: Callable[[int], None] | None = None) -> None:
         epochs = self.cfg["epochs"]
-        bar = tqdm(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, disable=self.quiet,
-                   file=sys.stderr, desc=f"{self.cfg['method']} {self.cfg['pair']}", unit="epoch")
+        bar = tqdm(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs,
+                   disable=self.quiet or not distributed.is_main(), file=sys.stderr,
+                   desc=f"{self.cfg['method']} {self.cfg['pair']}", unit="epoch")
         for epoch in bar:
             row = self.epoch(epoch)
             bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_acc']:.3f}")
@@ -231,7 +244,7 @@ class StudentRun:
         partners = torch.as_tensor(self.pairer.partners_for_epoch(epoch), device=device)
         lr = self.optimizer.param_groups[0]["lr"]
         with timed(timings, "distill"):
-            stats = train_epoch(method, self.optimizer, self.student["train"],
+            stats = train_epoch(self.train_step, self.optimizer, self.student["train"],
                                 partners if self.uses_teacher else None, self.teacher_fn, cfg["batch_size"],
                                 generator(cfg["seed"], "batches", epoch), device)
             val_oa = _oa(method.student, self.student["val"], cfg, device)
@@ -247,8 +260,11 @@ class StudentRun:
         self.log.append(row)
         if val_oa > self.best["val_oa"] or len(self.student["val"].labels) == 0:
             self.best = {"val_oa": val_oa, "epoch": epoch}
-            save_checkpoint(self.ckpt_dir / "best.pt", {"student": method.student.state_dict(), "epoch": epoch,
-                                                        "val_oa": val_oa, "student_arch": cfg["student_arch"]})
+            if distributed.is_main():
+                save_checkpoint(self.ckpt_dir / "best.pt", {"student": method.student.state_dict(), "epoch": epoch,
+                                                            "val_oa": val_oa, "student_arch": cfg["student_arch"]})
+        if not distributed.is_main():
+            return row
         save_checkpoint(self.ckpt_dir / "last.pt", {
             "epoch": epoch, "method": method.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "pairing": self.pairer.state(),
@@ -262,8 +278,9 @@ class StudentRun:
         from ackd_bench.report.cost import costs_from_embeddings
 
         train = self.student["train"]
-        s_emb = forward_all(self.method.student, train.x, self.cfg["eval_batch_size"], self.device,
-                            ("embedding",))["embedding"]
+        s_emb = distributed.gather_rows(lambda rows: forward_all(
+            self.method.student, train.x[rows], self.cfg["eval_batch_size"], self.device, ("embedding",))["embedding"],
+            len(train.labels))
         emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels), "student_emb": s_emb.numpy(),
                "teacher_ids": self.gallery.sample_ids, "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
                "pairing": self.pairer.table_for_epoch(epoch),
@@ -290,11 +307,13 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
     test = student["test"]
     labels = test.labels.cpu().numpy()
     last_pred = predict_logits(method.student, test, cfg["eval_batch_size"], device).argmax(1).numpy()
+    distributed.barrier()  # rank 0 has written best.pt
     best_ck = load_checkpoint(out / "checkpoints" / "best.pt", map_location=device)
     method.student.load_state_dict(best_ck["student"])
     best_logits = predict_logits(method.student, test, cfg["eval_batch_size"], device)
     best_pred = best_logits.argmax(1).numpy()
-    write_predictions(out / "predictions.parquet", test.sample_ids, labels, best_pred, best_logits.numpy())
+    if distributed.is_main():
+        write_predictions(out / "predictions.parquet", test.sample_ids, labels, best_pred, best_logits.numpy())
     metrics = {
         "test_oa_best_val": overall_accuracy(best_pred, labels),
         "test_oa_last": overall_accuracy(last_pred, labels),
@@ -379,5 +398,5 @@ def git_sha() -> str | None:
 
 
 def _say(quiet: bool, text: str) -> None:
-    if not quiet:
+    if not quiet and distributed.is_main():
         print(text, file=sys.stderr)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ackd_bench.config import config_hash, teacher_config
+from ackd_bench.engine import faults
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.engine.device import autocast, prepare_input, prepare_model
@@ -24,6 +25,7 @@ from ackd_bench.engine.loops import batch_indices, forward_all, make_optimizer, 
 from ackd_bench.engine.metrics import overall_accuracy
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, seed_everything, set_deterministic
+from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_write_json, read_json, sha256_file
 
 
@@ -56,13 +58,25 @@ def teacher_key(bench, cfg: dict) -> str:
     )
 
 
-def _complete(entry: Path) -> dict | None:
-    """info.json of a complete, intact cache entry, else None."""
+def _complete(entry: Path, quiet: bool = True) -> dict | None:
+    """info.json of a complete, intact cache entry, else None (absent, unreadable or checksum mismatch)."""
     info_path, ckpt = entry / "info.json", entry / "teacher.pt"
     if not info_path.is_file() or not ckpt.is_file():
         return None
-    info = read_json(info_path)
-    return info if info.get("checkpoint_sha256") == sha256_file(ckpt) else None
+    try:
+        info = read_json(info_path)
+    except DataError as exc:
+        _stale(quiet, f"{exc}; retraining")
+        return None
+    if not isinstance(info, dict) or info.get("checkpoint_sha256") != sha256_file(ckpt):
+        _stale(quiet, f"{ckpt}: sha256 differs from info.json (corrupt or partial cache entry); retraining")
+        return None
+    return info
+
+
+def _stale(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(f"teacher cache: {text}", file=sys.stderr)
 
 
 def get_teacher(bench, cfg: dict, device: torch.device, quiet: bool = False, force: bool = False) -> TeacherRecord:
@@ -71,7 +85,7 @@ def get_teacher(bench, cfg: dict, device: torch.device, quiet: bool = False, for
     entry = cache_root() / "teachers" / key
     entry.mkdir(parents=True, exist_ok=True)
     with _lock(entry.parent / f"{key}.lock"):
-        info = None if force else _complete(entry)
+        info = None if force else _complete(entry, quiet)
         if info is not None:
             return TeacherRecord(key, entry, info, trained=False)
         info = train_teacher(bench, cfg, device, entry, quiet=quiet)
@@ -98,8 +112,6 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
     pools = {s: load_pool(bench, "teacher", s, device, bands, cfg["ms_norm"]) for s in ("train", "val", "test")}
     train = pools["train"]
     if len(train.labels) == 0:
-        from ackd_bench.errors import DataError
-
         raise DataError("teacher train split is empty", Path(str(getattr(bench, "root", ""))) / "teacher.parquet")
     model = prepare_model(build_model(t["arch"], in_channels=len(bands), num_classes=bench.num_classes), device)
     optimizer = make_optimizer(model.parameters(), t)
@@ -119,6 +131,7 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
         scheduler.step()
         val_oa = _oa(model, pools["val"], cfg, device)
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_oa": val_oa})
+        faults.reached("teacher_epoch")
         if val_oa > best_val or len(pools["val"].labels) == 0:  # no val split: keep the last epoch
             best_val, best_epoch = val_oa, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

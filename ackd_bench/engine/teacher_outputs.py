@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 
 from ackd_bench.config import config_hash
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.loops import forward_all
+from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_path, atomic_write_json, read_json, sha256_file
 
 FIELDS = ("logits", "embedding", "tokens")
@@ -41,18 +43,25 @@ def compute_outputs(model: torch.nn.Module, pool: PoolTensors, batch_size: int, 
 
 
 def _load(entry: Path, split: str, sample_ids: list[str]) -> dict[str, torch.Tensor] | None:
+    """The cached arrays when <split>.json is readable, lists `sample_ids` and every .npy matches its sha256."""
     meta_path = entry / f"{split}.json"
     if not meta_path.is_file():
         return None
-    meta = read_json(meta_path)
-    if meta.get("sample_ids") != sample_ids:
+    try:
+        meta = read_json(meta_path)
+    except DataError:
+        return None
+    if not isinstance(meta, dict) or meta.get("sample_ids") != sample_ids or not isinstance(meta.get("sha256"), dict):
         return None
     out = {}
     for f in FIELDS:
         path = entry / f"{split}_{f}.npy"
         if not path.is_file() or sha256_file(path) != meta["sha256"].get(f):
             return None
-        out[f] = torch.from_numpy(np.load(path))
+        try:
+            out[f] = torch.from_numpy(np.load(path, allow_pickle=False))
+        except (OSError, ValueError):
+            return None
     return out
 
 
@@ -77,10 +86,16 @@ def teacher_outputs(model: torch.nn.Module, teacher_sha256: str, bench, bands: l
     arrays = _load(entry, split, pool.sample_ids)
     reused = arrays is not None
     if not reused:
-        if (entry / f"{split}.json").is_file() and not quiet:
-            print(f"teacher output cache {entry / split}: checksum mismatch, recomputing", file=sys.stderr)
-        arrays = compute_outputs(model, pool, batch_size, device)
-        _store(entry, split, pool.sample_ids, arrays)
+        entry.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(entry / f".{split}.lock")):  # one process computes, concurrent runs then reuse it
+            arrays = _load(entry, split, pool.sample_ids)
+            reused = arrays is not None
+            if not reused:
+                if (entry / f"{split}.json").is_file() and not quiet:
+                    print(f"teacher output cache {entry / split}: checksum mismatch or unreadable, recomputing",
+                          file=sys.stderr)
+                arrays = compute_outputs(model, pool, batch_size, device)
+                _store(entry, split, pool.sample_ids, arrays)
     out = TeacherOutput(logits=arrays["logits"].to(device), embedding=arrays["embedding"].to(device),
                         tokens=arrays["tokens"].to(device))
     return CachedOutputs(out, reused)

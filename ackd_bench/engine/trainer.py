@@ -7,6 +7,7 @@ from typing import Callable
 
 import torch
 
+from ackd_bench.engine import distributed, faults
 from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.device import autocast, prepare_input
 from ackd_bench.engine.loops import batch_indices, forward_all
@@ -38,7 +39,9 @@ def train_epoch(
     sums: dict[str, torch.Tensor] = {}
     correct = torch.zeros((), device=device)
     seen = 0
-    for idx in batch_indices(len(train.labels), batch_size, gen, device):
+    # under torchrun: this rank's share of each global batch and its gradient weight (distributed.py);
+    # in one process every batch with weight 1
+    for idx, weight in distributed.shard_batches(batch_indices(len(train.labels), batch_size, gen, device)):
         x = prepare_input(train.x[idx], device)
         y = train.labels[idx]
         t_out = teacher(partners[idx]) if partners is not None and teacher is not None else None
@@ -46,8 +49,9 @@ def train_epoch(
             logits, losses = method.forward_train(x, t_out, y)
         loss = torch.stack([v.float() for v in losses.values()]).sum()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight if weight != 1.0 else loss).backward()
         optimizer.step()
+        faults.reached("student_batch")  # crash tests (engine/faults.py); a no-op otherwise
         n = len(idx)
         for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + value.detach().float() * n
@@ -56,6 +60,14 @@ def train_epoch(
         seen += n
     _sync(device)
     seconds = time.perf_counter() - start
+    if distributed.active():  # losses, accuracy and image counts over all ranks; BN running stats averaged
+        names = sorted(sums)
+        totals = distributed.all_reduce_sum(torch.stack(
+            [torch.as_tensor(sums[k], dtype=torch.float64, device=device) for k in names]
+            + [correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device)]))
+        sums = dict(zip(names, totals[: len(names)]))
+        correct, seen = totals[len(names)], int(totals[len(names) + 1])
+        distributed.average_buffers(method)
     means = {name: float(total) / max(seen, 1) for name, total in sums.items()}
     if not all(map(_finite, means.values())):
         raise ConfigError(f"training diverged: non-finite loss {means} (try a lower --lr / config lr)")
@@ -70,4 +82,6 @@ def predict_logits(student: torch.nn.Module, pool: PoolTensors, batch_size: int,
     """Student logits (float32, CPU) for every image of `pool`, eval mode."""
     if len(pool.labels) == 0:
         return torch.zeros((0, 0))
-    return forward_all(student, pool.x, batch_size, device, ("logits",))["logits"]
+    # one contiguous block of rows per rank under torchrun, gathered in order (the whole pool otherwise)
+    return distributed.gather_rows(
+        lambda rows: forward_all(student, pool.x[rows], batch_size, device, ("logits",))["logits"], len(pool.labels))

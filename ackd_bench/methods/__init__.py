@@ -1,12 +1,23 @@
-"""Distillation methods: one file per method, registered in METHODS; `build_method` adds SemBridge on demand."""
+"""Distillation methods: one file per method, registered in METHODS; `build_method` adds SemBridge on demand.
+
+Every module of this package (not sub-packages, not `_private` ones, not `base`) is imported here, so a new
+method is one new file with a `@METHODS.register` decorator and nothing else (docs/adding-a-method.md).
+The `sembridge` sub-package is imported lazily by `build_method`.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from torch import nn
 
 from ackd_bench.errors import ConfigError
-from ackd_bench.methods import ctkd, distilvpr, dkd, kd, logits, lskd, rkd, student  # noqa: F401  (registration)
 from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput
+
+for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg):
+    if not _mod.startswith("_") and _mod != "base":
+        importlib.import_module(f"{__name__}.{_mod}")  # registration
 
 SEMBRIDGE_SUFFIX = "+sembridge"
 

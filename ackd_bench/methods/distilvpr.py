@@ -4,8 +4,11 @@ Recognition" -- relational distillation on embeddings in Euclidean, cosine and P
 Implemented per geometry g (weights w_g, default 0.1 each):
     w_g * [ MSE(R_g(S,S), R_g(S,T)) + MSE(R_g(S,T), R_g(T,T)) ]
 with R_g(X,Y)[i,j] = relation(x_i, y_j). The official code's extra 10 x RKD-G term is NOT included.
-`normalize=True` L2-normalises both embeddings first (off by default: the Euclidean and Poincare terms then
-scale with the embedding norm).
+`normalize=True` (the default) L2-normalises both embeddings first, as VPR global descriptors are: the
+relations then live on the unit sphere (Euclidean distances in [0, 2], the Poincare map of a unit vector has
+norm tanh(sqrt(c)) / sqrt(c) < 1 / sqrt(c)), so the loss is on the scale of CE whatever the backbone. With
+`normalize=False` the raw 512-d embeddings are used and the Euclidean term grows with the squared norm
+(it can reach ~1e6 on untrained backbones), which swamps CE.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def distilvpr_loss(
 @METHODS.register("distilvpr")
 class DistilVPR(Distiller):
     name = "distilvpr"
-    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": False}
+    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": True}
 
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         hp = self.hparams

@@ -49,7 +49,7 @@ def _record_violations(root: Path, folder: Path, seen: dict[str, str]) -> list[s
         return out
     try:
         record = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return [f"{rel}/result.json: not valid JSON"]
     problems = schema_violations(record)
     out += [f"{rel}/result.json: {p}" for p in problems]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from ackd_bench.report import aggregate, html, plots, tables
-from ackd_bench.report.submit import safe_component
+from ackd_bench.report.submit import safe_component, submissions_lock
 
 CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                 ("protocol", "protocol", "text"), ("pair", "pair", "text"), ("n", "n", "int"),
@@ -54,9 +54,25 @@ def _plots(data: dict[str, pd.DataFrame]) -> dict[str, bytes]:
     return out
 
 
-def build(submissions: str | Path, out: str | Path) -> dict[str, pd.DataFrame]:
-    """Write every leaderboard file for `submissions` into `out`; returns the tables (runs, cells, ...)."""
-    out = Path(out)
+def build(submissions: str | Path, out: str | Path, check: bool = False) -> dict[str, pd.DataFrame]:
+    """Write every leaderboard file for `submissions` into `out`; returns the tables (runs, cells, ...).
+
+    Holds the submissions folder's lock throughout, so a concurrent `submit` lands either wholly before
+    (its row is in) or wholly after this build. `check`: refuse (SubmissionError) a folder that fails
+    `validate_submissions_folder`, checked under the same lock.
+    """
+    with submissions_lock(submissions):
+        if check:
+            from ackd_bench.errors import SubmissionError
+            from ackd_bench.report.folder_check import validate_submissions_folder
+
+            problems = validate_submissions_folder(submissions)
+            if problems:
+                raise SubmissionError(problems, submissions)
+        return _build(submissions, Path(out))
+
+
+def _build(submissions: str | Path, out: Path) -> dict[str, pd.DataFrame]:
     data = aggregate.load(submissions)
     cells = aggregate.cells(data["runs"])
     if len(cells):

@@ -3,6 +3,8 @@
 Every check runs before anything is written; a refusal raises SubmissionError with ALL violations and
 leaves the submissions folder untouched. An accepted record is built in a temp folder and renamed into
 `<to>/<benchmark>/<method>/<pairing>/<pair>/seed<k>/` (result.json, predictions.parquet, metrics.jsonl).
+Writers (`submit`) and readers (`ackd-bench leaderboard`) of one submissions folder take `submissions_lock`,
+so concurrent processes never lose a record or read a half-replaced one (tests/test_concurrency.py).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from filelock import FileLock
 
 from ackd_bench.errors import AckdError, SubmissionError
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_json
@@ -20,6 +24,14 @@ from ackd_bench.report.schema import schema_violations
 DEFAULT_SUBMISSIONS = Path("leaderboard") / "submissions"
 RUN_FILES = ("result.json", "predictions.parquet", "metrics.jsonl")
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+def submissions_lock(root: str | Path) -> FileLock:
+    """The lock of submissions folder `root`: the hidden sibling file `.<name>.lock` (outside the folder, whose
+    layout `validate_submissions_folder` checks). An inter-process file lock, released if the holder dies."""
+    root = Path(root).resolve()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(root.parent / f".{root.name}.lock"))
 
 
 def safe_component(value: object) -> str | None:
@@ -34,7 +46,8 @@ def safe_component(value: object) -> str | None:
 
 def record_key(record: dict) -> tuple[list[str], list[str]]:
     """The record's folder components [benchmark, method, pairing, pair, seed<k>] and any unsafe-name violations."""
-    fields = [("benchmark.name", (record.get("benchmark") or {}).get("name")), ("method", record.get("method")),
+    bench = record.get("benchmark")
+    fields = [("benchmark.name", bench.get("name") if isinstance(bench, dict) else None), ("method", record.get("method")),
               ("pairing", record.get("pairing")), ("pair", record.get("pair"))]
     parts, out = [], []
     for label, value in fields:
@@ -54,8 +67,10 @@ def _load_record(path: Path) -> tuple[dict | None, list[str]]:
         return json.loads(path.read_text(encoding="utf-8")), []
     except FileNotFoundError:
         return None, ["result.json: file missing"]
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or an integer of > 4300 digits
         return None, [f"result.json: not valid JSON ({exc.__class__.__name__})"]
+    except RecursionError:
+        return None, ["result.json: not valid JSON (nested too deeply)"]
 
 
 def _metrics_violations(path: Path) -> list[str]:
@@ -64,7 +79,7 @@ def _metrics_violations(path: Path) -> list[str]:
     for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         try:
             ok = isinstance(json.loads(line), dict)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a > 4300-digit integer, nested too deeply
             ok = False
         if not ok:
             return [f"metrics.jsonl: line {n} is not a JSON object"]
@@ -85,7 +100,9 @@ def _benchmark_folder(record: dict, run_dir: Path, benchmark: str | Path | None)
 
 def _score_violations(record: dict, run_dir: Path, bench_dir: Path | None, cards: list[dict], source: str) -> list[str]:
     """Benchmark identity + scores recomputed from the predictions against the build's own labels."""
-    reported = record.get("benchmark") or {}
+    reported = record.get("benchmark")
+    if not isinstance(reported, dict):
+        return ["benchmark: cannot check the benchmark identity (not an object)"]
     out = identity_violations(reported, cards, source)
     if bench_dir is None:
         return out + ["cannot recompute scores: no benchmark folder (pass --benchmark DIR, or keep config.benchmark"
@@ -144,8 +161,12 @@ def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchma
                 out.append(f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)")
     if out or target is None:
         raise SubmissionError(out or ["record could not be read"], run_dir)
-    with atomic_dir(target, overwrite=replace) as tmp:
-        atomic_write_json(tmp / "result.json", record)
-        for name in RUN_FILES[1:]:
-            atomic_write_bytes(tmp / name, (run_dir / name).read_bytes())
+    with submissions_lock(to):
+        if target.exists() and not replace:  # submitted by another process since the check above
+            raise SubmissionError([f"duplicate: {'/'.join(parts)} is already submitted (use --replace to "
+                                   "overwrite it)"], run_dir)
+        with atomic_dir(target, overwrite=replace) as tmp:
+            atomic_write_json(tmp / "result.json", record)
+            for name in RUN_FILES[1:]:
+                atomic_write_bytes(tmp / name, (run_dir / name).read_bytes())
     return target

@@ -199,8 +199,31 @@ def out_root(grid: Grid, out: str | Path | None = None) -> Path:
     return root.resolve()
 
 
+def pairing_problem(method: str, pairing: str, run_args: dict[str, Any]) -> str | None:
+    """Why `ackd-bench run` would refuse `method` with `pairing` (None when the combination is valid).
+
+    SemBridge methods pair by their matcher (ssm, ssm-free), or randomly with --no-ssm; the other methods
+    pair randomly or by the SCKD oracle (docs/running.md, "Pairing").
+    """
+    if "sembridge" in method.split("+"):
+        if run_args.get("no_ssm") or run_args.get("no-ssm"):
+            return None if pairing == "random" else "SemBridge with --no-ssm pairs randomly"
+        return None if pairing in ("ssm", "ssm-free") else "SemBridge pairs by its matcher (ssm, ssm-free)"
+    return None if pairing in ("random", "oracle") else f"pairing {pairing} needs a +sembridge method"
+
+
+def left_out(grid: Grid) -> list[tuple[str, str, str]]:
+    """(method, pairing, reason) of every grid combination `expand` leaves out because run would refuse it."""
+    return [(m, p, why) for m, p in product(grid.methods, grid.pairings)
+            if (why := pairing_problem(m, p, grid.run_args)) is not None]
+
+
 def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:
-    """All cells in YAML order (benchmarks x methods x pairings x pairs x seeds), under `out_root`."""
+    """All valid cells in YAML order (benchmarks x methods x pairings x pairs x seeds), under `out_root`.
+
+    Method/pairing combinations that `ackd-bench run` refuses (`left_out`) are not cells; a grid with no
+    valid combination at all is a ConfigError.
+    """
     root = out_root(grid, out)
     for bench in grid.benchmarks:
         if not bench.is_dir():
@@ -211,10 +234,16 @@ def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:
     pairings = _unique_names(grid.path, "pairings", grid.pairings)
     pairs = _unique_names(grid.path, "pairs", grid.pairs)
     argv = run_args_to_argv(grid.run_args)
+    invalid = {(m, p) for m, p, _ in left_out(grid)}
+    if len(invalid) == len(grid.methods) * len(grid.pairings):
+        m, p, why = left_out(grid)[0]
+        raise _fail(grid.path, f"no valid method/pairing combination (e.g. {m} with {p}: {why})")
     cells = []
     for bench, method, pairing, pair, seed in product(
         benchmarks, grid.methods, grid.pairings, grid.pairs, grid.seeds
     ):
+        if (method, pairing) in invalid:
+            continue
         rel = "/".join([bench_names[str(bench)], methods[method], pairings[pairing], pairs[pair], f"seed{seed}"])
         cells.append(Cell(bench, method, pairing, pair, seed, root / rel, rel, argv))
     return cells

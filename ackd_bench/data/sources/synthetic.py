@@ -116,29 +116,39 @@ def _rng(seed: int, sample_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(sample_id.encode())])
 
 
+@lru_cache(maxsize=256)
+def _materials(cls: str, bands: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str]:
+    """(a, b - a, pattern): main signature a and secondary b on `bands` as read-only (C, 1, 1) float32."""
+    main, second, pattern = _signature(cls)
+    idx = band_indices(EUROSAT_ORDER, bands)
+    a, b = main[idx][:, None, None], _signature(second)[0][idx][:, None, None]
+    diff = b - a
+    a.setflags(write=False)
+    diff.setflags(write=False)
+    return a, diff, pattern
+
+
 def generate_ms(seed: int, sample_id: str, cls: str, size: int, bands: tuple[str, ...]) -> np.ndarray:
     """One float32 (C, size, size) DN tile for `bands`, identical for any band subset."""
     rng = _rng(seed, sample_id)
-    main, second, pattern = _signature(cls)
-    sec = _signature(second)[0]
-    idx = band_indices(EUROSAT_ORDER, bands)
+    a, diff, pattern = _materials(cls, tuple(bands))
     coarse, fine = _field(rng, size, 4), _field(rng, size, 12)
-    yy, xx = _grid(size)
     theta, offset, gain = rng.uniform(0, np.pi), rng.uniform(0.3, 0.7), rng.normal(1.0, 0.05)
-    along = xx * np.float32(np.cos(theta)) + yy * np.float32(np.sin(theta))
     if pattern == "shore":
         m = np.clip(coarse * 0.6 - 0.5, 0, 1)
     elif pattern == "patches":
         m = np.clip(0.2 + 0.3 * coarse + 0.25 * fine, 0, 0.8)
-    elif pattern == "parcels":
-        m = (np.sin(along * np.float32(rng.uniform(12, 30))) > 0.3).astype(np.float32) * 0.8
     elif pattern == "blocks":
         m = (fine > 0.2).astype(np.float32) * 0.7
-    else:  # stripe: the class material is the road, the background the secondary class
-        m = 1.0 - (np.abs(along - np.float32(offset)) < np.float32(0.08)).astype(np.float32)
+    else:  # parcels and stripe follow a direction
+        yy, xx = _grid(size)
+        along = xx * np.float32(np.cos(theta)) + yy * np.float32(np.sin(theta))
+        if pattern == "parcels":
+            m = (np.sin(along * np.float32(rng.uniform(12, 30))) > 0.3).astype(np.float32) * 0.8
+        else:  # stripe: the class material is the road, the background the secondary class
+            m = 1.0 - (np.abs(along - np.float32(offset)) < np.float32(0.08)).astype(np.float32)
     shade = np.float32(gain) * (1 + 0.06 * fine + 0.01 * rng.standard_normal((size, size), dtype=np.float32))
-    a, b = main[idx][:, None, None], sec[idx][:, None, None]
-    tile = np.multiply(m, b - a, dtype=np.float32)  # (C, H, W); the rest in place (speed)
+    tile = np.multiply(m, diff, dtype=np.float32)  # (C, H, W); the rest in place (speed)
     tile += a
     tile *= shade
     return tile
@@ -160,10 +170,18 @@ def shift_appearance(tile: np.ndarray, bands: tuple[str, ...], s: float, rng: np
     start = rng.integers(0, size - crop + 1, size=2)
     ri = start[0] + (np.arange(size) * crop // size)
     ci = start[1] + (np.arange(size) * crop // size)
-    tile = tile[:, ri][:, :, ci]
+    season, haze = _shift_terms(tuple(bands), float(s))
+    return tile[:, ri[:, None], ci] * season * np.float32(1 + 0.35 * s) + haze
+
+
+@lru_cache(maxsize=64)
+def _shift_terms(bands: tuple[str, ...], s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Seasonal gain and haze offset per band, (C, 1, 1) float32 (read-only)."""
     season = np.array([1 + s * _SEASON.get(b, 0.0) for b in bands], np.float32)[:, None, None]
     haze = np.array([s * _HAZE.get(b, 0.0) for b in bands], np.float32)[:, None, None]
-    return tile * season * np.float32(1 + 0.35 * s) + haze
+    season.setflags(write=False)
+    haze.setflags(write=False)
+    return season, haze
 
 
 @SOURCES.register("synthetic")

@@ -19,10 +19,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from filelock import FileLock
 from torch import nn
 
+from ackd_bench.engine import faults
+from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.errors import ConfigError, DataError
-from ackd_bench.io import atomic_path, atomic_write_json, canonical_json, sha256_bytes, sha256_file
+from ackd_bench.io import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from ackd_bench.models import EMBED_DIM, BackboneOutput, build_model
 
 MATCHER_FORMAT = 1
@@ -202,7 +205,15 @@ def fit_matcher(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dic
     device = torch.device(device)
     if len(train) < 2 or len(val) < 2:
         raise DataError(f"matcher needs >= 2 train and >= 2 val teacher tiles (got {len(train)}, {len(val)})")
-    torch.manual_seed(int(cfg["seed"]))
+    # the global RNG is seeded for the matcher and restored afterwards: a run that trains the matcher and one
+    # that finds it cached continue from the same RNG state (exact resume after a crash; tests/test_crash_resume)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(int(cfg["seed"]))
+        return _fit(train, val, ms_channels, cfg, device)
+
+
+def _fit(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict,
+         device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     rng = np.random.default_rng(int(cfg["seed"]))
     model = Matcher(cfg["arch"], ms_channels, int(cfg["proj_dim"]), float(cfg["dropout"])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
@@ -221,6 +232,7 @@ def fit_matcher(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dic
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        faults.reached("matcher_epoch")
     return best_state, {"val_loss": best_loss, "best_epoch": best_epoch, "history": history}
 
 
@@ -257,15 +269,20 @@ def _sidecar(path: Path) -> Path:
 
 
 def _read_info(path: Path) -> MatcherInfo | None:
-    """The cached MatcherInfo when the checkpoint and its sidecar exist and the sha256 matches."""
+    """The cached MatcherInfo when the checkpoint and its sidecar exist, the sidecar is readable and the
+    checkpoint's sha256 matches it; None otherwise (absent, partial, corrupt: the caller retrains)."""
     side = _sidecar(path)
     if not (path.is_file() and side.is_file()):
         return None
-    meta = json.loads(side.read_text(encoding="utf-8"))
-    if sha256_file(path) != meta.get("sha256"):
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or sha256_file(path) != meta.get("sha256"):
+            return None
+        meta.pop("path", None)
+        meta.pop("cached", None)
+        return MatcherInfo(path=path, cached=True, **meta)
+    except (ValueError, TypeError):  # not JSON / not UTF-8 / fields that are not MatcherInfo's
         return None
-    meta.pop("path", None)
-    return MatcherInfo(path=path, cached=True, **meta)
 
 
 def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cache_dir: str | Path,
@@ -278,14 +295,21 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
     cached = _read_info(path)
     if cached is not None:
         return cached
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.parent / f".{key}.lock")):  # concurrent runs: one trains, the others then reuse it
+        cached = _read_info(path)
+        return cached if cached is not None else _train_and_store(bench, cfg, device, path, key, bands)
+
+
+def _train_and_store(bench: Any, cfg: dict, device: torch.device | str, path: Path, key: str,
+                     bands: tuple[str, ...]) -> MatcherInfo:
     start = time.perf_counter()
     train = matcher_data(bench, "train", bands, cfg["norm"])
     val = matcher_data(bench, "val", bands, cfg["norm"])
     state, summary = fit_matcher(train, val, len(bands), cfg, device)
-    with atomic_path(path) as tmp:
-        torch.save({"format": MATCHER_FORMAT, "state_dict": state, "arch": cfg["arch"],
-                    "ms_channels": len(bands), "proj_dim": int(cfg["proj_dim"]),
-                    "dropout": float(cfg["dropout"])}, tmp)
+    save_checkpoint(path, {"format": MATCHER_FORMAT, "state_dict": state, "arch": cfg["arch"],
+                           "ms_channels": len(bands), "proj_dim": int(cfg["proj_dim"]),
+                           "dropout": float(cfg["dropout"])})
     info = MatcherInfo(path=path, sha256=sha256_file(path), val_loss=float(summary["val_loss"]), key=key,
                        arch=cfg["arch"], bands=list(bands), ms_channels=len(bands),
                        best_epoch=int(summary["best_epoch"]), config=cfg, history=summary["history"],
@@ -298,11 +322,12 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
 def load_matcher(path: str | Path, device: torch.device | str = "cpu", sha256: str | None = None) -> Matcher:
     """Load a cached matcher (weights_only) in eval mode; verifies `sha256` when given."""
     path = Path(path)
-    if sha256 is not None and sha256_file(path) != sha256:
-        raise DataError("matcher checkpoint sha256 mismatch", path)
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if ckpt.get("format") != MATCHER_FORMAT:
-        raise DataError(f"unsupported matcher checkpoint format {ckpt.get('format')!r}", path)
+    if sha256 is not None and (not path.is_file() or sha256_file(path) != sha256):
+        raise DataError("matcher checkpoint missing or sha256 mismatch", path)
+    ckpt = load_checkpoint(path, map_location="cpu")  # weights_only=True; unreadable -> DataError
+    if not isinstance(ckpt, dict) or ckpt.get("format") != MATCHER_FORMAT:
+        raise DataError(f"unsupported matcher checkpoint format "
+                        f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r}", path)
     model = Matcher(ckpt["arch"], int(ckpt["ms_channels"]), int(ckpt["proj_dim"]), float(ckpt["dropout"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(torch.device(device)).eval()

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ackd_bench.engine import distributed, faults
 from ackd_bench.errors import ConfigError
 from ackd_bench.methods.base import Distiller, TeacherOutput
 from ackd_bench.methods.sembridge.coral import SCALES, coral
@@ -63,11 +64,19 @@ def sembridge_options(cfg: dict) -> dict[str, Any]:
     opts["loss_form"] = LOSS_FORMS[opts["loss_form"]]
     if not 0.0 <= float(opts["lambda1"]) <= 1.0:
         raise ConfigError(f"sembridge.lambda1 must be in [0, 1], got {opts['lambda1']!r}")
+    if opts["no_ssm"]:
+        # round 0 is a random same-class draw from teacher TRAIN (oracle's gallery is the SCKD tiles instead,
+        # and ssm/ssm-free would be recorded although no matcher runs)
+        if cfg.get("pairing") not in (None, "random"):
+            raise ConfigError(f"pairing {cfg.get('pairing')!r} with sembridge.no_ssm (--no-ssm): the initial "
+                              "pairing is then random same-class; use --pairing random or leave it out")
+        opts["pairing"] = "random"
+        return opts
     pairing = cfg.get("pairing") or "ssm"
-    if pairing not in ("ssm", "ssm-free") and not opts["no_ssm"]:
+    if pairing not in ("ssm", "ssm-free"):
         raise ConfigError(f"pairing {pairing!r}: SemBridge pairs by its matcher (ssm or ssm-free), "
                           "or randomly with sembridge.no_ssm")
-    opts["pairing"] = pairing if pairing in ("ssm", "ssm-free") else "random"
+    opts["pairing"] = pairing
     return opts
 
 
@@ -170,12 +179,16 @@ class SemBridge(nn.Module):
         bands = self.run_bands(ctx)
         # the matcher sees MS normalised exactly like the run's teacher inputs (the gallery is ctx.teacher_train)
         cfg = {"seed": int(ctx.seed), **self.matcher_cfg, "norm": ctx.cfg.get("ms_norm", "mean_std")}
-        self.matcher_info = train_matcher(ctx.bench, cfg, ctx.device, ctx.cache_dir, bands=bands)
+        with distributed.main_first():  # torchrun: rank 0 trains/caches the matcher, the others then load it
+            self.matcher_info = train_matcher(ctx.bench, cfg, ctx.device, ctx.cache_dir, bands=bands)
         _add(ctx, "matcher", time.perf_counter() - start)
         start = time.perf_counter()
         matcher = load_matcher(self.matcher_info.path, ctx.device, self.matcher_info.sha256)
-        t_emb = embed(matcher.encode_ms, len(t.x), lambda sl: t.x[sl].to(ctx.device))
-        s_emb = embed(matcher.encode_rgb, len(s.x), lambda sl: s.x[sl].to(ctx.device))
+        # gallery and queries: one block of rows per rank under torchrun, gathered in order (all rows otherwise)
+        t_emb = distributed.gather_rows(lambda rows: embed(
+            matcher.encode_ms, len(t.x[rows]), lambda sl: t.x[rows][sl].to(ctx.device)), len(t.x))
+        s_emb = distributed.gather_rows(lambda rows: embed(
+            matcher.encode_rgb, len(s.x[rows]), lambda sl: s.x[rows][sl].to(ctx.device)), len(s.x))
         conditional = self.opts["pairing"] == "ssm"
         scores, idx = retrieve(s_emb, t_emb, s.labels if conditional else None,
                                t.labels if conditional else None, self.opts["retrieval_backend"])
@@ -194,11 +207,13 @@ class SemBridge(nn.Module):
     def rematch(self, ctx: Any, epoch: int, round_idx: int) -> pd.DataFrame:
         """DynM: re-pair every student train image with its min-KL same-class teacher (current student)."""
         s, t = ctx.student_train, ctx.teacher_train
-        s_logits = batched_forward(self.base.student, s.x)
+        # student logits: one block of rows per rank under torchrun, gathered; every rank then matches alike
+        s_logits = distributed.gather_rows(lambda rows: batched_forward(self.base.student, s.x[rows]), len(s.x))
         t_logits = ctx.teacher_outputs.logits.to(s_logits.device)
         idx, kl = dynm_match(s_logits, t_logits, s.labels.to(s_logits.device), t.labels.to(s_logits.device),
                              float(self.opts["dynm_tau"]), self.opts["retrieval_backend"])
         sha = self.matcher_info.sha256 if self.matcher_info else None
+        faults.reached("dynm_round")  # crash tests (engine/faults.py); a no-op otherwise
         return pairing_table(s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch,
                              protocol="dynm", matcher_sha256=sha)
 
