@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 PAIR   ?= R-R
 
-.PHONY: install test demo leaderboard bench clean-demo
+.PHONY: install test demo leaderboard bench gpu-bundle clean-demo
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ leaderboard: install
 
 bench: install
 	$(PY) -m benchmarks
+
+# What benchmarks/gpu_check.sh needs on a GPU machine without rasterio: the default benchmark, prebuilt.
+gpu-bundle: install
+	$(ACKD) build-dataset --out gpu_bundle/bench --overwrite --quiet
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -118,6 +118,9 @@ class Gallery:
     def _search_subset(self, q: torch.Tensor, members: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Search `q` among gallery rows `members`; returns (Q,k) scores and FULL-gallery indices."""
         sub = self.vectors[torch.as_tensor(members, device=self.device)]
+        if k == 1 and self.backend == "torch":  # top-1: max() already returns the lowest index among ties
+            s, i = self._torch_top1(sub, q)
+            return s, members[i]
         kk = min(k + 1, len(members))  # one extra result detects a tie at the k-th position
         if self.backend == "faiss":
             s, i = self._faiss(sub, q, kk)
@@ -141,6 +144,16 @@ class Gallery:
         index.add(xb)
         s, i = index.search(xq, k)
         return s.astype(np.float32), i.astype(np.int64)
+
+    def _torch_top1(self, sub: torch.Tensor, q: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(Q,1) best scores and subset indices; max() picks the first (lowest-index) maximum."""
+        ss, ii = [], []
+        sub_t = sub.T.contiguous()
+        for start in range(0, q.shape[0], 1024):  # 1,024-row score blocks stay in cache
+            s, i = (q[start : start + 1024] @ sub_t).max(dim=1)
+            ss.append(s.cpu())
+            ii.append(i.cpu())
+        return torch.cat(ss).numpy().astype(np.float32)[:, None], torch.cat(ii).numpy().astype(np.int64)[:, None]
 
     def _torch(self, sub: torch.Tensor, q: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
         ss, ii = [], []

@@ -51,10 +51,15 @@ def s2_scenes(shared_data) -> Path:
 
 @pytest.fixture(scope="session")
 def default_bench(tmp_path_factory) -> Path:
-    """The default benchmark (`build-dataset` with no options), built once per test session via the CLI."""
+    """The default benchmark (`build-dataset` with no options), built once per test session via the CLI.
+
+    $ACKD_TEST_BENCH names a prebuilt one instead (benchmarks/gpu_check.sh: the GPU machine has no rasterio).
+    """
     import subprocess
     import sys
 
+    if os.environ.get("ACKD_TEST_BENCH"):
+        return Path(os.environ["ACKD_TEST_BENCH"]).resolve()
     out = tmp_path_factory.mktemp("bench") / "default"
     subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--out", str(out), "--quiet"],
                    check=True, cwd=REPO, capture_output=True)

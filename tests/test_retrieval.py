@@ -65,6 +65,20 @@ def test_ties_broken_by_lowest_index_even_at_kth_position(backend):
     scores, idx = Gallery(g, backend=backend).search(q, k=3)
     assert idx.tolist() == [[1, 2, 4]]
     np.testing.assert_allclose(scores, [[1, 1, 1]])
+    # top-1 (DynM's case; the torch backend takes a max() shortcut): the lowest index among ties, in class too
+    assert Gallery(g, backend=backend).search(q, k=1)[1].tolist() == [[1]]
+    labels = np.array([0, 0, 1, 0, 1, 0, 0, 1, 0, 0])
+    assert Gallery(g, labels, backend=backend).search(q, k=1, query_labels=[1])[1].tolist() == [[2]]
+
+
+@pytest.mark.parametrize("backend", ["faiss", "torch"])
+def test_top1_matches_brute_force(data, backend):
+    g, q, gl, ql = data
+    for labels in ((None, None), (gl, ql)):
+        scores, idx = Gallery(g, labels=labels[0], backend=backend).search(q, k=1, query_labels=labels[1])
+        ref_s, ref_i = _brute(g, q, 1, *labels)
+        np.testing.assert_array_equal(idx, ref_i)
+        np.testing.assert_allclose(scores, ref_s, atol=1e-5)
 
 
 @pytest.mark.parametrize("backend", ["faiss", "torch"])

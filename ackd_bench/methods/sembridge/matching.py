@@ -96,6 +96,9 @@ def dynm_match(
     entropy = -(pt * log_pt).sum(dim=1, keepdim=True)
     gallery_vecs = torch.cat([pt, entropy], dim=1)
     queries = torch.cat([log_ps, torch.ones_like(log_ps[:, :1])], dim=1)
+    # (C+1)-dimensional vectors: a blocked torch matmul + max is ~2x faster than a FAISS flat index here
+    # (benchmarks/bench_dynm.py), so "auto" means torch; "faiss" can still be asked for
+    backend = "torch" if backend == "auto" else backend
     gallery = Gallery(gallery_vecs, labels=teacher_labels, backend=backend, normalize=False)
     scores, indices = gallery.search(queries, k=1, query_labels=student_labels)
     return indices[:, 0], -scores[:, 0]
