@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", default="R-R,S-S")
     ap.add_argument("--per-class", type=int, default=40)
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=7)
     ap.add_argument("--size", type=int, default=64, help="tile size (EuroSAT: 64)")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto (benchmarks/gpu_check.sh: auto)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="results JSON to merge the figure into")

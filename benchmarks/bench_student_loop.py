@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pair", default="S-S")
     ap.add_argument("--per-class", type=int, default=500)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=6)
     args = ap.parse_args(argv)
     with private_cache(), tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -66,9 +66,14 @@ def test_cost_exact_writes_cost_json_and_prints_the_mean(run_dir, default_bench)
     assert all(0.0 <= w <= 2.0 for w in cost["per_class"].values())
     assert cost["mean"] == pytest.approx(sum(cost["per_class"].values()) / len(cost["per_class"]))
     assert all(n[0] == n[1] > 0 for n in cost["n_per_class"].values())  # one partner per student
+    # the default benchmark has SCKD pairs: the same cost with each student's own MS tile as its partner
+    sckd = cost["sckd"]
+    assert set(sckd["per_class"]) == set(classes) and all(n[0] == n[1] > 0 for n in sckd["n_per_class"].values())
+    assert sckd["mean"] == pytest.approx(sum(sckd["per_class"].values()) / len(classes))
     lines = res.output.strip().splitlines()
     assert lines[0].startswith("W2 (exact) mean over classes: ")
     assert float(lines[0].split(": ")[1].split(";")[0]) == pytest.approx(cost["mean"], abs=1e-6)
+    assert float(lines[0].split("under SCKD pairs: ")[1]) == pytest.approx(sckd["mean"], abs=1e-6)
     assert lines[-1] == str(run_dir / "cost.json")
     # deterministic: the same command gives the same file
     first = (run_dir / "cost.json").read_bytes()

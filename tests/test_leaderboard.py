@@ -22,7 +22,8 @@ from ackd_bench.report.submit import submit  # noqa: E402
 PLAN = {("kd", "random", "R-R", 0): 1, ("kd", "random", "R-R", 1): 2, ("kd", "random", "R-R", 2): 4,
         ("kd", "oracle", "R-R", 0): 0, ("kd", "oracle", "R-R", 1): 1,
         ("dkd", "random", "R-R", 0): 3, ("dkd", "random", "R-R", 1): 3, ("dkd", "random", "R-R", 2): 5,
-        ("dkd", "random", "R-S", 0): 2}
+        ("dkd", "random", "R-S", 0): 2,
+        ("kd+sembridge", "ssm", "R-R", 1): 6, ("kd+sembridge", "ssm", "R-R", 2): 7}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,11 @@ def test_aggregation_by_hand(built):
     assert paired.loc[("dkd", "random", "R-R"), "mean_diff"] == pytest.approx(sum(diffs) / 3)
     assert paired.loc[("dkd", "random", "R-R"), "p_value"] == pytest.approx(0.25)  # all 3 negative: 2/8
     assert ("dkd", "random", "R-S") not in paired.index  # kd has no R-S run: nothing shared
+    # SemBridge's ssm pairing is compared with kd under ACKD's default random pairing, on seeds 1 and 2
+    sb = paired.loc[("kd+sembridge", "ssm", "R-R")]
+    assert (sb["baseline_pairing"], sb["n"]) == ("random", 2)
+    assert sb["mean_diff"] == pytest.approx(sum(a - b for a, b in zip(_oa(n, 6, 7), _oa(n, 2, 4))) / 2)
+    assert paired.loc[("dkd", "random", "R-R"), "baseline_pairing"] == "random"
     # README cells: percent, mean ± std (n), best per column in bold
     readme = (out / "README.md").read_text()
     assert f"| kd | random | {100 * kd_mean:.2f} ± {100 * kd_std:.2f} (3) |" in readme
@@ -82,7 +88,7 @@ def test_csv_and_parquet_rows(built):
     subs, out, n = built
     build(subs, out)
     csv = pd.read_csv(out / "leaderboard.csv")
-    assert len(csv) == 4 and set(csv["n"]) == {1, 2, 3}
+    assert len(csv) == 5 and set(csv["n"]) == {1, 2, 3}
     runs = pd.read_parquet(out / "submissions.parquet")
     assert len(runs) == len(PLAN)
     assert sorted(runs["test_oa"].round(9)) == sorted(round(v, 9) for v in _oa(n, *PLAN.values()))

@@ -73,6 +73,10 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     assert [r["epoch"] for r in rows] == [0, 1]
     assert {"ce", "kd", "loss", "train_acc", "val_acc", "lr", "transport"} <= set(rows[0])
     assert record["transport"] == rows[-1]["transport"]
+    # ACKD (the run's random partners) and SCKD (each student's own MS tile): both measured every epoch
+    sckd = record["transport"]["sckd"]
+    assert set(sckd["per_class"]) == set(record["transport"]["per_class"]) and len(sckd["per_class"]) == 10
+    assert all(r["transport"]["sckd"]["mean"] > 0 for r in rows)
     assert sorted(p.name for p in (out / "pairings").iterdir()) == ["epoch_000.parquet", "epoch_001.parquet"]
     assert {"last.pt", "best.pt"} <= {p.name for p in (out / "checkpoints").iterdir()}
     # second run: the teacher comes from the cache (not retrained)

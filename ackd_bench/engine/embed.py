@@ -29,6 +29,8 @@ class RunEmbeddings:
     pairing: pd.DataFrame | None  # the run's final pairing table (last round, else last epoch), if any
     classes: list[str]  # class names (label = index)
     sckd_pairs: pd.DataFrame | None  # the benchmark's SCKD pairs (student_id, teacher_id), if any
+    sckd_teacher_emb: np.ndarray | None = None  # frozen teacher on the paired tiles of `split` (sckd_teacher pool)
+    sckd_teacher_ids: list[str] | None = None
 
 
 def load_run_config(run_dir: str | Path) -> dict:
@@ -73,6 +75,12 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     student.load_state_dict(best["student"])
     student = prepare_model(student, dev)
     s_emb = forward_all(student, s_pool.x, bs, dev, ("embedding",))["embedding"]
+    sckd_emb = sckd_ids = None
+    if bench.sckd_pairs is not None:
+        p_pool = load_pool(bench, "sckd_teacher", split, dev, cfg["bands"], cfg["ms_norm"])
+        p_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
+                                f"sckd_{split}", p_pool, bs, dev, quiet=quiet).outputs
+        sckd_emb, sckd_ids = p_out.embedding.float().cpu().numpy(), p_pool.sample_ids
     return RunEmbeddings(
         student_emb=s_emb.numpy().astype(np.float32),
         student_labels=s_pool.labels.cpu().numpy(),
@@ -83,5 +91,7 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
         pairing=final_pairing(run_dir),
         classes=list(bench.classes),
         sckd_pairs=bench.sckd_pairs,
+        sckd_teacher_emb=sckd_emb,
+        sckd_teacher_ids=sckd_ids,
     )
 

@@ -146,6 +146,7 @@ class StudentRun:
         self.start_epoch = 0
         self.best = {"val_oa": -1.0, "epoch": -1}
         self.transport_cost: dict | None = None
+        self._sckd: dict | None = None  # SCKD pairs + paired-tile embeddings for transport costs (lazy)
         self.log = MetricsLog(out / "metrics.jsonl")
         self.ckpt_dir = out / "checkpoints"
 
@@ -284,8 +285,24 @@ class StudentRun:
         emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels), "student_emb": s_emb.numpy(),
                "teacher_ids": self.gallery.sample_ids, "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
                "pairing": self.pairer.table_for_epoch(epoch),
-               "classes": self.bench.classes}
+               "classes": self.bench.classes, **self._sckd_side()}
         return costs_from_embeddings(emb, seed=self.cfg["seed"])
+
+    def _sckd_side(self) -> dict:
+        """The benchmark's SCKD pairs and the teacher's embeddings of the paired train tiles (none: {})."""
+        if self.bench.sckd_pairs is None:
+            return {}
+        if self._sckd is None:
+            if self.cfg["pairing"] == "oracle":  # the gallery already is the paired tiles
+                pool, out = self.gallery, self.gallery_out
+            else:
+                pool = load_pool(self.bench, "sckd_teacher", "train", self.device, self.cfg["bands"],
+                                 self.cfg["ms_norm"])
+                with distributed.main_first():
+                    out = self._outputs("sckd_train", pool)
+            self._sckd = {"sckd_pairs": self.bench.sckd_pairs, "sckd_teacher_ids": pool.sample_ids,
+                          "sckd_teacher_emb": out.embedding.float().cpu().numpy()}
+        return self._sckd
 
     def finish(self) -> dict:
         return _finish(self.cfg, self.bench, self.method, self.student, self.record, self.out, self.timings,

@@ -118,9 +118,12 @@ def sign_flip_p(diffs: np.ndarray) -> float:
 
 
 def paired_vs_baseline(runs: pd.DataFrame, baseline: str = BASELINE, max_n: int = 16) -> pd.DataFrame:
-    """Each method vs `baseline` on shared seeds (same benchmark, pairing and pair): mean OA difference + p-value.
+    """Each method vs `baseline` on shared seeds (same benchmark and pair): mean OA difference + p-value.
 
-    At most `max_n` shared seeds are used (the smallest ones) so the exact test stays at 2^16 patterns.
+    The baseline runs under the same pairing; SemBridge's own pairings (ssm, ssm-free), which the baseline
+    cannot use, are compared with the baseline under ACKD's default `random` pairing (column
+    `baseline_pairing`). At most `max_n` shared seeds are used (the smallest ones) so the exact test stays at
+    2^16 patterns.
     """
     rows = []
     if runs.empty:
@@ -128,11 +131,13 @@ def paired_vs_baseline(runs: pd.DataFrame, baseline: str = BASELINE, max_n: int 
     base = runs[runs["method"] == baseline].set_index(["benchmark", "pairing", "pair", "seed"])["test_oa"]
     for key, g in runs[runs["method"] != baseline].groupby(KEY, sort=True):
         bench, method, pairing, pair = key
-        shared = sorted(s for s in g["seed"] if (bench, pairing, pair, s) in base.index)[:max_n]
+        base_pairing = pairing if pairing in ("random", "oracle") else "random"
+        shared = sorted(s for s in g["seed"] if (bench, base_pairing, pair, s) in base.index)[:max_n]
         if not shared:
             continue
         mine = g.set_index("seed")["test_oa"]
-        diffs = np.array([mine[s] - base[(bench, pairing, pair, s)] for s in shared])
-        rows.append({"benchmark": bench, "method": method, "pairing": pairing, "pair": pair, "n": len(shared),
+        diffs = np.array([mine[s] - base[(bench, base_pairing, pair, s)] for s in shared])
+        rows.append({"benchmark": bench, "method": method, "pairing": pairing, "pair": pair,
+                     "baseline_pairing": base_pairing, "n": len(shared),
                      "mean_diff": float(diffs.mean()), "p_value": sign_flip_p(diffs)})
     return pd.DataFrame(rows)

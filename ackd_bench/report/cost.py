@@ -3,7 +3,8 @@
 Teacher side (documented in docs/results-schema.md): for every student sample, its partner teacher under the
 run's pairing; class c's teacher distribution is the multiset of partners of the class-c students (so a
 pairing that sends students to atypical teachers costs more). With SCKD pairs in the benchmark, the same is
-computed with each student's paired tile as its partner and stored under "sckd".
+computed with each student's paired tile as its partner and stored under "sckd" (the paired tiles live in the
+benchmark's `sckd_teacher` pool: their embeddings are passed as `sckd_teacher_ids` / `sckd_teacher_emb`).
 """
 
 from __future__ import annotations
@@ -57,10 +58,16 @@ def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None 
                **class_costs(_field(emb, "teacher_emb"), _field(emb, "student_emb"), _field(emb, "teacher_labels"),
                              _field(emb, "student_labels"), **opts)}
     sckd_pairs = _field(emb, "sckd_pairs")
-    if sckd_pairs is not None:  # only pairs whose tile is in the embedded teacher split
-        sckd_pairs = sckd_pairs[sckd_pairs["teacher_id"].astype(str).isin([str(i) for i in _field(emb, "teacher_ids")])]
+    # the paired tiles are not in the ACKD teacher pool: their embeddings come as sckd_teacher_{ids,emb}
+    side = emb
+    if _field(emb, "sckd_teacher_ids") is not None:
+        side = {k: _field(emb, k) for k in ("student_ids", "student_emb", "student_labels")}
+        side.update(teacher_ids=_field(emb, "sckd_teacher_ids"), teacher_emb=_field(emb, "sckd_teacher_emb"))
+    if sckd_pairs is not None:  # only pairs whose tile and student are embedded (the same split)
+        sckd_pairs = sckd_pairs[sckd_pairs["teacher_id"].astype(str).isin([str(i) for i in side["teacher_ids"]])
+                                & sckd_pairs["student_id"].astype(str).isin([str(i) for i in side["student_ids"]])]
     if sckd_pairs is not None and len(sckd_pairs):
-        t2, s2, lab2 = _partners(emb, sckd_pairs)
+        t2, s2, lab2 = _partners(side, sckd_pairs)
         sckd = class_costs(t2, s2, lab2, lab2, **opts)
         out["sckd"] = {k: sckd[k] for k in ("per_class", "n_per_class", "mean", "iterations")}
     return out

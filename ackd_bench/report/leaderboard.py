@@ -21,7 +21,8 @@ CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text")
                 ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), ("W2", "w_mean", "num"),
                 ("W2 SCKD pairs", "w_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
 PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                  ("pair", "pair", "text"), ("shared seeds", "n", "int"), ("OA diff vs kd (pts)", "mean_diff", "pct"),
+                  ("pair", "pair", "text"), ("kd pairing", "baseline_pairing", "text"), ("shared seeds", "n", "int"),
+                  ("OA diff vs kd (pts)", "mean_diff", "pct"),
                   ("p (sign-flip)", "p_value", "num")]
 RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                ("pair", "pair", "text"), ("seed", "seed", "int"), ("OA %", "test_oa", "pct"),

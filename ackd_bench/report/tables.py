@@ -73,10 +73,10 @@ def cost_table(cells: pd.DataFrame) -> list[str]:
 def paired_table(paired: pd.DataFrame) -> list[str]:
     if paired.empty:
         return [f"No method shares seeds with `{BASELINE}` yet."]
-    rows = [[r.method, r.pairing, r.pair, str(r.n), pct(r.mean_diff), f"{r.p_value:.3f}"]
-            for r in paired.itertuples()]
-    return _md_table(["method", "pairing", "pair", "shared seeds", f"mean OA diff vs {BASELINE} (pts)",
-                      "p (exact sign-flip)"], rows)
+    rows = [[r.method, r.pairing, r.pair, f"{BASELINE} / {r.baseline_pairing}", str(r.n), pct(r.mean_diff),
+             f"{r.p_value:.3f}"] for r in paired.itertuples()]
+    return _md_table(["method", "pairing", "pair", "compared with", "shared seeds",
+                      f"mean OA diff vs {BASELINE} (pts)", "p (exact sign-flip)"], rows)
 
 
 def readme(cells: pd.DataFrame, asym: pd.DataFrame, paired: pd.DataFrame) -> str:
