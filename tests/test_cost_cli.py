@@ -80,9 +80,9 @@ def test_cost_exact_writes_cost_json_and_prints_the_mean(run_dir, default_bench)
     assert _cost("--run", str(run_dir)).exit_code == 0 and (run_dir / "cost.json").read_bytes() == first
 
 
-def test_cost_options_sinkhorn_split_and_subsample(run_dir):
+def test_cost_options_sinkhorn_split_and_subsample(run_dir, default_bench):
     res = _cost("--run", str(run_dir), "--method", "sinkhorn", "--reg", "0.1", "--split", "test", "--n-max", "3",
-                "--seed", "7")
+                "--seed", "7", "--benchmark", str(default_bench), "--device", "cpu")
     assert res.exit_code == 0, res.output
     assert res.output.startswith("W2 (sinkhorn) mean over classes: ")
     cost = json.loads((run_dir / "cost.json").read_text())

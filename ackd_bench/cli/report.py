@@ -15,11 +15,17 @@ import click
               help="Seeded subsample size per class and side.")
 @click.option("--reg", default=0.05, show_default=True, type=float, help="Sinkhorn reg on the cost divided by 4.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Subsampling seed.")
-def cost_cmd(run_dir: str, split: str, method: str, n_max: int, reg: float, seed: int) -> None:
+@click.option("--benchmark", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Benchmark folder (default: the run's config.benchmark), e.g. after moving it.")
+@click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+              help="Device for re-embedding the pools.")
+def cost_cmd(run_dir: str, split: str, method: str, n_max: int, reg: float, seed: int, benchmark: str | None,
+             device: str) -> None:
     """Wasserstein-2 transport cost of a run (per class, and under SCKD pairs) into RUN_DIR/cost.json."""
     from ackd_bench.report.cost import run_cost
 
-    result = run_cost(run_dir, split=split, method=method, n_max=n_max, reg=reg, seed=seed)
+    result = run_cost(run_dir, split=split, method=method, n_max=n_max, reg=reg, seed=seed, benchmark=benchmark,
+                      device=device)
     sckd = result.get("sckd") or {}
     click.echo(f"W2 ({method}) mean over classes: {result['mean']:.6f}"
                + (f"; under SCKD pairs: {sckd['mean']:.6f}" if sckd.get("mean") is not None else ""))

@@ -74,7 +74,7 @@ def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None 
 
 
 def run_cost(run_dir: str | Path, *, split: str = "train", benchmark: str | Path | None = None,
-             **options: Any) -> dict:
+             device: str = "auto", **options: Any) -> dict:
     """Embed the run's pools with its best checkpoint (engine.embed.run_embeddings) and write cost.json.
 
     The run's pairing tables name TRAIN samples, so partners are used for split="train"; other splits
@@ -87,7 +87,7 @@ def run_cost(run_dir: str | Path, *, split: str = "train", benchmark: str | Path
 
     run_dir = Path(run_dir)
     bench = Benchmark.open(benchmark or load_run_config(run_dir)["benchmark"])
-    emb = asdict(run_embeddings(run_dir, split, benchmark=benchmark))
+    emb = asdict(run_embeddings(run_dir, split, benchmark=benchmark, device=device))
     emb["classes"] = list(bench.classes)
     if split != "train":
         emb["pairing"] = None
