@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "deterministic": True,
     "num_workers": 0,  # data lives in memory as tensors; kept for config compatibility
     "cost_every": 0,  # every K epochs log transport costs (0 = never)
+    # last.pt (and a pending best.pt) at the first epoch end after this many seconds, and after the last
+    # epoch; 0 = every epoch. Resume is exact either way (it restarts from the checkpoint's epoch and RNG).
+    "checkpoint_every_s": 60,
 }
 
 PROFILES: dict[str, dict[str, Any]] = {

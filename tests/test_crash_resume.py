@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = """\
 batch_size: 8
 eval_batch_size: 64
+checkpoint_every_s: 0
 teacher: {epochs: 2, batch_size: 8}
 sembridge: {matcher: {arch: tiny, epochs: 2, batch_size: 8}}
 """

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from ackd_bench.cli import cli
 from ackd_bench.config import resolve_config
+from ackd_bench.engine.checkpoint import load_checkpoint
 from ackd_bench.engine.run import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,9 +120,11 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(bench_dir, tiny
     assert _metrics(tmp_path / "a") == _metrics(tmp_path / "b")
     assert a["metrics"] == b["metrics"]
 
-    with pytest.raises(Interrupt):
-        run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", quiet=True, on_epoch_end=_stop_after_first_epoch)
+    with pytest.raises(Interrupt):  # checkpoints every epoch: the resume starts from epoch 0's last.pt
+        run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=0), tmp_path / "c", quiet=True,
+                       on_epoch_end=_stop_after_first_epoch)
     assert len(_metrics(tmp_path / "c")) == 1 and not (tmp_path / "c" / "result.json").exists()
+    assert load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["epoch"] == 0
     c = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", resume=True, quiet=True)
     assert _metrics(tmp_path / "c") == _metrics(tmp_path / "a")  # no duplicated lines, same numbers
     assert c["metrics"] == a["metrics"]
@@ -131,6 +134,28 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(bench_dir, tiny
     # a different seed gives a different run
     d = run_experiment(_cfg(bench_dir, tiny_cfg, seed=6), tmp_path / "d", quiet=True)
     assert _metrics(tmp_path / "d") != _metrics(tmp_path / "a") or d["metrics"] != a["metrics"]
+
+
+def test_checkpoints_follow_checkpoint_every_s(bench_dir, tiny_cfg, tmp_path, monkeypatch):
+    """last.pt every epoch with 0; with a long interval only after the last epoch, best.pt written with it."""
+    import ackd_bench.engine.run as run_module
+
+    written: list[tuple[str, int]] = []
+    real = run_module.save_checkpoint
+
+    def spy(path, state):
+        written.append((Path(path).name, state["epoch"]))
+        real(path, state)
+
+    monkeypatch.setattr(run_module, "save_checkpoint", spy)
+    every = run_experiment(_cfg(bench_dir, tiny_cfg, epochs=3, checkpoint_every_s=0), tmp_path / "every", quiet=True)
+    assert [e for name, e in written if name == "last.pt"] == [0, 1, 2]
+    written.clear()
+    rare = run_experiment(_cfg(bench_dir, tiny_cfg, epochs=3, checkpoint_every_s=3600), tmp_path / "rare", quiet=True)
+    best_epoch = rare["metrics"]["best_val_epoch"]
+    assert written == [("best.pt", best_epoch), ("last.pt", 2)]  # one write of each, at the end
+    assert rare["metrics"] == every["metrics"]  # the same training either way
+    assert load_checkpoint(tmp_path / "rare" / "checkpoints" / "best.pt")["epoch"] == best_epoch
 
 
 def test_resume_refuses_a_changed_config(bench_dir, tiny_cfg, tmp_path):

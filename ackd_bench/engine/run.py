@@ -40,7 +40,7 @@ from ackd_bench.errors import ConfigError
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
-RESUMABLE_CHANGES = ("epochs", "device")
+RESUMABLE_CHANGES = ("epochs", "device", "checkpoint_every_s")
 # Accumulated over every invocation of a resumed run (stored in last.pt).
 _CARRIED_TIMINGS = ("distill", "rematch", "transport", "train_images", "train_seconds")
 
@@ -105,7 +105,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
                    on_epoch_end: Callable[[int], None] | None = None) -> dict:
     """Train (or resume) one student run into RUN_DIR `out`; returns the result.json record.
 
-    `on_epoch_end(epoch)` is called after each epoch's checkpoint is written (tests use it to interrupt).
+    `on_epoch_end(epoch)` is called after each epoch and its checkpoint, when one is due (tests interrupt there).
     """
     from ackd_bench.data.benchmark import Benchmark
 
@@ -147,6 +147,8 @@ class StudentRun:
         self.best = {"val_oa": -1.0, "epoch": -1}
         self.transport_cost: dict | None = None
         self._sckd: dict | None = None  # SCKD pairs + paired-tile embeddings for transport costs (lazy)
+        self._best_state: dict | None = None  # a better best.pt not yet written (see _write_checkpoints)
+        self._last_checkpoint = time.perf_counter()
         self.log = MetricsLog(out / "metrics.jsonl")
         self.ckpt_dir = out / "checkpoints"
 
@@ -261,18 +263,34 @@ class StudentRun:
         self.log.append(row)
         if val_oa > self.best["val_oa"] or len(self.student["val"].labels) == 0:
             self.best = {"val_oa": val_oa, "epoch": epoch}
-            if distributed.is_main():
-                save_checkpoint(self.ckpt_dir / "best.pt", {"student": method.student.state_dict(), "epoch": epoch,
-                                                            "val_oa": val_oa, "student_arch": cfg["student_arch"]})
-        if not distributed.is_main():
+            if distributed.is_main():  # kept in memory until the next checkpoint writes it
+                self._best_state = {"student": {k: v.detach().cpu().clone() for k, v in
+                                                method.student.state_dict().items()},
+                                    "epoch": epoch, "val_oa": val_oa, "student_arch": cfg["student_arch"]}
+        if not distributed.is_main() or not self._checkpoint_due(epoch):
             return row
+        self._write_checkpoints(epoch)
+        return row
+
+    def _checkpoint_due(self, epoch: int) -> bool:
+        """Every epoch with checkpoint_every_s 0; else the first epoch after that many seconds, and the last."""
+        every = float(self.cfg["checkpoint_every_s"])
+        return (every <= 0 or epoch == self.cfg["epochs"] - 1
+                or time.perf_counter() - self._last_checkpoint >= every)
+
+    def _write_checkpoints(self, epoch: int) -> None:
+        """best.pt (when a better epoch is pending), then last.pt: a resume from last.pt finds its best.pt."""
+        method, timings = self.method, self.timings
+        if self._best_state is not None:
+            save_checkpoint(self.ckpt_dir / "best.pt", self._best_state)
+            self._best_state = None
         save_checkpoint(self.ckpt_dir / "last.pt", {
             "epoch": epoch, "method": method.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "pairing": self.pairer.state(),
             "best": self.best, "transport": self.transport_cost,
             "timings": {k: timings.get(k, 0.0) for k in _CARRIED_TIMINGS},
         })
-        return row
+        self._last_checkpoint = time.perf_counter()
 
     def transport_now(self, epoch: int) -> dict:
         """Transport costs of the current student vs its partner teachers (report/cost.py's definition)."""
