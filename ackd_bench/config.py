@@ -57,9 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "deterministic": True,
     "num_workers": 0,  # data lives in memory as tensors; kept for config compatibility
     "cost_every": 0,  # every K epochs log transport costs (0 = never)
-    # last.pt (and a pending best.pt) at the first epoch end after this many seconds, and after the last
-    # epoch; 0 = every epoch. Resume is exact either way (it restarts from the checkpoint's epoch and RNG).
-    "checkpoint_every_s": 60,
+    # 0 = last.pt after every epoch (the runner contract); N > 0 = at the first epoch end N seconds after the
+    # previous write, and after the last epoch (big models on fast GPUs). Resume is exact either way.
+    "checkpoint_every_s": 0,
 }
 
 PROFILES: dict[str, dict[str, Any]] = {

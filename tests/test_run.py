@@ -126,6 +126,13 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(bench_dir, tiny
     assert len(_metrics(tmp_path / "c")) == 1 and not (tmp_path / "c" / "result.json").exists()
     assert load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["epoch"] == 0
     c = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", resume=True, quiet=True)
+    # with a long checkpoint interval the interrupted run left no last.pt: resume re-runs from epoch 0
+    with pytest.raises(Interrupt):
+        run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=3600), tmp_path / "e", quiet=True,
+                       on_epoch_end=_stop_after_first_epoch)
+    assert not (tmp_path / "e" / "checkpoints" / "last.pt").exists()
+    e = run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=3600), tmp_path / "e", resume=True, quiet=True)
+    assert e["metrics"] == a["metrics"] and _metrics(tmp_path / "e") == _metrics(tmp_path / "a")
     assert _metrics(tmp_path / "c") == _metrics(tmp_path / "a")  # no duplicated lines, same numbers
     assert c["metrics"] == a["metrics"]
     pa = pd.read_parquet(tmp_path / "a" / "predictions.parquet")
