@@ -263,10 +263,11 @@ class StudentRun:
         self.log.append(row)
         if val_oa > self.best["val_oa"] or len(self.student["val"].labels) == 0:
             self.best = {"val_oa": val_oa, "epoch": epoch}
-            if distributed.is_main():  # kept in memory until the next checkpoint writes it
-                self._best_state = {"student": {k: v.detach().cpu().clone() for k, v in
-                                                method.student.state_dict().items()},
-                                    "epoch": epoch, "val_oa": val_oa, "student_arch": cfg["student_arch"]}
+            if distributed.is_main():  # kept until the next checkpoint writes it (a snapshot if that is later)
+                later = float(cfg["checkpoint_every_s"]) > 0
+                weights = {k: v.detach().cpu().clone() if later else v for k, v in method.student.state_dict().items()}
+                self._best_state = {"student": weights, "epoch": epoch, "val_oa": val_oa,
+                                    "student_arch": cfg["student_arch"]}
         if not distributed.is_main() or not self._checkpoint_due(epoch):
             return row
         self._write_checkpoints(epoch)
