@@ -64,3 +64,39 @@ def default_bench(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--out", str(out), "--quiet"],
                    check=True, cwd=REPO, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_small_bench(tmp_path_factory) -> Path:
+    """The `synthetic-small` preset, built once per test session via the CLI (treat as read-only)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("synthetic-small") / "bench"
+    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", "synthetic-small", "--out",
+                    str(out), "--quiet"], check=True, cwd=REPO, capture_output=True)
+    return out
+
+
+@pytest.fixture
+def synthetic_small_copy(synthetic_small_bench, tmp_path) -> Path:
+    """A private copy of `synthetic_small_bench` that a test may damage."""
+    import shutil
+
+    return Path(shutil.copytree(synthetic_small_bench, tmp_path / "bench"))
+
+
+TINY_RUN_CONFIG = """\
+batch_size: 16
+eval_batch_size: 64
+teacher: {epochs: 1, batch_size: 16}
+sembridge: {matcher: {arch: shufflenetv2_x0_5, epochs: 1, batch_size: 16}}
+"""
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path) -> Path:
+    """A `--config` file for CPU-sized runs: small batches, a 1-epoch teacher and matcher."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_RUN_CONFIG)
+    return path

@@ -7,9 +7,6 @@ as the intact cache.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,6 @@ from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.errors import DataError
 from ackd_bench.io import sha256_file
 
-REPO = Path(__file__).resolve().parents[1]
 DEVICE = torch.device("cpu")
 
 
@@ -50,19 +46,9 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("corrupt") / "bench"
-    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", "synthetic-small", "--out",
-                    str(out), "--quiet"], check=True, cwd=REPO, capture_output=True)
-    return out
-
-
 @pytest.fixture
-def bench_dir(built, tmp_path) -> Path:
-    dst = tmp_path / "bench"
-    shutil.copytree(built, dst)
-    return dst
+def bench_dir(synthetic_small_copy) -> Path:
+    return synthetic_small_copy
 
 
 def _cfg(bench_dir: Path) -> dict:

@@ -45,12 +45,9 @@ KILLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("crash") / "bench"
-    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", "synthetic-small", "--out",
-                    str(out), "--quiet"], check=True, cwd=REPO, capture_output=True)
-    return out
+@pytest.fixture
+def bench(synthetic_small_bench) -> Path:
+    return synthetic_small_bench
 
 
 def _command(bench: Path, cfg: Path, out: Path, resume: bool) -> list[str]:

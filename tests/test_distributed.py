@@ -22,12 +22,6 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = """\
-batch_size: 16
-eval_batch_size: 64
-teacher: {epochs: 1, batch_size: 16}
-sembridge: {matcher: {arch: shufflenetv2_x0_5, epochs: 1, batch_size: 16}}
-"""
 
 
 def _free_port() -> int:
@@ -68,9 +62,8 @@ def _losses(run_dir: Path) -> list[float]:
 @pytest.mark.parametrize("method, extra", [
     ("kd+sembridge", ["--epochs", "2", "--dynm-epochs", "1"]),  # SSM round 0 + one DynM round
 ])
-def test_torchrun_two_ranks_matches_one_process(default_bench, tmp_path, method, extra):
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(TINY)
+def test_torchrun_two_ranks_matches_one_process(default_bench, tiny_cfg, tmp_path, method, extra):
+    cfg = tiny_cfg
     env = _env(tmp_path / "cache")
     common = ["run", "--benchmark", str(default_bench), "--method", method, "--arch", "S-S", "--profile", "fast",
               "--config", str(cfg), "--device", "cpu", "--quiet", *extra]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +15,6 @@ from ackd_bench.config import resolve_config
 from ackd_bench.engine.checkpoint import load_checkpoint
 from ackd_bench.engine.run import run_experiment
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = """\
-batch_size: 16
-eval_batch_size: 64
-teacher: {epochs: 1, batch_size: 16}
-sembridge: {matcher: {arch: shufflenetv2_x0_5, epochs: 1, batch_size: 16}}
-"""
 TIME_KEYS = {"images_per_s", "epoch_s"}
 
 
@@ -31,12 +22,6 @@ TIME_KEYS = {"images_per_s", "epoch_s"}
 def bench_dir(default_bench) -> Path:
     return default_bench
 
-
-@pytest.fixture()
-def tiny_cfg(tmp_path) -> Path:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(TINY)
-    return path
 
 
 def _run_cli(*args: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,9 @@ from click.testing import CliRunner
 from ackd_bench.cli import cli
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("v") / "bench"
-    res = CliRunner().invoke(cli, ["build-dataset", "--preset", "synthetic-small", "--out", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    return out
-
-
 @pytest.fixture
-def copy(built, tmp_path) -> Path:
-    dst = tmp_path / "bench"
-    shutil.copytree(built, dst)
-    return dst
+def copy(synthetic_small_copy) -> Path:
+    return synthetic_small_copy
 
 
 def verify(path: Path):
