@@ -50,13 +50,21 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write_json(side, {"sha256": [new]})
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by save_checkpoint; a missing, corrupt or unreadable file is a DataError."""
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
+                    sha256: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint written by save_checkpoint; a missing, corrupt or unreadable file is a DataError.
+
+    `sha256` (a digest the caller recorded, e.g. a cache entry's) is checked instead of the sidecar: the file
+    is hashed once either way.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError("checkpoint not found", path)
     side = checksum_path(path)
-    if side.is_file() and sha256_file(path) not in _listed(side):
+    if sha256 is not None:
+        if sha256_file(path) != sha256:
+            raise DataError("checkpoint sha256 differs from the recorded one (truncated or corrupt file)", path)
+    elif side.is_file() and sha256_file(path) not in _listed(side):
         raise DataError(f"checkpoint sha256 differs from {side.name} (truncated or corrupt file)", path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)

@@ -172,7 +172,7 @@ def load_teacher(record: TeacherRecord, device: torch.device) -> torch.nn.Module
     """The frozen teacher backbone in eval mode on `device`."""
     from ackd_bench.models import build_model
 
-    state = load_checkpoint(record.checkpoint)
+    state = load_checkpoint(record.checkpoint, sha256=record.info.get("checkpoint_sha256"))  # hashed once
     model = build_model(state["arch"], in_channels=state["in_channels"], num_classes=state["num_classes"])
     model.load_state_dict(state["state_dict"])
     model = prepare_model(model, device).eval()

@@ -321,10 +321,7 @@ def _train_and_store(bench: Any, cfg: dict, device: torch.device | str, path: Pa
 
 def load_matcher(path: str | Path, device: torch.device | str = "cpu", sha256: str | None = None) -> Matcher:
     """Load a cached matcher (weights_only) in eval mode; verifies `sha256` when given."""
-    path = Path(path)
-    if sha256 is not None and (not path.is_file() or sha256_file(path) != sha256):
-        raise DataError("matcher checkpoint missing or sha256 mismatch", path)
-    ckpt = load_checkpoint(path, map_location="cpu")  # weights_only=True; unreadable -> DataError
+    ckpt = load_checkpoint(path, map_location="cpu", sha256=sha256)  # weights_only; missing/corrupt -> DataError
     if not isinstance(ckpt, dict) or ckpt.get("format") != MATCHER_FORMAT:
         raise DataError(f"unsupported matcher checkpoint format "
                         f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r}", path)
