@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import build_synthetic, open_run, private_cache, run_config  # noqa: E402
-from benchmarks.harness import RESULTS, record  # noqa: E402
+from benchmarks.harness import record  # noqa: E402
 
 GOAL = 1.05
 PAPER_EPOCHS, PAPER_ROUNDS = 200, 4  # S2S_EU: DynM at epochs 30, 60, 95, 135
@@ -63,18 +63,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--per-class", type=int, default=40)
     ap.add_argument("--epochs", type=int, default=7)
     ap.add_argument("--size", type=int, default=64, help="tile size (EuroSAT: 64)")
-    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto (benchmarks/gpu_check.sh: auto)")
-    ap.add_argument("--results", type=Path, default=RESULTS, help="results JSON to merge the figure into")
-    ap.add_argument("--benchmark", type=Path, default=None,
-                    help="a prebuilt benchmark instead of building one (machines without rasterio)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     args = ap.parse_args(argv)
     results = []
     with private_cache(), tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        bench = args.benchmark
-        if bench is None:
-            bench = tmp / "bench"
-            build_synthetic(bench, per_class=args.per_class, size=args.size)
+        bench = tmp / "bench"
+        build_synthetic(bench, per_class=args.per_class, size=args.size)
         for pair in args.pairs.split(","):
             results.append(measure_pair(bench, tmp, pair, args.epochs, args.device))
             print(f"   {pair}: ratio {results[-1]['ratio']} (raw {results[-1]['raw_ratio']})", flush=True)
@@ -82,15 +77,13 @@ def main(argv: list[str] | None = None) -> dict:
     return record(
         "P1", ratio=worst["ratio"], goal=f"<= {GOAL:g} (worst pair)", a_s=worst["a_s"], b_s=worst["b_s"],
         n=worst["train_images"], met=all(r["ratio"] <= GOAL for r in results),
-        params={"pairs": args.pairs, "benchmark": str(args.benchmark or "synthetic-large recipe"),
-                "per_class": args.per_class, "size": args.size, "epochs": args.epochs,
+        params={"pairs": args.pairs, "per_class": args.per_class, "size": args.size, "epochs": args.epochs,
                 "warmup_epochs": 1, "batch_size": 64, "device": args.device, "dynm_round_epoch": ROUND_EPOCH,
                 "amortised_over": {"epochs": PAPER_EPOCHS, "dynm_rounds": PAPER_ROUNDS},
                 "matcher": {"arch": "tiny", "epochs": 1}},
         extra={"per_pair": results,
                "note": "ratio/a_s/b_s of the worst pair; a = sembridge epoch with DynM rounds and SSM retrieval "
                        "amortised over a 200-epoch run, b = kd epoch"},
-        path=args.results,
     )
 
 
