@@ -163,6 +163,8 @@ def test_no_ssm_refuses_a_non_random_pairing(pairing):
     ("sembridge", ["--pairing", "oracle"], "SemBridge pairs by its matcher"),
     ("sembridge", ["--no-ssm", "--pairing", "ssm"], "no_ssm"),
     ("sembridge", ["--config", "BAD"], "unknown sembridge.coral_scale"),
+    ("kdd", [], "unknown method 'kdd'"),
+    ("student+sembridge", [], "SemBridge needs a distillation base method"),
 ])
 def test_bad_combination_fails_before_training_or_writing(default_bench, tmp_path, monkeypatch, method, extra,
                                                           problem):

@@ -51,10 +51,12 @@ def is_sembridge(method: str) -> bool:
 
 def finalize_config(cfg: dict, bench) -> dict:
     """Fill what depends on the benchmark and the method: archs from the pair, bands, pairing default."""
+    from ackd_bench.methods import method_class
     from ackd_bench.models import resolve_pair
 
     if not cfg.get("method"):
         raise ConfigError("--method is required")
+    method_class(cfg["method"])  # an unknown method fails here, before a teacher is trained
     if not cfg.get("pair"):
         raise ConfigError("--arch is required (a pair like R-R or teacher:student)")
     teacher_arch, student_arch = resolve_pair(cfg["pair"])

@@ -38,6 +38,15 @@ def method_names() -> list[str]:
     return sorted(names + with_bridge + ["sembridge"])
 
 
+def method_class(name: str) -> tuple[type[Distiller], bool]:
+    """(base method class, wrapped in SemBridge?) for `name`; an unknown or impossible name is a ConfigError."""
+    base_name, bridged = split_method_name(name)
+    cls = METHODS.get(base_name)
+    if bridged and not cls.uses_teacher:
+        raise ConfigError(f"method {name!r}: SemBridge needs a distillation base method, {base_name!r} has no teacher")
+    return cls, bridged
+
+
 def build_method(
     name: str,
     student: nn.Module,
@@ -47,10 +56,7 @@ def build_method(
     student_token_dim: int | None = None,
 ) -> Distiller:
     """Build method `name` around `student`; 'X+sembridge' (and 'sembridge' = 'kd+sembridge') wraps X in SemBridge."""
-    base_name, bridged = split_method_name(name)
-    cls = METHODS.get(base_name)
-    if bridged and not cls.uses_teacher:
-        raise ConfigError(f"method {name!r}: SemBridge needs a distillation base method, {base_name!r} has no teacher")
+    cls, bridged = method_class(name)
     base = cls(student, num_classes, cfg or {})
     if not bridged:
         return base
@@ -61,4 +67,5 @@ def build_method(
     return SemBridge(base, cfg or {}, teacher_token_dim, student_token_dim)
 
 
-__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_names", "split_method_name"]
+__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_class", "method_names",
+           "split_method_name"]
