@@ -67,9 +67,11 @@ def _plots(data: dict, cells: pd.DataFrame) -> dict[str, bytes]:
     for bench in sorted(runs["benchmark"].unique()) if len(runs) else []:
         name = safe_component(bench) or "benchmark"
         out[f"{name}_oa_ci.png"] = plots.oa_with_ci(cells[cells["benchmark"] == bench])
-        if len(epochs) and (epochs["benchmark"] == bench).any():
-            out[f"{name}_transport_epochs.png"] = plots.transport_epochs(epochs[epochs["benchmark"] == bench])
-        out[f"{name}_oa_vs_w.png"] = plots.oa_vs_w(runs[runs["benchmark"] == bench])
+        mine = epochs[epochs["benchmark"] == bench] if len(epochs) else epochs
+        if len(mine) and mine[["pair_cost", "pair_cost_sckd"]].notna().any().any():
+            out[f"{name}_transport_epochs.png"] = plots.transport_epochs(mine)
+        if runs.loc[runs["benchmark"] == bench, "w2_prob"].notna().any():  # absent in records before these keys
+            out[f"{name}_oa_vs_w.png"] = plots.oa_vs_w(runs[runs["benchmark"] == bench])
         if len(per_class):
             out[f"{name}_per_class.png"] = plots.per_class_heatmap(per_class[per_class["benchmark"] == bench])
     return out
@@ -266,7 +268,7 @@ def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFra
              f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
              "Click a header to sort; type to filter; every number is explained in docs/leaderboard.md.")
     links = "".join(f'<a href="releases/{r}/README.md">{r}</a> ' for r in releases)
-    head = (html.howto_html(tables.HOW_TO_READ) + html.filters_html(_facet_values(data["runs"]))
+    head = (html.howto_html(tables.HOW_TO_READ.replace("**", "").replace("`", "")) + html.filters_html(_facet_values(data["runs"]))
             + (f"<p>Releases: {links}</p>\n" if links else "")
             + html.legend_html({m: plots.method_colour_hex(m) for m in sorted(data["runs"]["method"].unique())}
                                if len(data["runs"]) else {}))

@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ackd_bench.report.aggregate import pair_sort_key  # noqa: E402
+
 STYLE = {"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
          "axes.prop_cycle": matplotlib.cycler(color=matplotlib.colormaps["tab10"].colors),
          "path.simplify": False, "svg.hashsalt": "ackd-bench"}
@@ -105,8 +107,7 @@ def oa_with_ci(cells: pd.DataFrame) -> bytes:
     """Mean test OA with its 95% CI bar per cell: x = pair, one colour per method, offsets per (method, pairing,
     variant); hollow markers = not ranked."""
     rows = cells.sort_values(["method", "pairing", "variant"]).reset_index(drop=True)
-    pairs = sorted(rows["pair"].unique(), key=lambda p: (["R-R", "M-M", "S-S", "R-M", "R-S", "M-S"].index(p)
-                                                         if p in ("R-R", "M-M", "S-S", "R-M", "R-S", "M-S") else 6, p))
+    pairs = sorted(rows["pair"].unique(), key=pair_sort_key)
     series = list(rows.groupby(["method", "pairing", "variant"], sort=True))
     width = 0.8 / max(len(series), 1)
     with plt.rc_context(STYLE):
@@ -117,9 +118,12 @@ def oa_with_ci(cells: pd.DataFrame) -> bytes:
             colour = method_colour(method)
             ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor=colour, elinewidth=1, capsize=2)
             ranked = g["ranked"].to_numpy(dtype=bool)
-            ax.scatter(x[ranked], mean[ranked], color=colour, s=18, label=f"{method} / {pairing} / {variant}")
-            ax.scatter(x[~ranked], mean[~ranked], facecolors="white", edgecolors=colour, s=18,
-                       label=None if ranked.any() else f"{method} / {pairing} / {variant} (not ranked)")
+            name = f"{method} / {pairing} / {variant}"
+            if ranked.any():
+                ax.scatter(x[ranked], mean[ranked], color=colour, s=18, label=name)
+            if (~ranked).any():
+                ax.scatter(x[~ranked], mean[~ranked], facecolors="white", edgecolors=colour, s=18,
+                           label=None if ranked.any() else f"{name} (not ranked)")
         ax.set_xticks(np.arange(len(pairs)), pairs)
         ax.set_ylabel("test OA (%), 95% CI")
         if series:

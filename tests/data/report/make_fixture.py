@@ -134,7 +134,7 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
         "environment": {"python": "3.11", "torch": "2.14.1", "numpy": "2.4.6", "platform": "linux",
                         "device": "cpu", "git_sha": None},
         "config": run_config(method, pairing, pair, seed, benchmark_path if benchmark_path is not None else str(bench),
-                             config),
+                             {"bands": card.get("teacher_bands") or ["B02", "B03", "B04", "B08"], **(config or {})}),
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
         "transport": transport,
     }
