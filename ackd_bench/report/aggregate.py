@@ -90,7 +90,7 @@ def _predictions(folder: Path) -> pd.DataFrame:
 
 def load(root: str | Path, cards: list[dict] | None = None) -> dict:
     """{"runs", "per_class", "epochs", "confusion"} DataFrames for the submissions under `root`, "correct":
-    {(benchmark, method, pairing, pair, config_hash, seed): per-image correctness Series indexed by sample id}
+    {cell key (KEY order): {seed: per-image correctness Series indexed by sample id}}
     and "labels": {benchmark: test label Series indexed by sample id}.
     `cards`: the shipped benchmark cards (for `sckd_reference`, `paper_dataset`, class names, default bands)."""
     runs, per_class, epochs, confusion, correct, labels = [], [], [], [], {}, {}
@@ -104,7 +104,8 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
         m, t, tm = r["metrics"], r.get("transport"), r["timings"]
         preds = _predictions(folder)
         hit = preds["label"].to_numpy() == preds["prediction"].to_numpy()
-        correct[tuple(ident[k] for k in KEY + ["seed"])] = pd.Series(hit, index=preds["sample_id"].to_numpy())
+        correct.setdefault(tuple(ident[k] for k in KEY), {})[ident["seed"]] = pd.Series(
+            hit, index=preds["sample_id"].to_numpy())
         labels.setdefault(ident["benchmark"], pd.Series(preds["label"].to_numpy(), index=preds["sample_id"].to_numpy()))
         confusion += _confusion_rows(preds, ident, card.get("classes") or [])
         runs.append({**ident, **extra, "benchmark_version": r["benchmark"]["version"],
@@ -141,7 +142,7 @@ def bootstrap_seed(*parts: object) -> int:
 
 def correct_by_seed(correct: dict, key: tuple) -> dict[int, np.ndarray]:
     """{seed: per-image correctness} of cell `key` (KEY order), images in sample-id order."""
-    return {k[-1]: v.to_numpy(dtype=float) for k, v in correct.items() if k[:-1] == tuple(key)}
+    return {s: v.to_numpy(dtype=float) for s, v in correct.get(tuple(key), {}).items()}
 
 
 def _epoch_rows(path: Path, ident: dict) -> list[dict]:

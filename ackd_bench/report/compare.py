@@ -18,20 +18,21 @@ BASELINES = ("kd", "student")
 
 
 def _vectors(correct: dict, key: tuple, ids: pd.Index | None = None) -> dict[int, np.ndarray]:
-    out = {}
-    for k, v in correct.items():
-        if k[:-1] == tuple(key):
-            out[k[-1]] = (v if ids is None else v.reindex(ids)).to_numpy(dtype=float)
-    return out
+    return {s: (v if ids is None else v.reindex(ids)).to_numpy(dtype=float)
+            for s, v in correct.get(tuple(key), {}).items()}
+
+
+def _ids(correct: dict, key: tuple) -> pd.Index | None:
+    runs = correct.get(tuple(key))
+    return next(iter(runs.values())).index if runs else None
 
 
 def compare_cells(correct: dict, key_a: tuple, key_b: tuple) -> stats.PairedResult | None:
     """Cell a vs cell b on their shared seeds and the test images both scored (None: no shared seed)."""
-    ids_a = [v.index for k, v in correct.items() if k[:-1] == tuple(key_a)]
-    ids_b = [v.index for k, v in correct.items() if k[:-1] == tuple(key_b)]
-    if not ids_a or not ids_b:
+    ids_a, ids_b = _ids(correct, key_a), _ids(correct, key_b)
+    if ids_a is None or ids_b is None:
         return None
-    ids = ids_a[0].intersection(ids_b[0]).sort_values()
+    ids = ids_a if ids_a.equals(ids_b) else ids_a.intersection(ids_b).sort_values()
     a, b = _vectors(correct, key_a, ids), _vectors(correct, key_b, ids)
     if not set(a) & set(b) or len(ids) == 0:
         return None
@@ -42,19 +43,33 @@ def _key(row: pd.Series | dict) -> tuple:
     return tuple(row[k] for k in KEY)
 
 
+class References:
+    """Default-variant cells indexed by (benchmark, pair, method, pairing), for picking comparison references."""
+
+    def __init__(self, cells: pd.DataFrame):
+        default = cells[cells["default_variant"].astype(bool)] if len(cells) else cells
+        self.groups = {k: g for k, g in default.groupby(["benchmark", "pair", "method", "pairing"], sort=True)} \
+            if len(default) else {}
+
+    def pick(self, like: pd.Series, benchmark: str, method: str, pairings: tuple[str, ...]) -> pd.Series | None:
+        """The default-variant cell of `method` on (benchmark, like's pair) under the first pairing of `pairings`
+        that exists; among several, the one trained with `like`'s teacher recipe, then `like`'s profile, then
+        the most seeds."""
+        for pairing in pairings:
+            cand = self.groups.get((benchmark, like["pair"], method, pairing))
+            if cand is not None and len(cand):
+                if len(cand) == 1:
+                    return cand.iloc[0]
+                order = cand.assign(_t=cand["teacher_recipe"] != like["teacher_recipe"],
+                                    _p=cand["profile"] != like["profile"], _n=-cand["n"])
+                return order.sort_values(["_t", "_p", "_n", "config_hash"]).iloc[0]
+        return None
+
+
 def pick_reference(cells: pd.DataFrame, like: pd.Series, benchmark: str, method: str,
                    pairings: tuple[str, ...]) -> pd.Series | None:
-    """The default-variant cell of `method` on (benchmark, like's pair) under the first pairing of `pairings` that
-    exists; among several, the one trained with `like`'s teacher recipe, then `like`'s profile, then most seeds."""
-    c = cells[(cells["benchmark"] == benchmark) & (cells["pair"] == like["pair"]) & (cells["method"] == method)
-              & cells["default_variant"].astype(bool)]
-    for pairing in pairings:
-        cand = c[c["pairing"] == pairing]
-        if len(cand):
-            order = cand.assign(_t=cand["teacher_recipe"] != like["teacher_recipe"],
-                                _p=cand["profile"] != like["profile"], _n=-cand["n"])
-            return order.sort_values(["_t", "_p", "_n", "config_hash"]).iloc[0]
-    return None
+    """`References(cells).pick(...)` for a single look-up."""
+    return References(cells).pick(like, benchmark, method, pairings)
 
 
 def _baseline_pairings(baseline: str, pairing: str) -> tuple[str, ...]:
@@ -67,10 +82,10 @@ def paired_table(cells: pd.DataFrame, correct: dict) -> pd.DataFrame:
     """Every cell vs `kd` and vs `student` (their default variants, same benchmark and pair; `kd` under the same
     pairing where it can use it, else `random`): mean OA difference (points) with its paired bootstrap 95% CI,
     the combined McNemar p, its Holm-adjusted value over the whole table, and the sign-flip p over seeds."""
-    rows = []
+    rows, refs = [], References(cells)
     for _, c in cells.iterrows():
         for baseline in BASELINES:
-            ref = pick_reference(cells, c, c["benchmark"], baseline, _baseline_pairings(baseline, c["pairing"]))
+            ref = refs.pick(c, c["benchmark"], baseline, _baseline_pairings(baseline, c["pairing"]))
             if ref is None or _key(ref) == _key(c):
                 continue
             r = compare_cells(correct, _key(c), _key(ref))
@@ -117,16 +132,14 @@ def asymmetry(cells: pd.DataFrame, correct: dict) -> pd.DataFrame:
     """Per ACKD cell: OA of the same method's default-variant `oracle` cell on the SCKD reference benchmark (the
     card's `sckd_reference`, else the same benchmark) minus the cell's OA, with a 95% CI (paired on shared
     test images when both builds score the same images, else independent bootstraps)."""
-    rows = []
+    rows, refs = [], References(cells)
     for _, c in cells[cells["protocol"] == "ACKD"].iterrows():
         ref_bench = c["sckd_reference"] or c["benchmark"]
-        ref = pick_reference(cells, c, ref_bench, c["method"], ("oracle",))
+        ref = refs.pick(c, ref_bench, c["method"], ("oracle",))
         if ref is None:
             continue
         a, b = _vectors(correct, _key(ref)), _vectors(correct, _key(c))
-        ids_ref = next(v.index for k, v in correct.items() if k[:-1] == _key(ref))
-        ids_c = next(v.index for k, v in correct.items() if k[:-1] == _key(c))
-        if ids_ref.equals(ids_c):
+        if _ids(correct, _key(ref)).equals(_ids(correct, _key(c))):
             r = stats.paired_difference(a, b, seed=bootstrap_seed("asym", *_key(c))) if set(a) & set(b) else None
             d, lo, hi = (r.mean_diff, r.lo, r.hi) if r else (np.nan, np.nan, np.nan)
             paired = r is not None

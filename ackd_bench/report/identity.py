@@ -66,8 +66,8 @@ def canonical_config(config: dict, fill_defaults: bool = False) -> dict:
     cfg = {k: copy.deepcopy(v) for k, v in config.items() if k not in VARYING}
     method = str(cfg.get("method") or "")
     with_sembridge = method == "sembridge" or method.endswith("+sembridge")
-    defaults = _method_defaults(method) if fill_defaults and method else None
-    if defaults is not None:
+    defaults = _method_defaults(method) if fill_defaults and method and cfg.get("method_args") else None
+    if defaults is not None:  # (an empty method_args is the defaults already: no import of the methods needed)
         cfg["method_args"] = _fill(defaults, cfg.get("method_args") or {})
     if with_sembridge or cfg.get("pairing") in SSM_PAIRINGS:
         if fill_defaults:
@@ -109,8 +109,11 @@ def _reference(config: dict, default_bands: list[str] | None) -> dict:
 def config_diff(config: dict, default_bands: list[str] | None = None) -> dict[str, Any]:
     """{dotted key: value} where the run's canonical config differs from its profile's defaults (keys the
     run has and the defaults lack count too). `default_bands`: the benchmark's teacher bands, when known."""
-    mine = _flatten(canonical_config(config, fill_defaults=True))
-    ref = _flatten(canonical_config(_reference(config, default_bands), fill_defaults=True))
+    mine_cfg = canonical_config(config, fill_defaults=True)
+    ref_cfg = canonical_config(_reference(config, default_bands), fill_defaults=True)
+    if mine_cfg.get("method_args") and not ref_cfg.get("method_args"):
+        ref_cfg["method_args"] = _method_defaults(str(config.get("method") or "")) or {}
+    mine, ref = _flatten(mine_cfg), _flatten(ref_cfg)
     return {k: v for k, v in mine.items() if k not in ref or ref[k] != v}
 
 

@@ -82,11 +82,12 @@ def per_class_ci(cells: pd.DataFrame, data: dict) -> pd.DataFrame:
     rows = []
     for _, c in cells.iterrows():
         key = tuple(c[k] for k in aggregate.KEY)
-        runs = {k[-1]: v for k, v in data["correct"].items() if k[:-1] == key}
+        runs = data["correct"].get(key, {})
         labels = data["labels"][c["benchmark"]]
         names = (aggregate.card_for(data["cards"], c["benchmark"], c["benchmark_version"]).get("classes") or [])
+        aligned = {s: (labels.reindex(v.index).to_numpy(), v.to_numpy(dtype=float)) for s, v in runs.items()}
         for label in sorted(pd.unique(labels)):
-            by_seed = {s: v[labels.reindex(v.index).to_numpy() == label].to_numpy(dtype=float) for s, v in runs.items()}
+            by_seed = {s: hit[lab == label] for s, (lab, hit) in aligned.items()}
             by_seed = {s: v for s, v in by_seed.items() if len(v)}
             if not by_seed:
                 continue
@@ -123,15 +124,15 @@ def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: list[
     blocks = []
     if confusion.empty:
         return blocks
-    summed = confusion.groupby(aggregate.KEY + ["true", "predicted"], sort=True)["count"].sum()
+    summed = confusion.groupby(aggregate.KEY + ["true", "predicted"], sort=True)["count"].sum().reset_index()
+    by_cell = {k: dict(zip(zip(g["true"], g["predicted"]), g["count"]))
+               for k, g in summed.groupby(aggregate.KEY, sort=True)}
     for _, c in cells.iterrows():
-        key = tuple(c[k] for k in aggregate.KEY)
-        try:
-            part = summed.loc[key]
-        except KeyError:
+        part = by_cell.get(tuple(c[k] for k in aggregate.KEY))
+        if not part:
             continue
         names = aggregate.card_for(cards, c["benchmark"], c["benchmark_version"]).get("classes") or []
-        present = sorted(set(part.index.get_level_values(0)) | set(part.index.get_level_values(1)))
+        present = sorted({t for t, _ in part} | {p for _, p in part})
         classes = [n for n in names if n in present] + sorted(p for p in present if p not in names)
         counts = [[int(part.get((t, p), 0)) for p in classes] for t in classes]
         meta = {**{f: c[f] for f in html.FACET_COLUMNS},

@@ -20,7 +20,7 @@ import pandas as pd
 from ackd_bench.io import atomic_write_text
 from ackd_bench.report import stats
 from ackd_bench.report.aggregate import MIN_RANKED_SEEDS, bootstrap_seed
-from ackd_bench.report.compare import pick_reference
+from ackd_bench.report.compare import References
 
 NORMALISER_FORMAT = 1
 # R-R test OA (%) reported by the SemBridge paper (secondary source: sembridge-spec.md §6), per paper dataset
@@ -52,10 +52,10 @@ def paper_oa(row: pd.Series) -> float:
     return PAPER_OA.get((name, row["pair"]), {}).get(dataset, np.nan)
 
 
-def _task_anchor(cells: pd.DataFrame, bench: str, pair: str, ref_bench: str) -> dict | None:
+def _task_anchor(refs: References, bench: str, pair: str, ref_bench: str) -> dict | None:
     like = pd.Series({"pair": pair, "teacher_recipe": "", "profile": ""})
-    low = pick_reference(cells, like, bench, "student", ("random", "oracle", "ssm", "ssm-free"))
-    high = pick_reference(cells, like, ref_bench, "kd", ("oracle",))
+    low = refs.pick(like, bench, "student", ("random", "oracle", "ssm", "ssm-free"))
+    high = refs.pick(like, ref_bench, "kd", ("oracle",))
     if low is None or high is None:
         return None
     return {"n_min": int(min(low["n"], high["n"])), "benchmark": bench, "pair": pair, "student_oa": float(low["oa_mean"]), "sckd_oa": float(high["oa_mean"]),
@@ -66,11 +66,11 @@ def _task_anchor(cells: pd.DataFrame, bench: str, pair: str, ref_bench: str) -> 
 def normaliser(cells: pd.DataFrame, frozen: dict | None) -> dict:
     """The frozen anchors of `frozen` (normaliser.json as read, or None) plus any task that now has both."""
     tasks = {(t["benchmark"], t["pair"]): t for t in (frozen or {}).get("tasks", [])}
-    pending = []
+    pending, refs = [], References(cells)
     for (bench, pair), g in cells.groupby(["benchmark", "pair"], sort=True) if len(cells) else []:
         if (bench, pair) in tasks or (g["protocol"] == "ACKD").sum() == 0:
             continue
-        anchor = _task_anchor(cells, bench, pair, g["sckd_reference"].iloc[0] or bench)
+        anchor = _task_anchor(refs, bench, pair, g["sckd_reference"].iloc[0] or bench)
         if anchor is None:
             pending.append({"benchmark": bench, "pair": pair, "reason": "no student cell or no kd/oracle SCKD "
                             "reference cell"})
