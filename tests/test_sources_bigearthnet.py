@@ -81,7 +81,7 @@ def test_read_resamples_every_band_to_10m(ben_v1):
     x = src.read(s)
     n = ben_fixture.SIZE
     assert x.shape == (12, n, n) and x.dtype == np.uint16
-    pdir = ben_v1 / s.path
+    pdir = ben_v1 / s.extra["patch"]
     for band in BANDS:
         with rasterio.open(pdir / f"{s.sample_id}_{band}.tif") as ds:
             native = ds.read(1)

@@ -32,7 +32,7 @@ from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, pe
 from ackd_bench.engine.pairing import Pairer
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, rng_state, seed_everything, set_deterministic, set_rng_state
-from ackd_bench.engine.teacher import get_teacher, load_teacher
+from ackd_bench.engine.teacher import get_teacher, load_teacher, teacher_summary
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
@@ -165,7 +165,7 @@ class StudentRun:
             self.record = get_teacher(bench, cfg, device, quiet=self.quiet)
             self.teacher_model = load_teacher(self.record, device)
         _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
-                         f"test OA {self.record.info['test_oa']:.4f}): {self.record.dir}")
+                         f"{teacher_summary(self.record.info)}): {self.record.dir}")
         self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
         with timed(timings, "teacher_cache"), distributed.main_first():
@@ -360,8 +360,10 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "per_class_acc": per_class_accuracy(best_pred, labels, list(bench.classes)),
         "best_val_epoch": int(best_ck["epoch"]),
         "val_oa_best": float(best_ck["val_oa"]),
-        "teacher_test_oa": float(record.info["test_oa"]),
+        "teacher_test_oa": None if record.info["test_oa"] is None else float(record.info["test_oa"]),
     }
+    if record.info.get("test_multilabel"):  # a multi-label teacher has no OA; its own metrics instead
+        metrics["teacher_test_multilabel"] = dict(record.info["test_multilabel"])
     result = {
         "schema_version": 1,
         "ackd_bench_version": __version__,

@@ -25,7 +25,10 @@ Options:
 - `exclude` (None): comma list / sequence of CSV files (relative to the root, or absolute) of patch
   names to skip, e.g. the publisher's `patches_with_seasonal_snow.csv` and
   `patches_with_cloud_and_shadow.csv` (v1.0); the first comma-separated field of each line is read.
-Every sample carries all its labels (`extra["labels"]`, primary first; see `_multilabel.py`).
+Every sample carries all its labels (`extra["labels"]`, primary first; see `_multilabel.py`) and its
+patch folder (`extra["patch"]`, relative to the root). A patch is a folder, not a file, so samples are
+derived (`path` ""): the build writes each resampled 12-band 10 m patch as one GeoTIFF under
+`files/teacher/` of the benchmark (with the patch's CRS and footprint).
 Region = the UTM zone EPSG code of the patch; footprint from the B02 header.
 """
 
@@ -198,10 +201,11 @@ class BigEarthNetS2(Source):
             head = raster.read_header(ref)
             raster.check_header(ref, head, count=1)
             samples.append(RawSample(
-                sample_id=name, class_name=labels[0], path=pdir.relative_to(self.root).as_posix(),
+                sample_id=name, class_name=labels[0], path="",
                 source=self.name, region=raster.utm_region(head.crs) or self.root.resolve().name,
                 height=head.height, width=head.width, bands=self.bands, crs=head.crs,
-                footprint=raster.footprint_4326(head.crs, head.bounds), extra={LABELS_KEY: labels},
+                footprint=raster.footprint_4326(head.crs, head.bounds),
+                extra={LABELS_KEY: labels, "patch": pdir.relative_to(self.root).as_posix()},
             ))
         return sort_samples(samples)
 
@@ -220,7 +224,7 @@ class BigEarthNetS2(Source):
         from rasterio.enums import Resampling
         from rasterio.errors import RasterioError
 
-        pdir = self.root / sample.path
+        pdir = self.root / sample.extra["patch"]
         ref = raster.read_header(pdir / f"{sample.sample_id}_{REFERENCE_BAND}.tif")
         out = np.empty((len(sample.bands), ref.height, ref.width), dtype=np.uint16)
         dtype = None
