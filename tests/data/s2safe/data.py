@@ -110,7 +110,7 @@ def make_product(out: Path, level: str, baseline: str, size: int = SIZE) -> Path
 
     if level == "L1C":
         for b, res in NATIVE.items():
-            write_jp2(granule / f"{TILE}_{DATE}_{b}.jp2", stored(coarsen(bands[b], res // 10)), t10 * Affine.scale(res // 10))
+            write_jp2(granule / f"{TILE}_{DATE}_{b}.jp2", stored(coarsen(bands[b], res // 10)), t10 @ Affine.scale(res // 10))
     else:
         for res, names in L2A_RES.items():
             for b in names:
@@ -119,9 +119,9 @@ def make_product(out: Path, level: str, baseline: str, size: int = SIZE) -> Path
                     a = coarsen(a, res // NATIVE[b])
                 else:  # sen2cor also writes B01 at 20 m, upsampled from 60 m
                     a = np.repeat(np.repeat(a, NATIVE[b] // res, axis=0), NATIVE[b] // res, axis=1)
-                write_jp2(granule / f"R{res}m" / f"{TILE}_{DATE}_{b}_{res}m.jp2", stored(a), t10 * Affine.scale(res // 10))
+                write_jp2(granule / f"R{res}m" / f"{TILE}_{DATE}_{b}_{res}m.jp2", stored(a), t10 @ Affine.scale(res // 10))
         scl = np.full((size // 2, size // 2), 4, dtype=np.uint8)  # scene classification: "vegetation"
-        write_jp2(granule / "R20m" / f"{TILE}_{DATE}_SCL_20m.jp2", scl, t10 * Affine.scale(2))
+        write_jp2(granule / "R20m" / f"{TILE}_{DATE}_SCL_20m.jp2", scl, t10 @ Affine.scale(2))
     return safe
 
 
