@@ -1,0 +1,25 @@
+"""BigEarthNet-S2 v1.0: 590,326 Sentinel-2 patches (120 x 120 px at 10 m), multi-label CORINE 2018 (Sumbul et al. 2019)."""
+
+from ackd_bench.data.downloads import DatasetEntry, register
+
+ENTRY = register(DatasetEntry(
+    name="bigearthnet-s2",
+    title="BigEarthNet-S2 v1.0",
+    version="BigEarthNet-S2-v1.0.tar.gz (2019 release; md5 of the Zenodo copy as pinned by torchgeo)",
+    archive="BigEarthNet-S2-v1.0.tar.gz",
+    urls=(
+        "https://bigearth.net/downloads/BigEarthNet-S2-v1.0.tar.gz",
+        "https://zenodo.org/records/12687186/files/BigEarthNet-S2-v1.0.tar.gz",
+    ),
+    checksum="md5:5a64e9ce38deb036a435a7b59494924c",
+    size_bytes=66_000_000_000,
+    extracted_bytes=110_000_000_000,
+    licence="CDLA-Permissive-1.0; contains modified Copernicus Sentinel-2 data",
+    citation="Sumbul, Charfuelan, Demir, Markl. BigEarthNet: A Large-Scale Benchmark Archive for Remote Sensing Image "
+             "Understanding. IGARSS 2019. doi:10.1109/IGARSS.2019.8900532",
+    homepage="https://bigearth.net/",
+    source="bigearthnet-s2",
+    contents="590,326 patches from 125 tiles (10 European countries, 2017-2018), 12 bands (no B10) as per-band GeoTIFFs "
+             "at 10/20/60 m, multi-label: 43 CORINE classes (19-class nomenclature derivable)",
+    notes="patch folders sit under BigEarthNet-v1.0/<patch>/ with <patch>_labels_metadata.json",
+))
