@@ -45,6 +45,8 @@ class DatasetEntry:
     homepage: str
     source: str  # the build-dataset source that reads the extracted folder
     source_options: dict[str, Any] = field(default_factory=dict)
+    layout: str = ""  # folder inside the archive that holds the class (or patch) folders
+    classes: tuple[str, ...] = ()  # the class folder names (labels for multi-label sets) as published
     contents: str = ""  # images, classes, size, bands (for `list` and docs)
     manual: str | None = None  # where to get the archive when no stable direct link exists
     size_exact: bool = False
@@ -128,7 +130,18 @@ def _load_entries() -> None:
 
 _load_entries()
 
-from ackd_bench.data.downloads._install import describe, install, is_present, receipt  # noqa: E402
+from ackd_bench.data.downloads._install import describe, install, is_present, receipt
 
-__all__ = ["DOWNLOADS", "DatasetEntry", "register", "get_entry", "default_data_dir", "entry_as_dict", "human_bytes",
-           "install", "is_present", "receipt", "describe"]
+__all__ = [
+    "DOWNLOADS",
+    "DatasetEntry",
+    "default_data_dir",
+    "describe",
+    "entry_as_dict",
+    "get_entry",
+    "human_bytes",
+    "install",
+    "is_present",
+    "receipt",
+    "register",
+]

@@ -13,8 +13,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ackd_bench.data.downloads import DatasetEntry, check_checksum_text, entry_as_dict, get_entry, human_bytes
-from ackd_bench.data.downloads import _archive, _fetch
+from ackd_bench.data.downloads import (
+    DatasetEntry,
+    _archive,
+    _fetch,
+    check_checksum_text,
+    entry_as_dict,
+    get_entry,
+    human_bytes,
+)
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_dir, atomic_write_json, read_json
 

@@ -15,9 +15,16 @@ ENTRY = register(DatasetEntry(
     citation="Xia, Hu, Hu, Shi, Bai, Zhong, Zhang, Lu. AID: A Benchmark Data Set for Performance Evaluation of Aerial "
              "Scene Classification. IEEE TGRS 55(7):3965-3981, 2017. doi:10.1109/TGRS.2017.2685945",
     homepage="https://captain-whu.github.io/AID/",
+    layout="AID",
+    classes=(
+        "Airport", "BareLand", "BaseballField", "Beach", "Bridge", "Center", "Church", "Commercial", "DenseResidential",
+        "Desert", "Farmland", "Forest", "Industrial", "Meadow", "MediumResidential", "Mountain", "Park", "Parking",
+        "Playground", "Pond", "Port", "RailwayStation", "Resort", "River", "School", "SparseResidential", "Square",
+        "Stadium", "StorageTanks", "Viaduct",
+    ),
     source="imagefolder-rgb",
     contents="10,000 JPEGs, 30 classes (220-420 each), 600x600 px RGB, 0.5-8 m",
     manual="No stable direct link: download AID.zip from https://captain-whu.github.io/AID/ (OneDrive or Baidu Pan links "
            "on that page).",
-    notes="class folders sit under AID/; no checksum is published: pass --sha256 of a copy you trust, or --unverified",
+    notes="no checksum is published: pass --sha256 of a copy you trust, or --unverified",
 ))

@@ -18,7 +18,8 @@ ENTRY = register(DatasetEntry(
     citation="Helber, Bischke, Dengel, Borth. EuroSAT: A Novel Dataset and Deep Learning Benchmark for Land Use and Land "
              "Cover Classification. IEEE JSTARS 12(7):2217-2226, 2019. doi:10.1109/JSTARS.2019.2918242",
     homepage="https://github.com/phelber/EuroSAT",
+    layout="ds/images/remote_sensing/otherDatasets/sentinel_2/tif",
+    classes=("AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "Industrial", "Pasture", "PermanentCrop", "Residential", "River", "SeaLake"),
     source="eurosat-ms",
     contents="27,000 tiles, 10 classes (2,000-3,000 each), 64x64 px, 13 bands uint16 GeoTIFF (B01..B12, B8A)",
-    notes="class folders sit under ds/images/remote_sensing/otherDatasets/sentinel_2/tif/",
 ))

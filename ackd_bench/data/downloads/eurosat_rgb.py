@@ -18,8 +18,9 @@ ENTRY = register(DatasetEntry(
     citation="Helber, Bischke, Dengel, Borth. EuroSAT: A Novel Dataset and Deep Learning Benchmark for Land Use and Land "
              "Cover Classification. IEEE JSTARS 12(7):2217-2226, 2019. doi:10.1109/JSTARS.2019.2918242",
     homepage="https://github.com/phelber/EuroSAT",
+    layout="2750",
+    classes=("AnnualCrop", "Forest", "HerbaceousVegetation", "Highway", "Industrial", "Pasture", "PermanentCrop", "Residential", "River", "SeaLake"),
     source="imagefolder-rgb",
     contents="27,000 JPEGs, 10 classes, 64x64 px RGB (the same tiles as eurosat-ms: never pair it with eurosat-ms "
              "as an unpaired student)",
-    notes="class folders sit under 2750/",
 ))

@@ -18,10 +18,12 @@ ENTRY = register(DatasetEntry(
     citation="Zhou, Li, Wu, Guo, Li, Xia, Zhao. NaSC-TG2: Natural Scene Classification With Tiangong-2 Remotely Sensed "
              "Imagery. IEEE JSTARS 14:3228-3242, 2021. doi:10.1109/JSTARS.2021.3063096",
     homepage="https://captain-whu.github.io/BED4RS/",
+    layout="NaSC-TG2_MS",
+    classes=("beach", "circularfarmland", "cloud", "desert", "forest", "mountain", "rectangularfarmland", "residential", "river", "snowberg"),
     source="multiband-tif",
     source_options={"band_names": ",".join(TG2_BANDS)},
     contents="20,000 GeoTIFFs, 10 classes x 2,000, 128x128 px, 14 bands W01..W14 (0.40-1.04 um)",
     manual="No stable direct link: request/download the multispectral archive via the links on "
            "https://captain-whu.github.io/BED4RS/ (NaSC-TG2 entry) or from the Tiangong-2 data service named in the paper.",
-    notes="any archive name is accepted with --from; no checksum is published: pass --sha256 or --unverified",
+    notes="the archive layout inside may differ: the source finds the class folders at any depth; no checksum is published: pass --sha256 or --unverified",
 ))

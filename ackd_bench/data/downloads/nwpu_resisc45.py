@@ -18,7 +18,16 @@ ENTRY = register(DatasetEntry(
     citation="Cheng, Han, Lu. Remote Sensing Image Scene Classification: Benchmark and State of the Art. Proceedings of "
              "the IEEE 105(10):1865-1883, 2017. doi:10.1109/JPROC.2017.2675998",
     homepage="https://gcheng-nwpu.github.io/#Datasets",
+    layout="NWPU-RESISC45",
+    classes=(
+        "airplane", "airport", "baseball_diamond", "basketball_court", "beach", "bridge", "chaparral", "church",
+        "circular_farmland", "cloud", "commercial_area", "dense_residential", "desert", "forest", "freeway",
+        "golf_course", "ground_track_field", "harbor", "industrial_area", "intersection", "island", "lake", "meadow",
+        "medium_residential", "mobile_home_park", "mountain", "overpass", "palace", "parking_lot", "railway",
+        "railway_station", "rectangular_farmland", "river", "roundabout", "runway", "sea_ice", "ship", "snowberg",
+        "sparse_residential", "stadium", "storage_tank", "tennis_court", "terrace", "thermal_power_station", "wetland",
+    ),
     source="imagefolder-rgb",
     contents="31,500 JPEGs, 45 classes x 700, 256x256 px RGB, 0.2-30 m, >100 countries",
-    notes="class folders sit under NWPU-RESISC45/; the publisher's own .rar: unpack it and build from the folder",
+    notes="the publisher's own .rar: unpack it and build from the folder",
 ))

@@ -18,7 +18,12 @@ ENTRY = register(DatasetEntry(
     citation="Yang, Newsam. Bag-of-visual-words and spatial extensions for land-use classification. ACM SIGSPATIAL GIS "
              "2010. doi:10.1145/1869790.1869829",
     homepage="http://weegee.vision.ucmerced.edu/datasets/landuse.html",
+    layout="UCMerced_LandUse/Images",
+    classes=(
+        "agricultural", "airplane", "baseballdiamond", "beach", "buildings", "chaparral", "denseresidential", "forest",
+        "freeway", "golfcourse", "harbor", "intersection", "mediumresidential", "mobilehomepark", "overpass",
+        "parkinglot", "river", "runway", "sparseresidential", "storagetanks", "tenniscourt",
+    ),
     source="imagefolder-rgb",
     contents="2,100 TIFFs, 21 classes x 100, 256x256 px RGB (a few are 247-256 px), USA",
-    notes="class folders sit under UCMerced_LandUse/Images/",
 ))
