@@ -61,7 +61,7 @@ def _tif_bytes(x: np.ndarray, crs: str | None = None, transform=None) -> bytes:
     import rasterio
     from rasterio.io import MemoryFile
 
-    profile = dict(driver="GTiff", width=x.shape[2], height=x.shape[1], count=x.shape[0], dtype=str(x.dtype))
+    profile = {"driver": "GTiff", "width": x.shape[2], "height": x.shape[1], "count": x.shape[0], "dtype": str(x.dtype)}
     if crs:
         profile.update(crs=crs, transform=transform)
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), MemoryFile() as mem:
