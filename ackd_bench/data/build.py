@@ -51,6 +51,7 @@ class BuildSpec:
     description: str = ""
     licence: dict = field(default_factory=dict)
     command: str = ""
+    card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
 
 
 def resolve_root(root: str, bench: Path | None = None) -> Path:
@@ -254,6 +255,7 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
             dropped=dropped,
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
+        card.update({k: v for k, v in spec.card_extra.items() if k not in card})
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
