@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "w_ce": 0.3,
     "w_kd": 0.4,
     "method_args": {},
+    # DKD/CTKD warm-ups: scaled to the run length like DynM (x min(1, epochs/200)) | absolute | official
+    "warmups": "scaled",
     "pairing": None,  # random | oracle | ssm | ssm-free; None -> ssm for +sembridge methods, else random
     # SemBridge options (checked by methods/sembridge: SEMBRIDGE_DEFAULTS, its "matcher" mapping holds the
     # SSM matcher's options); the engine fills in their defaults when it resolves a run.
@@ -83,6 +85,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "teacher_mode": ("cached", "live"),
     "ms_norm": ("mean_std", "per_image_max"),
     "pairing": ("random", "oracle", "ssm", "ssm-free"),
+    "warmups": ("scaled", "absolute", "official"),
 }
 
 
