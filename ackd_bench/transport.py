@@ -279,10 +279,11 @@ def class_costs(
     """Per-class costs (module doc) between a teacher side and a student side, and their means over classes.
 
     `aligned=True`: row i of the teacher side is the partner of student i (a pairing; the teacher side is the
-    multiset of partners, grouped by the student's class), so the pair-level cost exists and one subsample of pairs is drawn per class. Else the
-    sides are independent sets (e.g. each class's whole teacher pool) and `pair_cost` is None. Classes missing
-    on either side are left out of `per_class` and the means. Returns {"w2_prob", "gw", "pair_cost",
-    "w2_embed_diag" (unweighted means over classes), "per_class": {class: {the same keys}}, "n_per_class"}.
+    multiset of partners, grouped by the student's class), so the pair-level cost exists and one subsample of
+    pairs is drawn per class. Else the sides are independent sets (e.g. each class's whole teacher pool) and
+    `pair_cost` is None. Classes missing on either side are left out of `per_class` and the means. Returns
+    {"w2_prob", "gw", "pair_cost", "w2_embed_diag" (unweighted means over classes), "per_class": {class: {the
+    same keys}}, "n_per_class"}.
     """
     _check_method(method)
     t_lab, s_lab = _labels(teacher_labels), _labels(student_labels)

@@ -95,7 +95,8 @@ def readme(cells: pd.DataFrame, asym: pd.DataFrame, paired: pd.DataFrame) -> str
                 "Per class then averaged, mean over seeds and pairs (definitions: docs/results-schema.md). W2 prob: "
                 "Wasserstein-2 between teacher-partner and student class probabilities (softmax at T = 3); GW: "
                 "Gromov-Wasserstein between the two embedding sets; pair cost: root mean squared distance between "
-                "each student's and its partner's class probabilities (what a pairing changes).", ""] + cost_table(c) + [""]
+                "each student's and its partner's class probabilities (what a pairing changes).", ""]
+        out += cost_table(c) + [""]
         out += [f"### Paired comparison with `{BASELINE}`", "",
                 "Same benchmark, pairing and pair, shared seeds; two-sided exact sign-flip permutation test on the "
                 "per-seed OA differences (with n seeds the smallest possible p is 2/2^n).", ""]
