@@ -36,7 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "w_ce": 0.3,
     "w_kd": 0.4,
     "method_args": {},
-    "pairing": None,  # random | oracle | ssm | ssm-free; None -> ssm for +sembridge methods, else random
+    "pairing": None,  # random | random-fixed | oracle | ssm | ssm-free; None -> ssm for +sembridge, else random
     # SemBridge options (checked by methods/sembridge: SEMBRIDGE_DEFAULTS, its "matcher" mapping holds the
     # SSM matcher's options); the engine fills in their defaults when it resolves a run.
     "sembridge": {},
@@ -82,7 +82,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "sgd"),
     "teacher_mode": ("cached", "live"),
     "ms_norm": ("mean_std", "per_image_max"),
-    "pairing": ("random", "oracle", "ssm", "ssm-free"),
+    "pairing": ("random", "random-fixed", "oracle", "ssm", "ssm-free"),
 }
 
 

@@ -134,7 +134,7 @@ def paired_vs_baseline(runs: pd.DataFrame, baseline: str = BASELINE, max_n: int 
     base = runs[runs["method"] == baseline].set_index(["benchmark", "pairing", "pair", "seed"])["test_oa"]
     for key, g in runs[runs["method"] != baseline].groupby(KEY, sort=True):
         bench, method, pairing, pair = key
-        base_pairing = pairing if pairing in ("random", "oracle") else "random"
+        base_pairing = pairing if pairing in ("random", "random-fixed", "oracle") else "random"
         shared = sorted(s for s in g["seed"] if (bench, base_pairing, pair, s) in base.index)[:max_n]
         if not shared:
             continue
