@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "method_args": {},
     # DKD/CTKD warm-ups: scaled to the run length like DynM (x min(1, epochs/200)) | absolute | official
     "warmups": "scaled",
-    "pairing": None,  # random | oracle | ssm | ssm-free; None -> ssm for +sembridge methods, else random
+    "pairing": None,  # random | random-fixed | oracle | ssm | ssm-free; None -> ssm for +sembridge, else random
     # SemBridge options (checked by methods/sembridge: SEMBRIDGE_DEFAULTS, its "matcher" mapping holds the
     # SSM matcher's options); the engine fills in their defaults when it resolves a run.
     "sembridge": {},
@@ -99,7 +99,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "augment": ("none", "dihedral"),
     "teacher_mode": ("cached", "live"),
     "ms_norm": ("mean_std", "per_image_max"),
-    "pairing": ("random", "oracle", "ssm", "ssm-free"),
+    "pairing": ("random", "random-fixed", "oracle", "ssm", "ssm-free"),
     "warmups": ("scaled", "absolute", "official"),
 }
 

@@ -70,8 +70,10 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
 @click.option("--method", required=True, help="Method name (kd, dkd, ..., X+sembridge, sembridge); see `ackd-bench list`.")
 @click.option("--arch", "pair", required=True, help="Pair: R-R, M-M, S-S, R-M, R-S, M-S or teacher:student.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to write (RUN_DIR).")
-@click.option("--pairing", type=click.Choice(["random", "oracle", "ssm", "ssm-free"]), default=None,
-              help="Partner protocol (default: ssm for +sembridge methods, else random).")
+@click.option("--pairing", type=click.Choice(["random", "random-fixed", "oracle", "ssm", "ssm-free"]), default=None,
+              help="Partner protocol: random (redrawn each epoch), random-fixed (one draw per run), oracle (SCKD "
+                   "pairs), ssm/ssm-free (SemBridge's matcher). Default: ssm for +sembridge methods, else random; "
+                   "with --no-ssm, random or random-fixed (default random).")
 @click.option("--seed", type=int, default=None, help="Student seed (default 0).")
 @click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile).")
 @click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
@@ -79,7 +81,8 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from checkpoints/last.pt (starts fresh when absent).")
 @click.option("--cost-every", type=int, default=None, help="Log transport costs every K epochs (0 = never).")
-@click.option("--no-ssm", is_flag=True, default=None, help="SemBridge ablation: random initial pairing.")
+@click.option("--no-ssm", is_flag=True, default=None,
+              help="SemBridge ablation: no matcher; pairs by --pairing random or random-fixed, as the baseline does.")
 @click.option("--no-dynm", is_flag=True, default=None, help="SemBridge ablation: no Dynamic Matching.")
 @click.option("--no-ot1", is_flag=True, default=None, help="SemBridge ablation: no token alignment loss.")
 @click.option("--no-ot2", is_flag=True, default=None, help="SemBridge ablation: no embedding alignment loss.")

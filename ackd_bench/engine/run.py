@@ -306,11 +306,14 @@ class StudentRun:
         from ackd_bench.report.cost import costs_from_embeddings
 
         train = self.student["train"]
-        s_emb = distributed.gather_rows(lambda rows: forward_all(
-            self.method.student, train.x[rows], self.cfg["eval_batch_size"], self.device, ("embedding",))["embedding"],
-            len(train.labels))
-        emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels), "student_emb": s_emb.numpy(),
+        s_out = distributed.gather_rows(lambda rows: torch.cat(list(forward_all(
+            self.method.student, train.x[rows], self.cfg["eval_batch_size"], self.device,
+            ("logits", "embedding")).values()), dim=1), len(train.labels))
+        k = self.bench.num_classes
+        emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels),
+               "student_logits": s_out[:, :k].numpy(), "student_emb": s_out[:, k:].numpy(),
                "teacher_ids": self.gallery.sample_ids, "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
+               "teacher_logits": self.gallery_out.logits.float().cpu().numpy(),
                "pairing": self.pairer.table_for_epoch(epoch),
                "classes": self.bench.classes, **self._sckd_side()}
         return costs_from_embeddings(emb, seed=self.cfg["seed"])
@@ -328,7 +331,8 @@ class StudentRun:
                 with distributed.main_first():
                     out = self._outputs("sckd_train", pool)
             self._sckd = {"sckd_pairs": self.bench.sckd_pairs, "sckd_teacher_ids": pool.sample_ids,
-                          "sckd_teacher_emb": out.embedding.float().cpu().numpy()}
+                          "sckd_teacher_emb": out.embedding.float().cpu().numpy(),
+                          "sckd_teacher_logits": out.logits.float().cpu().numpy()}
         return self._sckd
 
     def finish(self) -> dict:
