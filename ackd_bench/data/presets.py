@@ -75,7 +75,7 @@ def get_preset(name: str) -> dict[str, Any]:
 def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | None = None, student: tuple[str, str] | None = None,
                       teacher_options: dict | None = None, student_options: dict | None = None, class_map: str | None = None,
                       bands: str | None = None, size: int | None = None, split_by: str | None = None, seed: int | None = None,
-                      name: str | None = None):
+                      name: str | None = None, train_fractions: tuple[float, ...] | None = None):
     """A BuildSpec from a preset (default `eurosat-sample` when no sources are given) plus CLI overrides.
 
     The recorded `command` is rebuilt from the options (never the output path), so it is deterministic.
@@ -105,7 +105,10 @@ def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | N
         if value is not None:
             p[key] = value
             cmd += [flag, Path(str(value)).name if key == "class_map" else str(value)]
+    if train_fractions:
+        cmd += ["--train-fractions", ",".join(f"{f:g}" for f in train_fractions)]
     return BuildSpec(
+        train_fractions=tuple(train_fractions or ()),
         name=p["name"], version=str(p["version"]),
         teacher=PoolSpec(**p["teacher"]), student=PoolSpec(**p["student"]),
         bands=p["bands"], size=int(p["size"]), split_by=p["split_by"], seed=int(p["seed"]),

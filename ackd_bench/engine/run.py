@@ -64,6 +64,7 @@ def finalize_config(cfg: dict, bench) -> dict:
     cfg["student_arch"] = student_arch
     if not cfg.get("bands"):
         cfg["bands"] = list(bench.teacher_bands)
+    cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
     if is_sembridge(cfg["method"]):
         from ackd_bench.config import deep_update
         from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
@@ -166,7 +167,8 @@ class StudentRun:
             self.teacher_model = load_teacher(self.record, device)
         _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
                          f"test OA {self.record.info['test_oa']:.4f}): {self.record.dir}")
-        self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
+        self.student = {s: load_pool(bench, "student", s, device, train_fraction=cfg.get("train_fraction"))
+                        for s in ("train", "val", "test")}
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
         with timed(timings, "teacher_cache"), distributed.main_first():
             self.teacher_out = self._outputs("train", self.teacher_train)
@@ -375,6 +377,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "band_set": list(cfg["bands"]),
         "profile": cfg["profile"],
         "epochs": cfg["epochs"],
+        "train_fraction": float(cfg.get("train_fraction") or 1.0),  # of the student train split
         "metrics": metrics,
         "timings": {
             "teacher_s": timings.get("teacher", 0.0),
