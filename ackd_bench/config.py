@@ -67,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "teacher_mode": "cached",  # cached | live
     "bands": None,  # list of band names; None -> the benchmark card's teacher_bands
+    "train_fraction": None,  # student train subset built with --train-fractions; None = the whole train split
     "ms_norm": "mean_std",  # mean_std | per_image_max
     "deterministic": True,
     "num_workers": 0,  # data lives in memory as tensors; kept for config compatibility
@@ -205,6 +206,9 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"config {where}min_epochs={section['min_epochs']!r}: expected an integer >= 0")
     if not isinstance(cfg["cost_every"], int) or cfg["cost_every"] < 0:
         raise ConfigError(f"config cost_every={cfg['cost_every']!r}: expected an integer >= 0")
+    f = cfg["train_fraction"]
+    if f is not None and (isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0):
+        raise ConfigError(f"config train_fraction={f!r}: expected a number in (0, 1]")
     if cfg["bands"] is not None and (not isinstance(cfg["bands"], list) or not cfg["bands"]):
         raise ConfigError(f"config bands={cfg['bands']!r}: expected a list of band names")
 

@@ -87,9 +87,11 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
 @click.option("--no-ot1", is_flag=True, default=None, help="SemBridge ablation: no token alignment loss.")
 @click.option("--no-ot2", is_flag=True, default=None, help="SemBridge ablation: no embedding alignment loss.")
 @click.option("--dynm-epochs", default=None, help="Explicit DynM epochs, e.g. 3,7 (0-based).")
+@click.option("--train-fraction", type=float, default=None,
+              help="Train the student on this fraction of its train split (one built with build-dataset --train-fractions).")
 @click.option("--quiet", is_flag=True, help="No progress bar or messages.")
 def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device, config_file, resume, cost_every,
-            no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, quiet):
+            no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, train_fraction, quiet):
     """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
     from ackd_bench.config import parse_epoch_list, resolve_config
     from ackd_bench.engine import distributed
@@ -98,7 +100,8 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
     sembridge = {"no_ssm": no_ssm or None, "no_dynm": no_dynm or None, "no_ot1": no_ot1 or None,
                  "no_ot2": no_ot2 or None, "dynm_epochs": parse_epoch_list(dynm_epochs)}
     overrides = {"benchmark": str(benchmark), "method": method, "pair": pair, "pairing": pairing, "seed": seed,
-                 "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge}
+                 "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge,
+                 "train_fraction": train_fraction}
     cfg = resolve_config(profile, config_file, overrides)
     # under `torchrun --nproc_per_node N` this joins the process group (DDP, docs/scale.md); no-op otherwise
     with distributed.session(cfg["device"]):

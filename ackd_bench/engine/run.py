@@ -65,8 +65,9 @@ def finalize_config(cfg: dict, bench) -> dict:
     cfg["student_arch"] = student_arch
     if not cfg.get("bands"):
         cfg["bands"] = list(bench.teacher_bands)
+    cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
     # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
-    cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student"))
+    cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
     resolve_teacher_epochs(bench, cfg)
     if is_sembridge(cfg["method"]):
         from ackd_bench.config import deep_update
@@ -170,7 +171,8 @@ class StudentRun:
             self.teacher_model = load_teacher(self.record, device)
         _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
                          f"{teacher_summary(self.record.info)}): {self.record.dir}")
-        self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
+        self.student = {s: load_pool(bench, "student", s, device, train_fraction=cfg.get("train_fraction"))
+                        for s in ("train", "val", "test")}
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
         with timed(timings, "teacher_cache"), distributed.main_first():
             self.teacher_out = self._outputs("train", self.teacher_train)
@@ -387,6 +389,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "band_set": list(cfg["bands"]),
         "profile": cfg["profile"],
         "epochs": cfg["epochs"],
+        "train_fraction": float(cfg.get("train_fraction") or 1.0),  # of the student train split
         "metrics": metrics,
         "timings": {
             "teacher_s": timings.get("teacher", 0.0),
