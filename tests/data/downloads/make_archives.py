@@ -101,7 +101,7 @@ def nasc_ms_files(entry, per_class: int, size: int = 16, seed: int = 1) -> dict[
 
 def bigearthnet_files(entry, patches: list[tuple[str, list[str]]], seed: int = 2) -> dict[str, bytes]:
     """One folder per patch: 12 band GeoTIFFs (UTM 34N, 10/20/60 m grids) + labels metadata JSON."""
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     rng = np.random.default_rng(seed)
     out = {}
@@ -110,7 +110,7 @@ def bigearthnet_files(entry, patches: list[tuple[str, list[str]]], seed: int = 2
         for band, px in BEN_BANDS.items():
             res = 1200.0 / px
             x = rng.integers(200, 3000, (1, px, px), dtype=np.uint16)
-            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(x, "EPSG:32634", from_origin(left, top, res, res))
+            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(x, "EPSG:32634", Affine(res, 0.0, left, 0.0, -res, top))
         meta = {"labels": labels, "coordinates": {"ulx": left, "uly": top, "lrx": left + 1200, "lry": top - 1200},
                 "projection": "EPSG:32634", "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T34VFN_20170613T101031",
                 "acquisition_date": "2017-06-13 10:10:31"}
