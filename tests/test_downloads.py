@@ -199,7 +199,7 @@ def test_registered_entries_are_complete():
         e = DOWNLOADS.get(name)
         assert e.licence and e.citation and e.homepage and e.size_bytes > 0 and e.classes and e.layout
         if e.urls:
-            assert e.checksum and all(u.startswith("https://") or u.startswith("http://") for u in e.urls)
+            assert e.checksum and all(u.startswith(("https://", "http://")) for u in e.urls)
         else:
             assert e.manual
         if e.source != "bigearthnet-s2":  # registered by the multi-label work (data/sources/bigearthnet_s2.py)
