@@ -129,3 +129,27 @@ def test_s2s_cn_builds_from_hand_fetched_teacher(tmp_path, monkeypatch, archives
     counts = card["counts"]["student"]
     assert sum(counts["train"].values()) + sum(counts["val"].values()) + sum(counts["test"].values()) == 12 * 3
     assert _run("verify", str(bench)).exit_code == 0
+
+
+def test_m2s_gl_builds_from_downloads(tmp_path, monkeypatch, archives, server):  # noqa: F811
+    """BigEarthNet-S2 v1.0 (multi-label, 43 CORINE labels) teacher -> RESISC45 student through the class map."""
+    import pandas as pd
+
+    _catalog(tmp_path, monkeypatch, archives, server)
+    data, bench = tmp_path / "data", tmp_path / "bench"
+    res = _run("build-dataset", "--preset", "m2s-gl", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet")
+    assert res.exit_code == 0, res.output
+    card = _card(bench)
+    assert card["paper_dataset"] == "M2S-GL"
+    assert card["classes"] == sorted(set(PAPER_CLASSES["M2S-GL"]) - {"sea", "grassland", "crop"})
+    assert card["sources"]["teacher"] == {"source": "bigearthnet-s2", "root": str(data / "bigearthnet-s2"),
+                                          "options": {"nomenclature": 43}}
+    assert card["downloads"]["teacher"]["name"] == "bigearthnet-s2" and card["downloads"]["teacher"]["verified"]
+    assert card["multilabel"] is not None and card["size"] == 128
+    teacher = pd.read_parquet(bench / "teacher.parquet")
+    mixed = teacher[teacher["source_class"] == "Coniferous forest"]
+    assert (teacher["labels"].map(len) == 2).any()  # the forest + water course patch keeps both labels
+    assert set(mixed["class_name"]) == {"forest"}
+    # the patches labelled only with classes the student lacks (sea, grassland, crop) are not in the pool
+    assert not teacher["source_class"].isin(["Sea and ocean", "Natural grassland", "Olive groves"]).any()
+    assert _run("verify", str(bench)).exit_code == 0
