@@ -92,7 +92,7 @@ PAPER_PRESETS: dict[str, dict[str, Any]] = {
     "m2s-gl": {
         "description": "M2S-GL stand-in: BigEarthNet-S2 v1.0 multi-label teacher (Sentinel-2, 10 European countries) "
                        "-> NWPU-RESISC45 RGB student (worldwide), 12 of the 15 M2S-GL classes",
-        "teacher": {"source": "bigearthnet-s2", "root": "download:bigearthnet-s2", "options": {}},
+        "teacher": {"source": "bigearthnet-s2", "root": "download:bigearthnet-s2", "options": {"nomenclature": 43}},
         "student": {"source": "imagefolder-rgb", "root": "download:nwpu-resisc45", "options": {"region": "nwpu-resisc45"}},
         "class_map": "repo:datasets/classmaps/m2s-gl/nwpu-resisc45.yaml",
         "size": 128,
