@@ -248,10 +248,12 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
             sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))} for p, ps in (("teacher", spec.teacher), ("student", spec.student))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
-            counts=counts, paired=bool(pairs), class_map=cmap, multilabel=multilabel["card"] if multilabel else None,
+            counts=counts, paired=bool(pairs), class_map=cmap,
             dropped=dropped,
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
+        if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
+            card["multilabel"] = multilabel["card"]
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
