@@ -51,6 +51,7 @@ class BuildSpec:
     description: str = ""
     licence: dict = field(default_factory=dict)
     command: str = ""
+    card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
 
 
 def resolve_root(root: str, bench: Path | None = None) -> Path:
@@ -185,10 +186,10 @@ def _from_4326(crs: str):
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
 
 
-def _progress(items, quiet: bool, desc: str):
+def _progress(items, quiet: bool, desc: str, total: int | None = None):
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, disable=quiet, unit="img", leave=False, mininterval=0.5)
+    return tqdm(items, desc=desc, disable=quiet, unit="img", leave=False, mininterval=0.5, total=total)
 
 
 # ---------------------------------------------------------------- main entry
@@ -245,7 +246,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
         card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet, multilabel)
         card.update(
             name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
-            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))} for p, ps in (("teacher", spec.teacher), ("student", spec.student))},
+            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
+                         **({"details": d} if (d := src.card_details()) else {})}
+                     for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
             counts=counts, paired=bool(pairs), class_map=cmap,
@@ -254,6 +257,7 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
         )
         if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
             card["multilabel"] = multilabel["card"]
+        card.update({k: v for k, v in spec.card_extra.items() if k not in card})
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
@@ -300,10 +304,18 @@ class _PoolWriter:
 
     def run(self) -> None:
         sizes = {sp: sum(1 for sid in self.order if self.split_of[sid] == sp) for sp in SPLITS}
+        slot: list[int] = []  # position of each ordered sample inside its split's array
+        for sid in self.order:
+            sp = self.split_of[sid]
+            slot.append(len(self.ids[sp]))
+            self.ids[sp].append(sid)
+        samples = [self.items[sid][0] for sid in self.order]
+        means: list[np.ndarray | None] = [None] * len(samples)
         shape = None
-        for sid in _progress(self.order, self.quiet, f"{self.key} images"):
+        # the source picks the reading order (e.g. s2-scene reads each band once per block of patches)
+        for k, x in _progress(self.src.read_many(samples), self.quiet, f"{self.key} images", total=len(samples)):
+            sid = self.order[k]
             sample, cls = self.items[sid]
-            x = self.src.read(sample)
             where = self._where(sample)
             if shape is None:
                 shape, self.bands = (x.shape, x.dtype), tuple(sample.bands)
@@ -312,11 +324,12 @@ class _PoolWriter:
                 raise DataError(f"sample is {x.dtype} {x.shape} with bands {list(sample.bands)}, others are {shape[1]} {shape[0]} with {list(self.bands)}", where)
             if self.kind == "png" and (x.dtype != np.uint8 or x.shape[0] != 3):
                 raise DataError(f"student image must be uint8 RGB, got {x.dtype} {x.shape}", where)
-            sp = self.split_of[sid]
-            self.arrays[sp][len(self.ids[sp])] = x
-            self.ids[sp].append(sid)
-            self.means.append(x.reshape(x.shape[0], -1).mean(axis=1, dtype=np.float64))
+            self.arrays[self.split_of[sid]][slot[k]] = x
+            means[k] = x.reshape(x.shape[0], -1).mean(axis=1, dtype=np.float64)
             self._store(sid, sample, cls, x)
+        if any(m is None for m in means):
+            raise AssertionError(f"source {self.src.name!r} read_many skipped samples")  # a source bug, not bad input
+        self.means = means  # type: ignore[assignment]
 
     def _where(self, sample) -> str:
         if sample.path:

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ackd_bench.config import config_hash, teacher_config
+from ackd_bench.config import budget_record, config_hash, derive_epochs, teacher_config
 from ackd_bench.engine import faults
+from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.engine.device import autocast, prepare_input, prepare_model
@@ -45,7 +46,21 @@ def teacher_bands(bench, cfg: dict) -> list[str]:
     return list(cfg["bands"]) if cfg.get("bands") else list(bench.teacher_bands)
 
 
+def train_count(bench, pool: str) -> int:
+    """Images in the train split of `pool` ("teacher" or "student"), from the manifest."""
+    return int((bench.manifest(pool)["split"] == "train").sum())
+
+
+def resolve_teacher_epochs(bench, cfg: dict) -> dict:
+    """Set cfg["teacher"]["epochs"] from the teacher budget when it is null (in place; returns cfg)."""
+    if cfg["teacher"].get("epochs") is None:
+        cfg["teacher"]["epochs"] = derive_epochs(cfg["teacher"], train_count(bench, "teacher"))
+    return cfg
+
+
 def teacher_key(bench, cfg: dict) -> str:
+    """Cache key; the recipe (optimizer, weight decay, schedule, augmentation) and the budget are part of it."""
+    resolve_teacher_epochs(bench, cfg)
     t = cfg["teacher"]
     return config_hash(
         {
@@ -81,6 +96,7 @@ def _stale(quiet: bool, text: str) -> None:
 
 def get_teacher(bench, cfg: dict, device: torch.device, quiet: bool = False, force: bool = False) -> TeacherRecord:
     """The cached teacher for (benchmark, arch, bands, seed, config), training it first when absent."""
+    resolve_teacher_epochs(bench, cfg)
     key = teacher_key(bench, cfg)
     entry = cache_root() / "teachers" / key
     entry.mkdir(parents=True, exist_ok=True)
@@ -117,14 +133,20 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
         raise DataError("teacher train split is empty", Path(str(getattr(bench, "root", ""))) / "teacher.parquet")
     model = prepare_model(build_model(t["arch"], in_channels=len(bands), num_classes=bench.num_classes), device)
     optimizer = make_optimizer(model.parameters(), t)
-    scheduler = make_scheduler(optimizer, t["cosine"], t["epochs"])
+    epochs = derive_epochs(t, len(train.labels))
+    scheduler = make_scheduler(optimizer, t["cosine"], epochs)
     best_val, best_epoch, best_state, history = -1.0, -1, None, []
-    for epoch in range(t["epochs"]):
+    for epoch in range(epochs):
         model.train()
         losses = []
+        # augmentation only while training the teacher: its cached outputs are computed on un-augmented tiles
+        augment = epoch_augment(t["augment"], len(train.labels), generator(t["seed"], "teacher-augment", epoch))
         for idx in batch_indices(len(train.labels), t["batch_size"], generator(t["seed"], "teacher", epoch), device):
+            x = prepare_input(train.x[idx], device)
+            if augment is not None:
+                x = augment(x, idx)
             with autocast(device):
-                out = model(prepare_input(train.x[idx], device))
+                out = model(x)
                 loss = teacher_loss(out.logits.float(), idx, train.labels, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -138,7 +160,7 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
             best_val, best_epoch = val_oa, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if not quiet:
-            print(f"teacher {t['arch']} epoch {epoch + 1}/{t['epochs']}: loss {history[-1]['loss']:.4f} "
+            print(f"teacher {t['arch']} epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} "
                   f"val {_selection_key(targets)[4:]} {val_oa:.4f}", file=sys.stderr)
     model.load_state_dict(best_state)
     test_metrics = _test_metrics(model, pools["test"], targets, cfg, device)
@@ -153,6 +175,7 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
         "config": teacher_config(cfg),
         "benchmark": {"name": bench.name, "version": bench.version, "manifests_sha256": bench.manifests_sha256},
         "num_classes": bench.num_classes,
+        "budget": budget_record(t, len(train.labels)),
         "best_val_epoch": best_epoch,
         "val_oa_best": None if targets else best_val,
         **({"val_map_best": best_val} if targets else {}),

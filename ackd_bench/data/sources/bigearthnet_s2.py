@@ -181,6 +181,7 @@ class BigEarthNetS2(Source):
 
     def scan(self) -> list[RawSample]:
         version, folder = self._layout()
+        self.version = version
         patches = self._v1_patches(folder) if version == "v1" else self._v2_patches(folder)
         excluded = self._excluded()
         kept = []
@@ -214,6 +215,12 @@ class BigEarthNetS2(Source):
                 extra={LABELS_KEY: labels, "patch": pdir.relative_to(self.root).as_posix()},
             ))
         return sort_samples(samples)
+
+    def card_details(self) -> dict:
+        """Layout, nomenclature, primary rule and skipped patches, for the benchmark card (after scan)."""
+        return {"layout": {"v1": "BigEarthNet-S2 v1.0", "v2": "BigEarthNet-S2 v2.0 (reBEN)"}.get(getattr(self, "version", ""), "unknown"),
+                "nomenclature": self.nomenclature, "primary": self.options["primary"], "skipped": dict(self.skipped),
+                "resampling": "bilinear onto the 10 m grid of B02"}
 
     def _subsample(self, primaries: list[tuple[str, str]]) -> set[str]:
         """Patch names kept: all, or with option `per_class` at most that many per primary class (a
