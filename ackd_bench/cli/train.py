@@ -16,6 +16,14 @@ def _val_text(info: dict) -> str:
     return f"val OA {info['val_oa_best']:.4f}"
 
 
+def _teacher_score(metrics: dict) -> str:
+    """The teacher's test score in a run record: OA, or mAP for a multi-label teacher."""
+    if metrics.get("teacher_test_oa") is not None:
+        return f"OA {metrics['teacher_test_oa']:.4f}"
+    ml = metrics.get("teacher_test_multilabel")
+    return f"mAP {ml['map']:.4f} (multi-label)" if ml else "n/a"
+
+
 def _teacher_arch(arch: str) -> str:
     """A pair (R-R, resnet34:resnet18) names its teacher; anything else is a model name."""
     from ackd_bench.models import PAIRS, resolve_pair
@@ -111,7 +119,7 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
         return
     m = result["metrics"]
     click.echo(f"{out}: test OA {m['test_oa_best_val']:.4f} (best val epoch {m['best_val_epoch']}), "
-               f"last {m['test_oa_last']:.4f}, teacher {m['teacher_test_oa']:.4f}")
+               f"last {m['test_oa_last']:.4f}, teacher {_teacher_score(m)}")
 
 
 COMMANDS = [train_teacher_cmd, run_cmd]

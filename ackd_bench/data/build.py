@@ -263,11 +263,13 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
                      for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
-            counts=counts, paired=bool(pairs), class_map=cmap, multilabel=multilabel["card"] if multilabel else None,
+            counts=counts, paired=bool(pairs), class_map=cmap,
             dropped=dropped,
             **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
+        if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
+            card["multilabel"] = multilabel["card"]
         card.update({k: v for k, v in spec.card_extra.items() if k not in card})
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)

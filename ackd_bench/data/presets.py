@@ -92,6 +92,8 @@ PAPER_PRESETS: dict[str, dict[str, Any]] = {
     "m2s-gl": {
         "description": "M2S-GL stand-in: BigEarthNet-S2 v1.0 multi-label teacher (Sentinel-2, 10 European countries) "
                        "-> NWPU-RESISC45 RGB student (worldwide), 12 of the 15 M2S-GL classes",
+        # nomenclature 43: the class map uses the original CORINE names (sport, transport, airport, port
+        # exist only there, not in the 19-class nomenclature)
         "teacher": {"source": "bigearthnet-s2", "root": "download:bigearthnet-s2", "options": {"nomenclature": 43}},
         "student": {"source": "imagefolder-rgb", "root": "download:nwpu-resisc45", "options": {"region": "nwpu-resisc45"}},
         "class_map": "repo:datasets/classmaps/m2s-gl/nwpu-resisc45.yaml",
