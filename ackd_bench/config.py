@@ -86,6 +86,7 @@ OFFICIAL_PROFILE: dict[str, Any] = {
         "coral_scale": "official",
         "w_ot": {"official": 0.003},
         "loss_form": "code",
+        "dynm_schedule": "S2S_EU",  # adjust_epoch of the EuroSAT config; S2S_CN, M2S_GL for the others
         "dynm_tau": 3.0,
         "planner_dim": 512,
         "planner_heads": 8,

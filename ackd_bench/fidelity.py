@@ -6,7 +6,7 @@ compares the RESOLVED run (config plus the method's resolved hyper-parameters) a
 changes later shows up in the record of every run it affects. `FIXES` are the official-code bugs
 (sembridge-spec.md §7.6) that every profile, `official` included, keeps fixed; the record lists those that
 touch the run. `--profile official` (config.PROFILES) sets every row of `OFFICIAL` explicitly, so its
-deviation list is empty.
+deviation list holds only the UNCONFIGURABLE differences.
 """
 
 from __future__ import annotations
@@ -118,6 +118,13 @@ OFFICIAL: list[Setting] = [
 ]
 
 
+# Differences no setting can remove yet: listed in every record (docs/fidelity.md, "not configurable").
+UNCONFIGURABLE: list[dict[str, Any]] = [
+    {"key": "student_norm", "official": "(x / 255 - 0.5) / 0.5 per channel",
+     "run": "(x / 255 - mean_c) / std_c with student-train statistics"},
+]
+
+
 @dataclass(frozen=True)
 class Fix:
     id: str  # a row of docs/fidelity.md
@@ -154,7 +161,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def deviations(cfg: dict, method: Any) -> list[dict[str, Any]]:
-    """[{key, official, run}] for every official setting the run departs from (empty under --profile official)."""
+    """[{key, official, run}] for every official setting the run departs from (under --profile official only
+    the UNCONFIGURABLE ones)."""
     out = [{"key": s.key, "official": s.official, "run": s.value(cfg, method)}
            for s in OFFICIAL if s.applies(cfg, method) and not _same(s.value(cfg, method), s.official)]
     base = _base(method)
@@ -162,7 +170,7 @@ def deviations(cfg: dict, method: Any) -> list[dict[str, Any]]:
         run = base.hparams.get(key)
         if not _same(run, official):
             out.append({"key": f"method_args.{key}", "official": official, "run": run})
-    return out
+    return out + [dict(d) for d in UNCONFIGURABLE]
 
 
 def fidelity_record(cfg: dict, method: Any) -> dict[str, Any]:
