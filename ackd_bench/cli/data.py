@@ -42,8 +42,12 @@ def _parse_options(items: tuple[str, ...], opt: str) -> dict:
 @click.option("--seed", default=None, type=int, help="Split seed (default 0).")
 @click.option("--name", default=None, help="Benchmark name (default: preset name or 'custom').")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where presets find downloaded datasets (default $ACKD_BENCH_DATA or ./data).")
+@click.option("--download", is_flag=True, help="Fetch the preset's missing datasets first (ackd-bench download).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_option, class_map, bands, size, split_by, seed, name, overwrite, quiet):
+def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_option, class_map, bands, size, split_by, seed, name, overwrite,
+                      data_dir, download, quiet):
     """Build a benchmark folder (manifests, splits, stats, packed arrays) from a preset or two sources."""
     from ackd_bench.data.build import build_dataset
     from ackd_bench.data.presets import spec_from_options
@@ -55,6 +59,7 @@ def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_opt
         teacher_options=_parse_options(teacher_option, "--teacher-option"),
         student_options=_parse_options(student_option, "--student-option"),
         class_map=str(class_map) if class_map else None, bands=bands, size=size, split_by=split_by, seed=seed, name=name,
+        data_dir=data_dir, download=download, quiet=quiet,
     )
     card = build_dataset(spec, out, overwrite=overwrite, quiet=quiet)
     n = {p: sum(sum(c.values()) for c in card["counts"][p].values()) for p in ("teacher", "student")}

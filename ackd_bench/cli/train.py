@@ -10,6 +10,12 @@ _PROFILE = click.Choice(["paper", "fast", "official"])
 _DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 
+def _val_text(info: dict) -> str:
+    if info.get("val_map_best") is not None:
+        return f"val mAP {info['val_map_best']:.4f}"
+    return f"val OA {info['val_oa_best']:.4f}"
+
+
 def _teacher_arch(arch: str) -> str:
     """A pair (R-R, resnet34:resnet18) names its teacher; anything else is a model name."""
     from ackd_bench.models import PAIRS, resolve_pair
@@ -38,7 +44,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine import distributed
     from ackd_bench.engine.device import resolve_device
-    from ackd_bench.engine.teacher import get_teacher
+    from ackd_bench.engine.teacher import get_teacher, teacher_summary
 
     overrides = {"benchmark": str(benchmark), "device": device, "ms_norm": ms_norm,
                  "bands": list(resolve_band_set(bands)) if bands else None,
@@ -55,8 +61,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
         return
     info = record.info
     click.echo(f"teacher {info['arch']} ({'trained' if record.trained else 'cached'}) on {len(info['bands'])} bands "
-               f"{','.join(info['bands'])}: val OA {info['val_oa_best']:.4f} (epoch {info['best_val_epoch']}), "
-               f"test OA {info['test_oa']:.4f}")
+               f"{','.join(info['bands'])}: {_val_text(info)} (epoch {info['best_val_epoch']}), {teacher_summary(info)}")
     click.echo(f"checkpoint: {record.checkpoint}")
 
 

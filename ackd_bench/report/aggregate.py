@@ -21,9 +21,9 @@ BASELINE = "kd"
 
 
 def record_dirs(root: str | Path) -> list[Path]:
-    """Every `<benchmark>/<method>/<pairing>/<pair>/seed<k>` folder holding a result.json, sorted."""
+    """Every `<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>` folder holding a result.json, sorted."""
     root = Path(root)
-    return sorted(p.parent for p in root.glob("*/*/*/*/*/result.json")) if root.is_dir() else []
+    return sorted(p.parent for p in root.glob("*/*/*/*/*/*/result.json")) if root.is_dir() else []
 
 
 def pair_sort_key(pair: str) -> tuple[int, str]:
