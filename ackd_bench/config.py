@@ -87,11 +87,12 @@ OFFICIAL_PROFILE: dict[str, Any] = {
     "lr": 1e-3,
     "weight_decay": 0.0,
     "cosine": False,
+    "augment": "none",  # no augmentation anywhere in the official code
     "w_ce": 0.3,
     "w_kd": 0.4,
     "warmups": "official",  # DKD: min(epoch / 20, 1) with the 0-based epoch, as ACKD's train.py
     "teacher": {"epochs": 200, "batch_size": 256, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
-                "cosine": False},
+                "cosine": False, "augment": "none"},
     "bands": ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B10", "B11", "B12"],  # data/bands.py paper10
     "ms_norm": "per_image_max",
     "sembridge": {
