@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-_PROFILE = click.Choice(["paper", "fast"])
+_PROFILE = click.Choice(["paper", "fast", "official"])
 _DEVICE = click.Choice(["auto", "cpu", "cuda"])
 
 
@@ -38,7 +38,7 @@ def _teacher_arch(arch: str) -> str:
 @click.option("--arch", required=True, help="Teacher architecture, or a pair (R-R, R-S, ...) whose teacher to train.")
 @click.option("--seed", type=int, default=None, help="Teacher seed (config teacher.seed, default 0).")
 @click.option("--epochs", type=int, default=None, help="Teacher epochs (overrides the profile).")
-@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
 @click.option("--ms-norm", type=click.Choice(["mean_std", "per_image_max"]), default=None)
@@ -84,7 +84,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
                    "with --no-ssm, random or random-fixed (default random).")
 @click.option("--seed", type=int, default=None, help="Student seed (default 0).")
 @click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile).")
-@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--device", type=_DEVICE, default=None, help="auto (default), cpu or cuda.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from checkpoints/last.pt (starts fresh when absent).")

@@ -38,6 +38,7 @@ from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teache
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
+from ackd_bench.fidelity import fidelity_record
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
@@ -413,6 +414,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
     if transport_cost is not None:
         result["transport"] = transport_cost
     result.update(method.record_extra() or {})
+    result["fidelity"] = fidelity_record(cfg, method)  # deviations from the official ACKD code (docs/fidelity.md)
     return result
 
 
