@@ -46,7 +46,8 @@ def _parse_fractions(text: str | None) -> tuple[float, ...] | None:
 @click.option("--class-map", default=None, type=click.Path(path_type=Path), help="YAML 'source class: benchmark class'.")
 @click.option("--bands", default=None, help="Default teacher band set (s2_10, all13, paper10 or a comma list).")
 @click.option("--size", default=None, type=int, help="Student image size in pixels.")
-@click.option("--split-by", type=click.Choice(["region", "random", "paired"]), default=None, help="Pool split for shared tiles.")
+@click.option("--split-by", type=click.Choice(["region", "random", "paired", "sources"]), default=None,
+              help="Pool split for shared tiles (sources: keep each pool as its source gives it).")
 @click.option("--seed", default=None, type=int, help="Split seed (default 0).")
 @click.option("--name", default=None, help="Benchmark name (default: preset name or 'custom').")
 @click.option("--train-fractions", default=None,

@@ -213,8 +213,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     t_root_txt = spec.teacher.root or spec.teacher.source
 
     # pools
-    shared = _shared_tiles(spec, teacher, student)
     rule = spec.split_by
+    # `sources`: keep every sample in the pool its source gave it, even students rendered from teacher tiles
+    shared = rule != "sources" and _shared_tiles(spec, teacher, student)
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
