@@ -38,7 +38,10 @@ def receipt(to: str | Path, name: str) -> dict[str, Any] | None:
     path = dataset_dir(to, name) / RECEIPT
     if not path.is_file():
         return None
-    data = read_json(path)
+    try:
+        data = read_json(path)
+    except DataError:  # unreadable receipt: not a completed download
+        return None
     return data if isinstance(data, dict) and data.get("name") == name else None
 
 
