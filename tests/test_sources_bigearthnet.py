@@ -135,3 +135,29 @@ def test_bad_inputs(ben_v1, tmp_path):
     bad = next(s for s in src.scan() if s.sample_id == patch.name)
     with pytest.raises(DataError, match="cannot read band B8A"):
         src.read(bad)
+
+
+def test_per_class_keeps_a_seeded_subset(ben_v1):
+    full = _src(ben_v1).scan()
+    a = _src(ben_v1, per_class=2, seed=1)
+    sub = a.scan()
+    assert Counter(s.class_name for s in sub) == {c: min(2, n) for c, n in Counter(s.class_name for s in full).items()}
+    assert a.skipped["per_class"] == len(full) - len(sub)
+    assert [s.sample_id for s in sub] == [s.sample_id for s in _src(ben_v1, per_class=2, seed=1).scan()]
+    assert {s.sample_id for s in sub} != {s.sample_id for s in _src(ben_v1, per_class=2, seed=2).scan()}
+    with pytest.raises(ConfigError, match="per_class"):
+        _src(ben_v1, per_class=0).scan()
+
+
+def test_m2s_gl_preset_reads_the_names_its_class_map_uses():
+    """The m2s-gl preset's class map names 43-class CORINE labels: the preset must ask for them."""
+    import yaml
+
+    from ackd_bench.data.build import REPO
+    from ackd_bench.data.presets import get_preset
+
+    preset = get_preset("m2s-gl")
+    assert preset["teacher"]["source"] == "bigearthnet-s2" and preset["teacher"]["options"]["nomenclature"] == 43
+    mapping = yaml.safe_load((REPO / preset["class_map"].removeprefix("repo:")).read_text())
+    teacher_keys = [k for k in mapping if k[0].isupper()]  # NWPU-RESISC45 class names are lower case
+    assert teacher_keys and set(teacher_keys) <= set(CLASSES_43)

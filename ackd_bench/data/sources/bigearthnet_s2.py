@@ -25,6 +25,8 @@ Options:
 - `exclude` (None): comma list / sequence of CSV files (relative to the root, or absolute) of patch
   names to skip, e.g. the publisher's `patches_with_seasonal_snow.csv` and
   `patches_with_cloud_and_shadow.csv` (v1.0); the first comma-separated field of each line is read.
+- `per_class` (None): keep at most this many patches per primary class (a seeded random choice,
+  option `seed`, 0), e.g. to build an M2S-GL-sized teacher pool (~23,000 patches) from 590,326.
 Every sample carries all its labels (`extra["labels"]`, primary first; see `_multilabel.py`) and its
 patch folder (`extra["patch"]`, relative to the root). A patch is a folder, not a file, so samples are
 derived (`path` ""): the build writes each resampled 12-band 10 m patch as one GeoTIFF under
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +93,7 @@ TO_19: dict[str, str] = {CLASSES_43[i]: CLASSES_19[j] for i, j in _TO_19_BY_INDE
 class BigEarthNetS2(Source):
     name = "bigearthnet-s2"
     modality = "ms"
-    defaults = {"nomenclature": 19, "primary": "rarest", "exclude": None}
+    defaults = {"nomenclature": 19, "primary": "rarest", "exclude": None, "per_class": None, "seed": 0}
 
     def __init__(self, root, *, bands=None, size=64, **options):
         super().__init__(root, bands=bands, size=size, **options)
@@ -178,6 +181,7 @@ class BigEarthNetS2(Source):
 
     def scan(self) -> list[RawSample]:
         version, folder = self._layout()
+        self.version = version
         patches = self._v1_patches(folder) if version == "v1" else self._v2_patches(folder)
         excluded = self._excluded()
         kept = []
@@ -194,8 +198,11 @@ class BigEarthNetS2(Source):
         else:
             rank = {c: i for i, c in enumerate(self.classes)}
             ordered = [sorted(set(labels), key=rank.__getitem__) for labels in label_sets]
+        chosen = self._subsample([(name, labels[0]) for (name, _, _), labels in zip(kept, ordered)])
         samples = []
         for (name, pdir, _), labels in zip(kept, ordered):
+            if name not in chosen:
+                continue
             self._check_files(name, pdir)
             ref = pdir / f"{name}_{REFERENCE_BAND}.tif"
             head = raster.read_header(ref)
@@ -208,6 +215,31 @@ class BigEarthNetS2(Source):
                 extra={LABELS_KEY: labels, "patch": pdir.relative_to(self.root).as_posix()},
             ))
         return sort_samples(samples)
+
+    def card_details(self) -> dict:
+        """Layout, nomenclature, primary rule and skipped patches, for the benchmark card (after scan)."""
+        return {"layout": {"v1": "BigEarthNet-S2 v1.0", "v2": "BigEarthNet-S2 v2.0 (reBEN)"}.get(getattr(self, "version", ""), "unknown"),
+                "nomenclature": self.nomenclature, "primary": self.options["primary"], "skipped": dict(self.skipped),
+                "resampling": "bilinear onto the 10 m grid of B02"}
+
+    def _subsample(self, primaries: list[tuple[str, str]]) -> set[str]:
+        """Patch names kept: all, or with option `per_class` at most that many per primary class (a
+        seeded random choice per class; option `seed`)."""
+        limit = self.options["per_class"]
+        if limit is None:
+            return {name for name, _ in primaries}
+        if int(limit) < 1:
+            raise ConfigError(f"source 'bigearthnet-s2': per_class must be >= 1, got {limit!r}")
+        by_class: dict[str, list[str]] = {}
+        for name, cls in primaries:
+            by_class.setdefault(cls, []).append(name)
+        keep: set[str] = set()
+        for cls, names in sorted(by_class.items()):
+            names = sorted(names)
+            rng = np.random.default_rng([int(self.options["seed"]), zlib.crc32(cls.encode("utf-8"))])
+            keep.update(names[i] for i in rng.permutation(len(names))[: int(limit)])
+        self.skipped["per_class"] = len(primaries) - len(keep)
+        return keep
 
     @staticmethod
     def _check_files(name: str, pdir: Path) -> None:
