@@ -214,5 +214,6 @@ def test_catalog_override_is_validated(tmp_path, monkeypatch):
     bad.write_text(json.dumps({"nope": {"urls": []}}))
     monkeypatch.setenv("ACKD_BENCH_DOWNLOAD_CATALOG", str(bad))
     _one_line_error(_run("download", "ucmerced", "--to", str(tmp_path / "d")), "unknown dataset 'nope'")
+    _one_line_error(_run("download", "imagenet", "--to", str(tmp_path / "d")), "unknown dataset download 'imagenet'")
     bad.write_text(json.dumps({"ucmerced": {"checksum": "md5:xyz"}}))
     _one_line_error(_run("download", "ucmerced", "--to", str(tmp_path / "d")), "checksum must be")
