@@ -209,5 +209,5 @@ def test_each_coral_scale_has_its_own_weight():
     for bad in (0.003, {"official": "calibrated"}, {"huge": 1.0}, {"deep_coral": -1}):
         with pytest.raises(ConfigError, match="w_ot"):
             sembridge_options({"sembridge": {"w_ot": bad}})
-    method, _, losses = _step("R-R", {"sembridge": {"w_ot": {"deep_coral": 0.25}}})
+    method, _, _ = _step("R-R", {"sembridge": {"w_ot": {"deep_coral": 0.25}}})
     assert method.ot_weights == {"ot1": 0.25, "ot2": 0.25}

@@ -20,7 +20,8 @@ from ackd_bench.data import checks, packing
 from ackd_bench.data.bands import band_indices, resolve_band_set
 from ackd_bench.data.manifest import SPLITS, check_rel_path, make_frame, write_manifest, write_table
 from ackd_bench.data.sources._multilabel import LABELS_KEY, labels_of
-from ackd_bench.data.splits import POOL_RULES, assign_splits, check_fractions, pool_split
+from ackd_bench.data.splits import (POOL_RULES, TRAIN_FRACTION_RULE, assign_splits, check_fractions, check_train_fractions,
+                                   pool_split, train_fraction_of)
 from ackd_bench.data.stats import compute_stats
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_dir, atomic_write_json, sha256_bytes, sha256_file
@@ -46,6 +47,7 @@ class BuildSpec:
     split_by: str = "region"
     seed: int = 0
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    train_fractions: tuple[float, ...] = ()  # nested student train subsets (label-efficiency runs)
     class_map: str | None = None
     version: str = "1"
     description: str = ""
@@ -199,6 +201,7 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DataError("output folder exists and is not empty (pass --overwrite to replace it)", out)
     fractions = check_fractions(spec.fractions)
+    train_fractions = check_train_fractions(spec.train_fractions) if spec.train_fractions else ()
     bands_sel = resolve_band_set(spec.bands)
     if spec.size <= 0:
         raise ConfigError(f"--size must be positive, got {spec.size}")
@@ -210,8 +213,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     t_root_txt = spec.teacher.root or spec.teacher.source
 
     # pools
-    shared = _shared_tiles(spec, teacher, student)
     rule = spec.split_by
+    # `sources`: keep every sample in the pool its source gave it, even students rendered from teacher tiles
+    shared = rule != "sources" and _shared_tiles(spec, teacher, student)
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
@@ -237,13 +241,22 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
             split_of[pool] = {sid: split_of["teacher"][pairs[sid]] for sid in items}
         counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
 
+    fraction_of: dict[str, float] = {}
+    if train_fractions:
+        train_by_class: dict[str, list[str]] = {c: [] for c in classes}
+        for sid, (_, c) in student.items():
+            if split_of["student"][sid] == "train":
+                train_by_class[c].append(sid)
+        fraction_of = train_fraction_of(train_by_class, train_fractions, spec.seed)
+
     overlaps = 0
     if rule != "paired":
         strict = "region" if spec.split_by == "region" else rule
         overlaps = checks.check_disjoint_footprints([s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt)
 
     with atomic_dir(out, overwrite=True) as tmp:
-        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet, multilabel)
+        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet,
+                            multilabel, fraction_of if train_fractions else None)
         card.update(
             name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
             sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
@@ -253,6 +266,7 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
             counts=counts, paired=bool(pairs), class_map=cmap,
             dropped=dropped,
+            **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
         if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
@@ -261,6 +275,14 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
+
+
+def _fraction_card(fractions: tuple[float, ...], fraction_of: dict[str, float], student: dict, classes: list[str], seed: int) -> dict:
+    """Card entry: the fractions, the rule, the seed, and the per-class sample count of every subset."""
+    counts = {f"{f:g}": {c: sum(1 for sid, g in fraction_of.items() if g <= f and student[sid][1] == c) for c in classes}
+              for f in fractions}
+    return {"fractions": list(fractions), "pool": "student", "split": "train", "seed": int(seed),
+            "column": "train_fraction", "rule": TRAIN_FRACTION_RULE, "counts": counts}
 
 
 def _publishable(root: Path) -> None:
@@ -380,7 +402,8 @@ class _PoolWriter:
 
 
 def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, pairs, pair_tiles, split_of,
-                 t_src, s_src, bands_sel, quiet, multilabel: dict | None = None) -> dict:
+                 t_src, s_src, bands_sel, quiet, multilabel: dict | None = None,
+                 fraction_of: dict[str, float] | None = None) -> dict:
     """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
     def order(items: dict) -> list[str]:
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
@@ -435,7 +458,10 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
     manifests: dict[str, str] = {}
     for pool, w in (("teacher", tw), ("student", sw)):
         rows, geoms = w.rows(label)
-        write_manifest(make_frame(rows, geoms), tmp / f"{pool}.parquet")
+        frame = make_frame(rows, geoms)
+        if pool == "student" and fraction_of is not None:  # smallest train fraction holding the sample (NaN: none)
+            frame["train_fraction"] = frame["sample_id"].map(fraction_of).astype("float64")
+        write_manifest(frame, tmp / f"{pool}.parquet")
         manifests[f"{pool}.parquet"] = sha256_file(tmp / f"{pool}.parquet")
     if pairs_df is not None:
         from ackd_bench.io import atomic_path

@@ -170,7 +170,8 @@ def resolve_downloads(p: dict[str, Any], data_dir: str | Path | None = None, dow
 def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | None = None, student: tuple[str, str] | None = None,
                       teacher_options: dict | None = None, student_options: dict | None = None, class_map: str | None = None,
                       bands: str | None = None, size: int | None = None, split_by: str | None = None, seed: int | None = None,
-                      name: str | None = None, data_dir: str | Path | None = None, download: bool = False, quiet: bool = False):
+                      name: str | None = None, data_dir: str | Path | None = None, download: bool = False, quiet: bool = False,
+                      train_fractions: tuple[float, ...] | None = None):
     """A BuildSpec from a preset (default `eurosat-sample` when no sources are given) plus CLI overrides.
 
     The recorded `command` is rebuilt from the options (never the output path or data folder), so it is
@@ -206,7 +207,10 @@ def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | N
     if class_map is not None:  # the preset's own class map is not the one used
         card_extra.pop("class_map_file", None)
         card_extra.pop("class_map_sha256", None)
+    if train_fractions:
+        cmd += ["--train-fractions", ",".join(f"{f:g}" for f in train_fractions)]
     return BuildSpec(
+        train_fractions=tuple(train_fractions or ()),
         name=p["name"], version=str(p["version"]),
         teacher=PoolSpec(**p["teacher"]), student=PoolSpec(**p["student"]),
         bands=p["bands"], size=int(p["size"]), split_by=p["split_by"], seed=int(p["seed"]),

@@ -160,19 +160,28 @@ def bilinear_window(read, grid: AlignedGrid, row0: int, col0: int, height: int, 
     Integer outputs are rounded half up and clipped to the dtype's range.
     """
     k = grid.factor
+    dt = np.dtype(dtype)
+    work = np.float32 if dt.itemsize <= 2 or dt == np.float32 else np.float64  # exact enough for 16-bit DNs
     ys = (np.arange(row0, row0 + height, dtype=np.float64) + grid.row_off + 0.5) / k - 0.5
     xs = (np.arange(col0, col0 + width, dtype=np.float64) + grid.col_off + 0.5) / k - 0.5
     y0, x0 = np.floor(ys), np.floor(xs)
-    wy, wx = ys - y0, xs - x0
+    wy, wx = (ys - y0).astype(work), (xs - x0).astype(work)
     y0i, x0i = y0.astype(np.int64), x0.astype(np.int64)
     ya, yb = np.clip(y0i, 0, grid.height - 1), np.clip(y0i + 1, 0, grid.height - 1)
     xa, xb = np.clip(x0i, 0, grid.width - 1), np.clip(x0i + 1, 0, grid.width - 1)
     r0, r1, c0, c1 = int(ya.min()), int(yb.max()) + 1, int(xa.min()), int(xb.max()) + 1
-    src = read(r0, r1, c0, c1).astype(np.float64)
-    rows = src[:, xa - c0] * (1.0 - wx) + src[:, xb - c0] * wx
-    out = rows[ya - r0] * (1.0 - wy)[:, None] + rows[yb - r0] * wy[:, None]
-    dt = np.dtype(dtype)
+    src = read(r0, r1, c0, c1).astype(work)
+    left, right = np.take(src, xa - c0, axis=1), np.take(src, xb - c0, axis=1)
+    right -= left
+    right *= wx
+    left += right  # left + (right - left) * wx, per pixel
+    top, bottom = np.take(left, ya - r0, axis=0), np.take(left, yb - r0, axis=0)
+    bottom -= top
+    bottom *= wy[:, None]
+    top += bottom
     if np.issubdtype(dt, np.integer):
         info = np.iinfo(dt)
-        out = np.clip(np.floor(out + 0.5), info.min, info.max)
-    return out.astype(dt)
+        top += 0.5
+        np.floor(top, out=top)
+        np.clip(top, info.min, info.max, out=top)
+    return top.astype(dt)

@@ -46,9 +46,14 @@ def teacher_bands(bench, cfg: dict) -> list[str]:
     return list(cfg["bands"]) if cfg.get("bands") else list(bench.teacher_bands)
 
 
-def train_count(bench, pool: str) -> int:
-    """Images in the train split of `pool` ("teacher" or "student"), from the manifest."""
-    return int((bench.manifest(pool)["split"] == "train").sum())
+def train_count(bench, pool: str, train_fraction: float | None = None) -> int:
+    """Images in the train split of `pool` ("teacher" or "student"), from the manifest; with `train_fraction`
+    (student only) the nested subset a label-efficiency run trains on, so step budgets count its images."""
+    df = bench.manifest(pool)
+    train = df["split"] == "train"
+    if train_fraction is not None and train_fraction < 1.0:
+        train &= df["train_fraction"] <= train_fraction + 1e-9
+    return int(train.sum())
 
 
 def resolve_teacher_epochs(bench, cfg: dict) -> dict:

@@ -96,6 +96,8 @@ def extract(path: Path, dest: Path) -> None:
             return
         with tarfile.open(path, "r:*") as tf:
             members = _tar_members(tf, path)
-            tf.extractall(dest, members=members, filter="data")
+            # members are checked above; the "data" filter (Python >= 3.10.12 / 3.11.4) re-checks them
+            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tf.extractall(dest, members=members, **extra)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise DataError(f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path) from None

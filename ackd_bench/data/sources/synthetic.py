@@ -3,8 +3,11 @@
 For scale tests and controlled studies. Everything is derived from (`seed`, sample_id): no files.
 - Spectra: per-class Sentinel-2 L1C-like DN signatures (reflectance x 10000, EuroSAT band order):
   water is dark in NIR/SWIR, vegetation has NIR >> red, bare soil is bright in SWIR, B10 (cirrus) ~ 10-20.
+  Crops and Grass share their visible signature and texture (RGB_CONFUSABLE) and differ in red edge, NIR
+  and SWIR, so the MS teacher carries class information an RGB student cannot see. Each tile has its own
+  brightness (x N(1, 0.05)) and canopy vigour (red edge/NIR x (1 + v), SWIR x (1 - v/2), v ~ N(0, 0.06)).
 - Texture: smooth random fields (bilinear upsampling of coarse Gaussian noise) that mix each class with
-  a secondary material (forest with grass, crops in parcels with bare soil, a road across grass, ...).
+  a secondary material (forest with grass, crops and grass in parcels with bare soil, a road across grass, ...).
 - Regions: named fake regions at real lon/lat, each in its own UTM zone; tiles sit on a grid around the
   region centre, so every sample has a real CRS and footprint. Teacher regions and student regions are
   disjoint.
@@ -34,20 +37,26 @@ from ackd_bench.data.sources._multilabel import LABELS_KEY
 from ackd_bench.errors import ConfigError
 
 # DN per band in EUROSAT_ORDER: B01 B02 B03 B04 B05 B06 B07 B08 B09 B10 B11 B12 B8A
+# Loosely after Sentinel-2 L1C spectra (atmosphere included: B01/B02 never dark). Crops (a green summer crop)
+# and Grass (grassland/pasture) share their visible reflectance (B02-B04) and their texture, so an RGB image
+# cannot tell them apart; they differ where real crops and grassland do: red edge (B05-B07), NIR (B08, B8A;
+# denser canopy) and SWIR (B11, B12; drier grass). docs/datasets.md "The synthetic generator".
 SIGNATURES: dict[str, tuple[int, ...]] = {
     "Water": (1300, 1100, 900, 650, 550, 450, 420, 380, 150, 12, 150, 100, 330),
     "Forest": (1250, 950, 850, 600, 1000, 2100, 2500, 2650, 800, 14, 1500, 700, 2800),
-    "Crops": (1350, 1100, 1150, 900, 1400, 2400, 2900, 3000, 950, 15, 2000, 1100, 3150),
-    "Grass": (1300, 1050, 1100, 950, 1350, 2000, 2300, 2400, 850, 14, 2100, 1300, 2550),
+    "Crops": (1300, 1050, 1100, 800, 1450, 2600, 3100, 3250, 1000, 15, 1800, 950, 3400),
+    "Grass": (1300, 1050, 1100, 800, 1300, 1950, 2300, 2450, 800, 14, 2500, 1550, 2550),
     "BareSoil": (1500, 1400, 1600, 1900, 2200, 2400, 2550, 2600, 1000, 18, 3200, 2600, 2750),
     "BuiltUp": (1600, 1500, 1450, 1500, 1650, 1900, 2050, 2100, 800, 16, 2300, 1900, 2200),
     "Road": (1550, 1450, 1400, 1450, 1550, 1700, 1800, 1850, 700, 15, 2100, 1800, 1900),
 }
+# the pairs of classes an RGB image cannot separate (same visible signature and pattern), for docs and checks
+RGB_CONFUSABLE: tuple[tuple[str, str], ...] = (("Crops", "Grass"),)
 DEFAULT_CLASSES: tuple[str, ...] = tuple(SIGNATURES)
 # secondary material and spatial pattern per class
 PATTERNS: dict[str, tuple[str, str]] = {
     "Water": ("Grass", "shore"), "Forest": ("Grass", "patches"), "Crops": ("BareSoil", "parcels"),
-    "Grass": ("Crops", "patches"), "BareSoil": ("Grass", "shore"), "BuiltUp": ("Road", "blocks"),
+    "Grass": ("BareSoil", "parcels"), "BareSoil": ("Grass", "shore"), "BuiltUp": ("Road", "blocks"),
     "Road": ("Grass", "stripe"),
 }
 # (name, lon, lat): every region in its own UTM zone
@@ -55,6 +64,9 @@ TEACHER_REGIONS = (("lowland-north", 5.1, 52.1), ("alpine-foothills", 11.3, 47.8
 STUDENT_REGIONS = (("iberian-meseta", -3.7, 40.4), ("baltic-coast", 24.1, 56.9), ("anatolian-plateau", 32.9, 39.9))
 PIXEL_M = 10.0
 _HAZE = {"B02": 500.0, "B03": 350.0, "B04": 250.0}
+# per-tile canopy vigour v ~ N(0, 0.06): red edge and NIR x (1 + v), SWIR x (1 - v / 2); visible bands unchanged
+_VIGOUR = {"B05": 0.5, "B06": 1.0, "B07": 1.0, "B08": 1.0, "B8A": 1.0, "B11": -0.5, "B12": -0.5}
+_VIGOUR_SD = 0.06
 _SEASON = {"B04": 0.3, "B05": -0.3, "B06": -0.3, "B07": -0.3, "B08": -0.3, "B8A": -0.3}
 
 
@@ -149,10 +161,17 @@ def generate_ms(seed: int, sample_id: str, cls: str, size: int, bands: tuple[str
         else:  # stripe: the class material is the road, the background the secondary class
             m = 1.0 - (np.abs(along - np.float32(offset)) < np.float32(0.08)).astype(np.float32)
     shade = np.float32(gain) * (1 + 0.06 * fine + 0.01 * rng.standard_normal((size, size), dtype=np.float32))
+    vigour = _vigour_gain(tuple(bands), float(rng.normal(0.0, _VIGOUR_SD)))
     tile = np.multiply(m, diff, dtype=np.float32)  # (C, H, W); the rest in place (speed)
     tile += a
     tile *= shade
+    tile *= vigour
     return tile
+
+
+def _vigour_gain(bands: tuple[str, ...], v: float) -> np.ndarray:
+    """(C, 1, 1) per-band gain of a tile's canopy vigour `v` (1 on the visible bands, B01, B09 and B10)."""
+    return np.array([1 + v * _VIGOUR.get(b, 0.0) for b in bands], np.float32)[:, None, None]
 
 
 def to_uint16(tile: np.ndarray) -> np.ndarray:

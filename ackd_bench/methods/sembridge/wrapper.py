@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -23,7 +22,6 @@ from ackd_bench.methods.sembridge.matching import (
     batched_forward,
     dynm_match,
     pairing_table,
-    random_same_class,
     retrieve,
 )
 from ackd_bench.methods.sembridge.planner import Planner, pool_tokens, refine, token_weights
@@ -68,12 +66,14 @@ def sembridge_options(cfg: dict) -> dict[str, Any]:
     if not 0.0 <= float(opts["lambda1"]) <= 1.0:
         raise ConfigError(f"sembridge.lambda1 must be in [0, 1], got {opts['lambda1']!r}")
     if opts["no_ssm"]:
-        # round 0 is a random same-class draw from teacher TRAIN (oracle's gallery is the SCKD tiles instead,
-        # and ssm/ssm-free would be recorded although no matcher runs)
-        if cfg.get("pairing") not in (None, "random"):
-            raise ConfigError(f"pairing {cfg.get('pairing')!r} with sembridge.no_ssm (--no-ssm): the initial "
-                              "pairing is then random same-class; use --pairing random or leave it out")
-        opts["pairing"] = "random"
+        # no matcher: the engine's random protocol pairs, exactly as for the baseline it is compared with
+        # (random redrawn per epoch, or random-fixed); not oracle (DynM re-pairs from teacher TRAIN, oracle's
+        # gallery is the SCKD tiles), not ssm/ssm-free (no matcher runs)
+        pairing = cfg.get("pairing") or "random"
+        if pairing not in ("random", "random-fixed"):
+            raise ConfigError(f"pairing {pairing!r} with sembridge.no_ssm (--no-ssm): without the matcher SemBridge "
+                              "pairs like the baselines; use --pairing random or random-fixed, or leave it out")
+        opts["pairing"] = pairing
         return opts
     pairing = cfg.get("pairing") or "ssm"
     if pairing not in ("ssm", "ssm-free"):
@@ -200,13 +200,12 @@ class SemBridge(nn.Module):
                               f"{ctx.teacher_train.x.shape[1]} channels")
         return bands
 
-    def initial_pairing(self, ctx: Any) -> pd.DataFrame:
-        """Round 0: SSM retrieval (class-conditional 'ssm' or label-free 'ssm-free'), or random with no_ssm."""
+    def initial_pairing(self, ctx: Any) -> pd.DataFrame | None:
+        """Round 0: SSM retrieval (class-conditional 'ssm' or label-free 'ssm-free'); None with no_ssm, so the
+        engine's protocol (random or random-fixed, as for the baselines) pairs until a DynM round."""
         s, t = ctx.student_train, ctx.teacher_train
         if self.opts["no_ssm"]:
-            idx = random_same_class(s.labels.cpu().numpy(), t.labels.cpu().numpy(), ctx.seed)
-            return pairing_table(s.sample_ids, t.sample_ids, idx, np.full(len(idx), np.nan), round_idx=0,
-                                 epoch=0, protocol="random", matcher_sha256=None)
+            return None
         start = time.perf_counter()
         bands = self.run_bands(ctx)
         # the matcher sees MS normalised exactly like the run's teacher inputs (the gallery is ctx.teacher_train)

@@ -3,8 +3,9 @@
 
 Each archive holds the entry's published folder layout (`entry.layout`) and class folders
 (`entry.classes`) with a few small images: EuroSAT-MS uses real tiles from datasets/eurosat-sample/,
-the RGB sets get seeded JPEG/TIFF images, NaSC-TG2 MS seeded 14-band uint16 GeoTIFFs, BigEarthNet-S2
-per-band GeoTIFFs at 10/20/60 m (120/60/20 px, UTM) plus `<patch>_labels_metadata.json`. Also unsafe
+the RGB sets get seeded JPEG/TIFF images, NaSC-TG2 MS seeded 14-band uint16 GeoTIFFs, BigEarthNet-S2 v1.0
+per-band GeoTIFFs at 10/20/60 m (60/30/10 px: half the real 120 px patch, UTM; the synthetic generator's spectra for the patch's first
+CORINE label) plus `<patch>_labels_metadata.json`, every label of the m2s-gl class map present. Also unsafe
 archives (`..` member, absolute path, symlink, hard link) for the refusal tests.
 
     python tests/data/downloads/make_archives.py OUT_DIR    # writes the archives and prints a catalog JSON
@@ -99,19 +100,49 @@ def nasc_ms_files(entry, per_class: int, size: int = 16, seed: int = 1) -> dict[
                 for cls in entry.classes for i in range(per_class)}
 
 
-def bigearthnet_files(entry, patches: list[tuple[str, list[str]]], seed: int = 2) -> dict[str, bytes]:
-    """One folder per patch: 12 band GeoTIFFs (UTM 34N, 10/20/60 m grids) + labels metadata JSON."""
-    from rasterio.transform import from_origin
+# Synthetic material (ackd_bench.data.sources.synthetic spectra) drawn for each CORINE label of the fixture.
+BEN_MATERIAL = {
+    "Broad-leaved forest": "Forest", "Coniferous forest": "Forest", "Mixed forest": "Forest",
+    "Non-irrigated arable land": "Crops", "Permanently irrigated land": "Crops", "Rice fields": "Crops",
+    "Complex cultivation patterns": "Crops", "Vineyards": "Crops", "Fruit trees and berry plantations": "Crops",
+    "Olive groves": "Crops", "Annual crops associated with permanent crops": "Crops",
+    "Transitional woodland/shrub": "Grass", "Moors and heathland": "Grass", "Sclerophyllous vegetation": "Grass",
+    "Pastures": "Grass", "Natural grassland": "Grass", "Sport and leisure facilities": "Grass",
+    "Water bodies": "Water", "Water courses": "Water", "Sea and ocean": "Water", "Beaches, dunes, sands": "BareSoil",
+    "Industrial or commercial units": "BuiltUp", "Port areas": "BuiltUp", "Continuous urban fabric": "BuiltUp",
+    "Road and rail networks and associated land": "Road", "Airports": "Road",
+}
 
-    rng = np.random.default_rng(seed)
+
+def bigearthnet_plan(per_label: int = 3) -> list[list[str]]:
+    """`per_label` single-label patches for every label in BEN_MATERIAL, then a few two-label patches."""
+    labels = list(BEN_MATERIAL)
+    plan = [[c] for c in labels for _ in range(per_label)]
+    plan += [["Coniferous forest", "Water courses"], ["Pastures", "Road and rail networks and associated land"],
+             ["Continuous urban fabric", "Industrial or commercial units"]]
+    return plan
+
+
+def bigearthnet_files(entry, plan: list[list[str]], size: int = 60, seed: int = 2) -> dict[str, bytes]:
+    """v1.0 layout: one folder per patch with 12 band GeoTIFFs (UTM 34N; 10/20/60 m grids of a `size` px
+    10 m patch) drawn from the first label's synthetic spectrum, + `<patch>_labels_metadata.json`."""
+    from affine import Affine
+
+    from ackd_bench.data.bands import EUROSAT_ORDER
+    from ackd_bench.data.sources.synthetic import generate_ms, to_uint16
+
     out = {}
-    for k, (patch, labels) in enumerate(patches):
-        left, top = 500000.0 + 1200.0 * k, 6000000.0
+    for k, labels in enumerate(plan):
+        patch = f"S2A_MSIL1C_20170613T101031_{k // 10}_{k % 10}"
+        tile = to_uint16(generate_ms(seed, patch, BEN_MATERIAL[labels[0]], size, EUROSAT_ORDER))
+        left, top = 500000.0 + 10.0 * size * (k % 10), 6000000.0 - 10.0 * size * (k // 10)
         for band, px in BEN_BANDS.items():
-            res = 1200.0 / px
-            x = rng.integers(200, 3000, (1, px, px), dtype=np.uint16)
-            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(x, "EPSG:32634", from_origin(left, top, res, res))
-        meta = {"labels": labels, "coordinates": {"ulx": left, "uly": top, "lrx": left + 1200, "lry": top - 1200},
+            f = 120 // px  # 1, 2 or 6: the 10, 20 and 60 m grids
+            x = tile[EUROSAT_ORDER.index(band)].astype(np.float64)
+            x = np.rint(x.reshape(size // f, f, size // f, f).mean(axis=(1, 3))).astype(np.uint16)[None]
+            res = 10.0 * f
+            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(x, "EPSG:32634", Affine(res, 0.0, left, 0.0, -res, top))
+        meta = {"labels": labels, "coordinates": {"ulx": left, "uly": top, "lrx": left + 10 * size, "lry": top - 10 * size},
                 "projection": "EPSG:32634", "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T34VFN_20170613T101031",
                 "acquisition_date": "2017-06-13 10:10:31"}
         out[f"{entry.layout}/{patch}/{patch}_labels_metadata.json"] = json.dumps(meta).encode()
@@ -124,10 +155,6 @@ def build_archives(out: Path, per_class: int = 5) -> dict[str, Path]:
 
     out = Path(out)
     e = get_entry
-    ben_patches = [(f"S2A_MSIL1C_20170613T101031_{i}_{j}", labels) for i, (j, labels) in enumerate([
-        (10, ["Coniferous forest", "Mixed forest"]), (11, ["Pastures", "Water bodies"]),
-        (12, ["Non-irrigated arable land"]), (13, ["Sea and ocean", "Beaches, dunes, sands"]),
-    ])]
     files = {
         "eurosat-ms": eurosat_ms_files(e("eurosat-ms"), per_class),
         "eurosat-rgb": rgb_folder_files(e("eurosat-rgb"), per_class, 64),
@@ -136,7 +163,7 @@ def build_archives(out: Path, per_class: int = 5) -> dict[str, Path]:
         "aid": rgb_folder_files(e("aid"), per_class),
         "nasc-tg2-rgb": rgb_folder_files(e("nasc-tg2-rgb"), per_class),
         "nasc-tg2-ms": nasc_ms_files(e("nasc-tg2-ms"), per_class),
-        "bigearthnet-s2": bigearthnet_files(e("bigearthnet-s2"), ben_patches),
+        "bigearthnet-s2": bigearthnet_files(e("bigearthnet-s2"), bigearthnet_plan(3)),
     }
     paths = {}
     for name, content in files.items():
