@@ -3,6 +3,7 @@ the leaderboard's OA-vs-fraction table and plot."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -35,11 +36,11 @@ def test_fractions_are_nested_stratified_and_seeded():
     assert set(got) == {i for v in ids.values() for i in v}  # 1 is built: every train sample has a fraction
     for f in fr:
         subset = {i for i, g in got.items() if g <= f}
-        for c, members in ids.items():
+        for members in ids.values():
             n = len(members)
             # at least one per class; otherwise floor(f * n + 0.5) of the class
             assert len(subset & set(members)) == min(n, max(1, int(np.floor(f * n + 0.5))))
-    for small, big in zip(fr, fr[1:]):  # nested
+    for small, big in itertools.pairwise(fr):  # nested
         assert {i for i, g in got.items() if g <= small} <= {i for i, g in got.items() if g <= big}
     assert train_fraction_of(ids, fr, seed=0) == got  # deterministic
     assert train_fraction_of(ids, list(reversed(fr)), seed=0) == got  # order of the list does not matter
