@@ -71,6 +71,23 @@ class Benchmark:
     size = property(lambda self: int(self.card["size"]))
     manifests_sha256 = property(lambda self: dict(self.card["manifests_sha256"]))
     paired = property(lambda self: bool(self.card.get("paired")))
+    # a multi-label teacher (card key `multilabel`, manifest column `labels`); the student is single-label
+    multilabel = property(lambda self: bool(self.card.get("multilabel")))
+
+    def targets(self, pool: str, split: str) -> np.ndarray:
+        """(N, K) float32 multi-hot targets in `load_arrays(pool, split)` order: every label of a
+        multi-label pool (manifest column `labels`), else the one-hot of `label`."""
+        df = self.manifest(pool)
+        df = df[df["split"] == split]
+        out = np.zeros((len(df), self.num_classes), dtype=np.float32)
+        sets = df["labels"] if "labels" in df.columns else ([int(v)] for v in df["label"])
+        for row, (primary, labels) in enumerate(zip(df["label"], sets)):
+            idx = np.asarray(labels, dtype=np.int64)
+            if idx.size == 0 or idx.min() < 0 or idx.max() >= self.num_classes or int(primary) not in idx:
+                raise DataError(f"row {df['sample_id'].iloc[row]!r}: labels {list(idx)} must be class indices "
+                                f"< {self.num_classes} that include label {int(primary)}", self.root / f"{pool}.parquet")
+            out[row, idx] = 1.0
+        return out
 
     @property
     def train_fractions(self) -> list[float]:

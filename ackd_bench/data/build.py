@@ -19,6 +19,7 @@ from ackd_bench import __version__
 from ackd_bench.data import checks, packing
 from ackd_bench.data.bands import band_indices, resolve_band_set
 from ackd_bench.data.manifest import SPLITS, check_rel_path, make_frame, write_manifest, write_table
+from ackd_bench.data.sources._multilabel import LABELS_KEY, labels_of
 from ackd_bench.data.splits import (POOL_RULES, TRAIN_FRACTION_RULE, assign_splits, check_fractions, check_train_fractions,
                                    pool_split, train_fraction_of)
 from ackd_bench.data.stats import compute_stats
@@ -52,6 +53,7 @@ class BuildSpec:
     description: str = ""
     licence: dict = field(default_factory=dict)
     command: str = ""
+    card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
 
 
 def resolve_root(root: str, bench: Path | None = None) -> Path:
@@ -73,9 +75,10 @@ def _pool(spec: PoolSpec, size: int):
 
 
 # ---------------------------------------------------------------- classes
-def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None]:
-    """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map."""
-    t_src = {s.class_name for s in teacher}
+def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None, dict | None]:
+    """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map,
+    and the multi-label teacher's summary (None for a single-label teacher; see `_multilabel_teacher`)."""
+    t_src = {c for s in teacher for c in labels_of(s)}
     s_src = {s.class_name for s in student}
     mapping: dict[str, str] | None = None
     if class_map:
@@ -108,7 +111,8 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
     for pool, samples in (("teacher", teacher), ("student", student)):
         kept, lost = {}, {}
         for s in samples:
-            c = mapped(s.class_name)
+            # the primary class: the first of the sample's labels (primary first) that survives the map
+            c = next((m for m in map(mapped, labels_of(s)) if m in keep), None)
             if c in keep:
                 kept[s.sample_id] = (s, c)
             else:
@@ -116,7 +120,39 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
         out.append(kept)
         dropped[pool] = dict(sorted(lost.items()))
     cmap = {"mapping": dict(sorted(mapping.items())), "file": Path(class_map).name} if mapping else None
-    return classes, out[0], out[1], dropped, cmap
+    return classes, out[0], out[1], dropped, cmap, _multilabel_teacher(out[0], mapped, classes)
+
+
+def _multilabel_teacher(teacher: dict, mapped, classes: list[str]) -> dict | None:
+    """For a multi-label teacher source (samples with extra["labels"]): {"labels": {id: [class index, ...]}
+    (sorted, every label that survives the class map, the primary included), "source_class": {id: source
+    name of the primary}, "card": summary}; else None."""
+    if not any(LABELS_KEY in s.extra for s, _ in teacher.values()):
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    sets: dict[str, list[int]] = {}
+    source_class: dict[str, str] = {}
+    lost: dict[str, int] = {}
+    for sid, (s, primary) in teacher.items():
+        kept = {index[primary]}
+        for name in labels_of(s):
+            m = mapped(name)
+            if m in index:
+                kept.add(index[m])
+                source_class.setdefault(sid, name)  # the source name the primary came from
+            else:
+                lost[name] = lost.get(name, 0) + 1
+        sets[sid] = sorted(kept)
+    per_class = np.bincount([i for v in sets.values() for i in v], minlength=len(classes))
+    card = {
+        "pool": "teacher",
+        "encoding": "manifest column `labels`: sorted list of class indices (the primary `label` included)",
+        "primary_rule": "first of the source's ordered labels that survives the class map",
+        "label_counts": {c: int(n) for c, n in zip(classes, per_class)},
+        "mean_labels_per_sample": round(float(np.mean([len(v) for v in sets.values()])), 4) if sets else 0.0,
+        "dropped_labels": dict(sorted(lost.items())),
+    }
+    return {"labels": sets, "source_class": source_class, "card": card}
 
 
 def _shared_tiles(spec: BuildSpec, teacher: dict, student: dict) -> bool:
@@ -172,13 +208,14 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     t_src, s_src = _pool(spec.teacher, spec.size), _pool(spec.student, spec.size)
     if t_src.modality != "ms" or s_src.modality != "rgb":
         raise ConfigError(f"teacher source must be multispectral and student RGB, got {spec.teacher.source} ({t_src.modality}) and {spec.student.source} ({s_src.modality})")
-    classes, teacher, student, dropped, cmap = _classes(t_src.scan(), s_src.scan(), spec.class_map)
+    classes, teacher, student, dropped, cmap, multilabel = _classes(t_src.scan(), s_src.scan(), spec.class_map)
     label = {c: i for i, c in enumerate(classes)}
     t_root_txt = spec.teacher.root or spec.teacher.source
 
     # pools
-    shared = _shared_tiles(spec, teacher, student)
     rule = spec.split_by
+    # `sources`: keep every sample in the pool its source gave it, even students rendered from teacher tiles
+    shared = rule != "sources" and _shared_tiles(spec, teacher, student)
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
@@ -219,7 +256,7 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
 
     with atomic_dir(out, overwrite=True) as tmp:
         card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet,
-                            fraction_of if train_fractions else None)
+                            multilabel, fraction_of if train_fractions else None)
         card.update(
             name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
             sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
@@ -232,6 +269,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
             **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
+        if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
+            card["multilabel"] = multilabel["card"]
+        card.update({k: v for k, v in spec.card_extra.items() if k not in card})
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
@@ -280,6 +320,8 @@ class _PoolWriter:
         self.means: list[np.ndarray] = []
         self.bands: tuple[str, ...] = ()
         self.file_id: dict[str, str] = {}  # sid -> file stem when it differs (SCKD tiles)
+        self.label_sets: dict[str, list[int]] | None = None  # multi-label teacher: sid -> class indices
+        self.source_class: dict[str, str] = {}  # multi-label teacher: sid -> source name of the primary
         self._dirs: set[Path] = set()
 
     def run(self) -> None:
@@ -347,8 +389,10 @@ class _PoolWriter:
                 "sample_id": sid, "path": self.path[sid], "sha256": self.sha[sid], "class_name": cls, "label": label[cls],
                 "split": self.split_of[sid], "source": s.source, "region": s.region, "height": int(s.height if self.kind == "png" else self.arrays_shape[1]),
                 "width": int(s.width if self.kind == "png" else self.arrays_shape[2]), "bands": ",".join(s.bands), "crs": s.crs,
-                "source_class": s.class_name,
+                "source_class": self.source_class.get(sid, s.class_name),
             })
+            if self.label_sets is not None:
+                rows[-1]["labels"] = list(self.label_sets[sid])
             geoms.append(s.footprint)
         return rows, geoms
 
@@ -358,13 +402,16 @@ class _PoolWriter:
 
 
 def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, pairs, pair_tiles, split_of,
-                 t_src, s_src, bands_sel, quiet, fraction_of: dict[str, float] | None = None) -> dict:
+                 t_src, s_src, bands_sel, quiet, multilabel: dict | None = None,
+                 fraction_of: dict[str, float] | None = None) -> dict:
     """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
     def order(items: dict) -> list[str]:
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
 
     t_root_txt = spec.teacher.root or spec.teacher.source
     tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet)
+    if multilabel:
+        tw.label_sets, tw.source_class = multilabel["labels"], multilabel["source_class"]
     tw.run()
     band_indices(tw.bands, bands_sel)  # the default selection must exist
     sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)

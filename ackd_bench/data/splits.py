@@ -23,7 +23,7 @@ POOL_RULES = {
     "region": "per class: tiles sorted by footprint-centroid longitude (then sample_id); western ceil(n/2) -> teacher, eastern floor(n/2) -> student",
     "random": "per class: seeded permutation of the sorted tiles; first ceil(n/2) -> teacher, rest -> student",
     "paired": "every tile in both pools; the student image takes the split of the tile it was rendered from",
-    "sources": "teacher and student come from different sources; every sample stays in its own pool",
+    "sources": "every sample stays in the pool its source gave it (separate sources, or --split-by sources)",
 }
 
 

@@ -18,8 +18,9 @@ from ackd_bench.report.submit import safe_component, submissions_lock
 CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                 ("protocol", "protocol", "text"), ("pair", "pair", "text"), ("n", "n", "int"),
                 ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("OA std", "oa_std", "pct"),
-                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), ("W2", "w_mean", "num"),
-                ("W2 SCKD pairs", "w_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
+                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), 
+                ("W2 prob", "w2_prob_mean", "num"), ("GW", "gw_mean", "num"), ("pair cost", "pair_cost_mean", "num"),
+                ("pair cost SCKD", "pair_cost_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
 PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                   ("pair", "pair", "text"), ("kd pairing", "baseline_pairing", "text"), ("shared seeds", "n", "int"),
                   ("OA diff vs kd (pts)", "mean_diff", "pct"),
@@ -27,7 +28,8 @@ PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text
 RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                ("pair", "pair", "text"), ("seed", "seed", "int"), ("OA %", "test_oa", "pct"),
                ("OA last %", "test_oa_last", "pct"), ("macro-F1 %", "test_macro_f1", "pct"),
-               ("best-val epoch", "best_val_epoch", "int"), ("W2", "w", "num"), ("total s", "total_s", "sec")]
+               ("best-val epoch", "best_val_epoch", "int"), ("W2 prob", "w2_prob", "num"), ("GW", "gw", "num"),
+               ("pair cost", "pair_cost", "num"), ("total s", "total_s", "sec")]
 
 
 def _csv(df: pd.DataFrame) -> str:

@@ -20,7 +20,7 @@ RESERVED_RUN_ARGS = {"benchmark", "method", "arch", "pair", "pairing", "seed", "
 # run_args that name a file: relative values are relative to the grid file, like every path in it.
 PATH_RUN_ARGS = {"config"}
 
-PAIRINGS = ("random", "oracle", "ssm", "ssm-free")  # docs/ARCHITECTURE.md section 5
+PAIRINGS = ("random", "random-fixed", "oracle", "ssm", "ssm-free")  # docs/ARCHITECTURE.md section 5
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
@@ -234,14 +234,15 @@ def out_root(grid: Grid, out: str | Path | None = None) -> Path:
 def pairing_problem(method: str, pairing: str, run_args: dict[str, Any]) -> str | None:
     """Why `ackd-bench run` would refuse `method` with `pairing` (None when the combination is valid).
 
-    SemBridge methods pair by their matcher (ssm, ssm-free), or randomly with --no-ssm; the other methods
-    pair randomly or by the SCKD oracle (docs/running.md, "Pairing").
+    SemBridge methods pair by their matcher (ssm, ssm-free), or with --no-ssm randomly (random, random-fixed);
+    the other methods pair randomly (random, random-fixed) or by the SCKD oracle (docs/running.md, "Pairing").
     """
+    randoms = ("random", "random-fixed")
     if "sembridge" in method.split("+"):
         if run_args.get("no_ssm") or run_args.get("no-ssm"):
-            return None if pairing == "random" else "SemBridge with --no-ssm pairs randomly"
+            return None if pairing in randoms else "SemBridge with --no-ssm pairs randomly (random, random-fixed)"
         return None if pairing in ("ssm", "ssm-free") else "SemBridge pairs by its matcher (ssm, ssm-free)"
-    return None if pairing in ("random", "oracle") else f"pairing {pairing} needs a +sembridge method"
+    return None if pairing in (*randoms, "oracle") else f"pairing {pairing} needs a +sembridge method"
 
 
 def left_out(grid: Grid) -> list[tuple[str, str, str]]:
