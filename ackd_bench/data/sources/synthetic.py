@@ -33,6 +33,7 @@ import numpy as np
 from ackd_bench.data.bands import EUROSAT_ORDER, RGB_BANDS, band_indices
 from ackd_bench.data.render import render_rgb
 from ackd_bench.data.sources import SOURCES, RawSample, Source
+from ackd_bench.data.sources._multilabel import LABELS_KEY
 from ackd_bench.errors import ConfigError
 
 # DN per band in EUROSAT_ORDER: B01 B02 B03 B04 B05 B06 B07 B08 B09 B10 B11 B12 B8A
@@ -208,6 +209,7 @@ class Synthetic(Source):
     name = "synthetic"
     modality = "ms"  # the instance's modality follows option pool
     defaults = {"pool": "teacher", "per_class": 50, "classes": 7, "seed": 0, "consistency": 0.0}
+    defaults["multilabel"] = 0.0  # fraction of mixed multi-label tiles (see multilabel_classes)
 
     def __init__(self, root: str | Path = ".", *, bands=None, size=64, **options):
         super().__init__(root, bands=bands, size=size, **options)
@@ -228,6 +230,9 @@ class Synthetic(Source):
         else:
             self.bands = ("R", "G", "B")
         self.n_paired = int(round(self.consistency * self.per_class))
+        self.multilabel = float(o["multilabel"])
+        if not 0.0 <= self.multilabel <= 1.0:
+            raise ConfigError(f"synthetic: multilabel must be a fraction in [0, 1], got {o['multilabel']!r}")
 
     # ---- layout ----------------------------------------------------------------------------------
     def placement(self, region: str, idx: int) -> tuple[str, float, float]:
@@ -254,7 +259,7 @@ class Synthetic(Source):
     def scan(self) -> list[RawSample]:
         import shapely
 
-        rows = self.layout()
+        rows = self._with_labels(self.layout())
         side = self.size * PIXEL_M
         footprints: list = [None] * len(rows)
         for crs in sorted({r[4][0] for r in rows}):
@@ -275,6 +280,9 @@ class Synthetic(Source):
         return sorted(samples, key=lambda s: (s.class_name, s.sample_id))
 
     def read(self, sample: RawSample) -> np.ndarray:
+        mixed = self._read_multilabel(sample)
+        if mixed is not None:
+            return mixed
         if self.pool == "teacher":
             return to_uint16(generate_ms(self.seed, sample.sample_id, sample.class_name, self.size, sample.bands))
         return self.render_student(sample.sample_id, sample.class_name, sample.extra.get("rendered_from"))
@@ -287,6 +295,55 @@ class Synthetic(Source):
         rng = _rng(self.seed + 1, sample_id)
         tile = shift_appearance(tile, RGB_BANDS, 1.0 - self.consistency, rng)
         return render_rgb(to_uint16(tile), RGB_BANDS)
+
+
+    # ---- multi-label mode (option `multilabel`) ----------------------------------------------------
+    def _with_labels(self, rows: list) -> list:
+        """Teacher rows with `extra["labels"]` (primary first) when the multi-label mode is on."""
+        if self.pool != "teacher" or self.multilabel <= 0:
+            return rows
+        return [(sid, cls, region, {**extra, LABELS_KEY: list(multilabel_classes(self.seed, sid, cls, self.classes, self.multilabel))}, place)
+                for sid, cls, region, extra, place in rows]
+
+    def _read_multilabel(self, sample: RawSample) -> np.ndarray | None:
+        """A mixed tile (teacher) or the rendering of one (student `rendered_from`); None for a plain tile."""
+        if self.multilabel <= 0:
+            return None
+        sid = sample.sample_id if self.pool == "teacher" else sample.extra.get("rendered_from")
+        if not sid:
+            return None
+        labels = multilabel_classes(self.seed, sid, sample.class_name, self.classes, self.multilabel)
+        if len(labels) == 1:
+            return None
+        bands = sample.bands if self.pool == "teacher" else RGB_BANDS
+        tile = to_uint16(generate_multilabel_ms(self.seed, sid, labels, self.size, bands))
+        return tile if self.pool == "teacher" else render_rgb(tile, RGB_BANDS)
+
+
+def multilabel_classes(seed: int, sample_id: str, cls: str, classes: tuple[str, ...], fraction: float) -> tuple[str, ...]:
+    """Classes of a teacher tile in the multi-label mode: a seeded `fraction` of the tiles mix in one
+    other class of `classes` (drawn uniformly), so they carry (cls, other); the rest carry (cls,)."""
+    rng = _rng(seed + 7919, sample_id)
+    others = [c for c in classes if c != cls]
+    if not others or rng.random() >= fraction:
+        return (cls,)
+    return (cls, others[int(rng.integers(len(others)))])
+
+
+def generate_multilabel_ms(seed: int, sample_id: str, labels: tuple[str, ...], size: int, bands: tuple[str, ...]) -> np.ndarray:
+    """A float32 (C, size, size) DN tile of `labels[0]` in which every further label replaces a
+    straight-edged part (a seeded share of 25-45 % of the pixels, beyond a random line): the
+    primary class stays the majority, and every class the tile shows is in its label set."""
+    tile = generate_ms(seed, sample_id, labels[0], size, bands)
+    yy, xx = _grid(size)
+    for other in labels[1:]:
+        rng = _rng(seed + 7919, f"{sample_id}+{other}")
+        theta, share = rng.uniform(0, 2 * np.pi), rng.uniform(0.25, 0.45)
+        along = xx * np.float32(np.cos(theta)) + yy * np.float32(np.sin(theta))
+        mask = along >= np.quantile(along, 1.0 - share)
+        part = generate_ms(seed, f"{sample_id}+{other}", other, size, bands)
+        tile = np.where(mask[None], part, tile)
+    return tile
 
 
 @lru_cache(maxsize=16)
