@@ -93,7 +93,10 @@ def test_csv_and_parquet_rows(built):
     assert len(runs) == len(PLAN)
     assert sorted(runs["test_oa"].round(9)) == sorted(round(v, 9) for v in _oa(n, *PLAN.values()))
     assert set(runs["protocol"]) == {"ACKD", "SCKD"}
-    assert runs["w"].notna().all()
+    for key in ("w2_prob", "gw", "pair_cost", "w2_embed_diag"):  # every run records every transport cost
+        assert runs[key].notna().all(), key
+    assert runs.loc[runs["protocol"] == "ACKD", "pair_cost_sckd"].notna().all()
+    assert (csv["pair_cost_mean"] >= csv["w2_prob_mean"]).all()
     pngs = sorted(p.name for p in (out / "plots").iterdir())
     assert pngs == ["eurosat-sample_oa_vs_w.png", "eurosat-sample_per_class.png",
                     "eurosat-sample_transport_epochs.png"]

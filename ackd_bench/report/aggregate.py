@@ -21,9 +21,9 @@ BASELINE = "kd"
 
 
 def record_dirs(root: str | Path) -> list[Path]:
-    """Every `<benchmark>/<method>/<pairing>/<pair>/seed<k>` folder holding a result.json, sorted."""
+    """Every `<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>` folder holding a result.json, sorted."""
     root = Path(root)
-    return sorted(p.parent for p in root.glob("*/*/*/*/*/result.json")) if root.is_dir() else []
+    return sorted(p.parent for p in root.glob("*/*/*/*/*/*/result.json")) if root.is_dir() else []
 
 
 def pair_sort_key(pair: str) -> tuple[int, str]:
@@ -31,36 +31,49 @@ def pair_sort_key(pair: str) -> tuple[int, str]:
     return (PAIR_ORDER.index(pair), "") if pair in PAIR_ORDER else (len(PAIR_ORDER), pair)
 
 
-def _transport_mean(t: dict | None, sckd: bool = False) -> float:
-    if sckd:
-        t = (t or {}).get("sckd")
-    value = (t or {}).get("mean")
-    return float(value) if isinstance(value, (int, float)) else np.nan
+COSTS = ("w2_prob", "gw", "pair_cost", "w2_embed_diag")  # transport record keys (docs/results-schema.md)
+
+
+def _costs(t: dict | None) -> dict[str, float]:
+    """One column per transport cost under the run's pairing and `<key>_sckd` under the SCKD pairs (NaN: absent)."""
+    from ackd_bench.report.cost import headline
+
+    own, sckd = headline(t), headline(t, sckd=True)
+    return {**own, **{f"{k}_sckd": v for k, v in sckd.items()}}
 
 
 def load(root: str | Path) -> dict[str, pd.DataFrame]:
-    """{"runs", "per_class", "epochs"} DataFrames for the submissions under `root`."""
-    runs, per_class, epochs = [], [], []
+    """{"runs", "per_class", "epochs", "fraction_runs"} DataFrames for the submissions under `root`.
+
+    "runs", "per_class" and "epochs" hold the runs on the whole student train split; "fraction_runs" every
+    run with its `train_fraction` (report/label_efficiency.py)."""
+    runs, per_class, epochs, fraction_runs = [], [], [], []
     root = Path(root)
     for folder in record_dirs(root):
         r = read_json(folder / "result.json")
         ident = {"benchmark": r["benchmark"]["name"], "method": r["method"], "pairing": r["pairing"],
                  "pair": r["pair"], "seed": int(r["seed"])}
         m, t, tm = r["metrics"], r.get("transport"), r["timings"]
+        fraction = float(r.get("train_fraction") or 1.0)
+        fraction_runs.append({**ident, "train_fraction": fraction, "test_oa": float(m["test_oa_best_val"]),
+                              "path": folder.relative_to(root).as_posix()})
+        if fraction < 1.0:
+            continue
         runs.append({**ident, "benchmark_version": r["benchmark"]["version"],
                      "protocol": "SCKD" if r["pairing"] == "oracle" else "ACKD",
                      "teacher_arch": r["teacher_arch"], "student_arch": r["student_arch"],
                      "test_oa": float(m["test_oa_best_val"]), "test_oa_last": float(m["test_oa_last"]),
                      "test_macro_f1": float(m["test_macro_f1_best_val"]), "best_val_epoch": int(m["best_val_epoch"]),
                      "teacher_test_oa": m["teacher_test_oa"] if m["teacher_test_oa"] is not None else np.nan,
-                     "w": _transport_mean(t), "w_sckd": _transport_mean(t, sckd=True),
-                     "w_method": (t or {}).get("method") or "", "distill_s": float(tm["distill_s"] or 0.0),
+                     **_costs(t), "w_method": (t or {}).get("method") or "", "distill_s": float(tm["distill_s"] or 0.0),
                      "total_s": float(tm["total_s"] or 0.0), "path": folder.relative_to(root).as_posix()})
         for cls, acc in sorted(m["per_class_acc"].items()):
             per_class.append({**ident, "class_name": cls, "acc": float(acc)})
         epochs += _epoch_rows(folder / "metrics.jsonl", ident)
-    cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"]}
-    frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs)}
+    cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"],
+            "fraction_runs": KEY + ["train_fraction", "seed"]}
+    frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
+              "fraction_runs": pd.DataFrame(fraction_runs)}
     return {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
 
 
@@ -72,8 +85,7 @@ def _epoch_rows(path: Path, ident: dict) -> list[dict]:
         entry = json.loads(line) if line.strip() else {}
         t = entry.get("transport")
         if isinstance(t, dict) and "epoch" in entry:
-            rows.append({**ident, "epoch": int(entry["epoch"]), "w": _transport_mean(t),
-                         "w_sckd": _transport_mean(t, sckd=True)})
+            rows.append({**ident, "epoch": int(entry["epoch"]), **_costs(t)})
     return rows
 
 
@@ -88,8 +100,9 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
                      "seeds": ",".join(str(s) for s in sorted(g["seed"])),
                      "oa_mean": g["test_oa"].mean(), "oa_std": g["test_oa"].std(ddof=1),
                      "oa_last_mean": g["test_oa_last"].mean(), "f1_mean": g["test_macro_f1"].mean(),
-                     "f1_std": g["test_macro_f1"].std(ddof=1), "w_mean": g["w"].mean(),
-                     "w_sckd_mean": g["w_sckd"].mean(), "distill_s_mean": g["distill_s"].mean(),
+                     "f1_std": g["test_macro_f1"].std(ddof=1),
+                     **{f"{k}{s}_mean": g[f"{k}{s}"].mean() for k in COSTS for s in ("", "_sckd")},
+                     "distill_s_mean": g["distill_s"].mean(),
                      "total_s_mean": g["total_s"].mean()})
     return pd.DataFrame(rows)
 
@@ -131,7 +144,7 @@ def paired_vs_baseline(runs: pd.DataFrame, baseline: str = BASELINE, max_n: int 
     base = runs[runs["method"] == baseline].set_index(["benchmark", "pairing", "pair", "seed"])["test_oa"]
     for key, g in runs[runs["method"] != baseline].groupby(KEY, sort=True):
         bench, method, pairing, pair = key
-        base_pairing = pairing if pairing in ("random", "oracle") else "random"
+        base_pairing = pairing if pairing in ("random", "random-fixed", "oracle") else "random"
         shared = sorted(s for s in g["seed"] if (bench, base_pairing, pair, s) in base.index)[:max_n]
         if not shared:
             continue

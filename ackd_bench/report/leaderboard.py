@@ -12,14 +12,15 @@ from pathlib import Path
 import pandas as pd
 
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_text
-from ackd_bench.report import aggregate, html, plots, tables
+from ackd_bench.report import aggregate, html, label_efficiency, plots, tables
 from ackd_bench.report.submit import safe_component, submissions_lock
 
 CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                 ("protocol", "protocol", "text"), ("pair", "pair", "text"), ("n", "n", "int"),
                 ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("OA std", "oa_std", "pct"),
-                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), ("W2", "w_mean", "num"),
-                ("W2 SCKD pairs", "w_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
+                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), 
+                ("W2 prob", "w2_prob_mean", "num"), ("GW", "gw_mean", "num"), ("pair cost", "pair_cost_mean", "num"),
+                ("pair cost SCKD", "pair_cost_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
 PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                   ("pair", "pair", "text"), ("kd pairing", "baseline_pairing", "text"), ("shared seeds", "n", "int"),
                   ("OA diff vs kd (pts)", "mean_diff", "pct"),
@@ -27,7 +28,8 @@ PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text
 RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                ("pair", "pair", "text"), ("seed", "seed", "int"), ("OA %", "test_oa", "pct"),
                ("OA last %", "test_oa_last", "pct"), ("macro-F1 %", "test_macro_f1", "pct"),
-               ("best-val epoch", "best_val_epoch", "int"), ("W2", "w", "num"), ("total s", "total_s", "sec")]
+               ("best-val epoch", "best_val_epoch", "int"), ("W2 prob", "w2_prob", "num"), ("GW", "gw", "num"),
+               ("pair cost", "pair_cost", "num"), ("total s", "total_s", "sec")]
 
 
 def _csv(df: pd.DataFrame) -> str:
@@ -89,6 +91,14 @@ def _build(submissions: str | Path, out: Path) -> dict[str, pd.DataFrame]:
     if len(paired):
         parts.append(html.table_html("paired", "Paired comparison with kd (exact sign-flip test)", paired,
                                      PAIRED_COLUMNS))
+    curves = label_efficiency.table(data["fraction_runs"], submissions)  # runs on student train fractions
+    if len(curves):
+        images.update(label_efficiency.images(curves))
+        atomic_write_text(out / "label_efficiency.csv", _csv(curves))
+        parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
+                                     curves, label_efficiency.HTML_COLUMNS))
+    elif (out / "label_efficiency.csv").exists():
+        (out / "label_efficiency.csv").unlink()
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
     intro = ("Student test OA at the best-val epoch; SCKD = oracle pairing, others ACKD. "
              f"{len(data['runs'])} runs. Click a header to sort; type to filter.")
@@ -96,4 +106,4 @@ def _build(submissions: str | Path, out: Path) -> dict[str, pd.DataFrame]:
     with atomic_dir(out / "plots", overwrite=True) as tmp:
         for name, png in images.items():
             atomic_write_bytes(tmp / name, png)
-    return {**data, "cells": cells, "asymmetry": asym, "paired": paired}
+    return {**data, "cells": cells, "asymmetry": asym, "paired": paired, "label_efficiency": curves}

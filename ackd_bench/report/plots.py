@@ -29,35 +29,36 @@ def _colour(i: int) -> tuple:
 
 
 def transport_epochs(epochs: pd.DataFrame) -> bytes:
-    """W2 per epoch, mean over seeds and pairs: solid = the run's pairing, dashed = SCKD pairs; one colour per method."""
+    """Pair-level transport cost per epoch, mean over seeds and pairs: solid = the run's pairing, dashed = SCKD
+    pairs; one colour per method (docs/results-schema.md, "transport")."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for i, ((method, pairing), g) in enumerate(epochs.groupby(["method", "pairing"], sort=True)):
-            mean = g.groupby("epoch")[["w", "w_sckd"]].mean()
+            mean = g.groupby("epoch")[["pair_cost", "pair_cost_sckd"]].mean()
             label = f"{method} / {pairing}"
-            ax.plot(mean.index, mean["w"], "-o", ms=3, color=_colour(i), label=f"{label} (ACKD)"
+            ax.plot(mean.index, mean["pair_cost"], "-o", ms=3, color=_colour(i), label=f"{label} (ACKD)"
                     if pairing != "oracle" else f"{label} (SCKD)")
-            if pairing != "oracle" and mean["w_sckd"].notna().any():
-                ax.plot(mean.index, mean["w_sckd"], "--", color=_colour(i), label=f"{label}: SCKD pairs")
+            if pairing != "oracle" and mean["pair_cost_sckd"].notna().any():
+                ax.plot(mean.index, mean["pair_cost_sckd"], "--", color=_colour(i), label=f"{label}: SCKD pairs")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel("W2 (mean over classes)")
+        ax.set_ylabel("pair cost in probability space (mean over classes)")
         ax.legend(fontsize=6, loc="best")
         fig.tight_layout()
         return _png(fig)
 
 
 def oa_vs_w(runs: pd.DataFrame) -> bytes:
-    """One point per run: final transport cost vs test OA (circle = ACKD, square = SCKD)."""
+    """One point per run: final W2 between class probabilities vs test OA (circle = ACKD, square = SCKD)."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for i, (method, g) in enumerate(runs.groupby("method", sort=True)):
             for protocol, marker in (("ACKD", "o"), ("SCKD", "s")):
-                h = g[(g["protocol"] == protocol) & g["w"].notna()]
+                h = g[(g["protocol"] == protocol) & g["w2_prob"].notna()]
                 if len(h):
-                    ax.scatter(h["w"], 100 * h["test_oa"], marker=marker, color=_colour(i), s=16,
+                    ax.scatter(h["w2_prob"], 100 * h["test_oa"], marker=marker, color=_colour(i), s=16,
                                label=f"{method} ({protocol})")
-        ax.set_xlabel("W2 at the end of training")
+        ax.set_xlabel("W2 between class probabilities at the end of training")
         ax.set_ylabel("test OA (%)")
         if ax.has_data():
             ax.legend(fontsize=6, loc="best")

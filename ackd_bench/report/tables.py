@@ -60,14 +60,13 @@ def asymmetry_table(asym: pd.DataFrame) -> list[str]:
 
 
 def cost_table(cells: pd.DataFrame) -> list[str]:
-    """Mean transport cost (W2, ACKD pairing and SCKD pairs) and training time per method and pairing."""
+    """Mean transport costs (run's pairing; pair cost also under SCKD pairs) and training time per method/pairing."""
     rows = []
     for (method, pairing), g in cells.groupby(["method", "pairing"], sort=True):
-        w = g["w_mean"].mean()
-        w_sckd = g["w_sckd_mean"].mean()
-        rows.append([method, pairing, num(w), num(w_sckd), f"{g['distill_s_mean'].mean():.1f}",
-                     f"{g['total_s_mean'].mean():.1f}"])
-    return _md_table(["method", "pairing", "W2 (run's pairing)", "W2 (SCKD pairs)", "distill s", "total s"], rows)
+        costs = [num(g[f"{k}_mean"].mean()) for k in ("w2_prob", "gw", "pair_cost", "pair_cost_sckd")]
+        rows.append([method, pairing, *costs, f"{g['distill_s_mean'].mean():.1f}", f"{g['total_s_mean'].mean():.1f}"])
+    return _md_table(["method", "pairing", "W2 prob", "GW", "pair cost", "pair cost (SCKD pairs)", "distill s",
+                      "total s"], rows)
 
 
 def paired_table(paired: pd.DataFrame) -> list[str]:
@@ -93,8 +92,11 @@ def readme(cells: pd.DataFrame, asym: pd.DataFrame, paired: pd.DataFrame) -> str
         out += ["### Asymmetry penalty (SCKD oracle minus ACKD, OA points)", ""]
         out += asymmetry_table(asym[asym["benchmark"] == bench] if not asym.empty else asym) + [""]
         out += ["### Transport cost and training time", "",
-                "W2: exact (or Sinkhorn, see each record) Wasserstein-2 between L2-normalised teacher and student "
-                "embeddings, per class then averaged; mean over seeds and pairs.", ""] + cost_table(c) + [""]
+                "Per class then averaged, mean over seeds and pairs (definitions: docs/results-schema.md). W2 prob: "
+                "Wasserstein-2 between teacher-partner and student class probabilities (softmax at T = 3); GW: "
+                "Gromov-Wasserstein between the two embedding sets; pair cost: root mean squared distance between "
+                "each student's and its partner's class probabilities (what a pairing changes).", ""]
+        out += cost_table(c) + [""]
         out += [f"### Paired comparison with `{BASELINE}`", "",
                 "Same benchmark, pairing and pair, shared seeds; two-sided exact sign-flip permutation test on the "
                 "per-seed OA differences (with n seeds the smallest possible p is 2/2^n).", ""]

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ackd_bench.config import deep_update, resolve_config
 from ackd_bench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from ackd_bench.report.cost import costs_from_embeddings
+from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.validate import score
-from ackd_bench.transport import class_costs
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "eurosat-ms-200"
@@ -96,8 +98,10 @@ def test_ids(bench: Path) -> pd.DataFrame:
 
 
 def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "random", pair: str = "R-R",
-             seed: int = 0, wrong: int = 2, epochs: int = 3, benchmark_path: str | None = None) -> Path:
-    """A run folder whose first `wrong` test samples (seeded order) are misclassified."""
+             seed: int = 0, wrong: int = 2, epochs: int = 3, benchmark_path: str | None = None,
+             config: dict | None = None) -> Path:
+    """A run folder whose first `wrong` test samples (seeded order) are misclassified; its config is the `fast`
+    profile's resolved config for the run, with `config` merged in (e.g. {"method_args": {"T": 2.0}})."""
     card = json.loads((bench / "benchmark.json").read_text())
     classes = list(card["classes"])
     test = test_ids(bench)
@@ -129,7 +133,8 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
                     "rematch_s": 0.0, "distill_s": 10.0 + seed, "total_s": 12.0 + seed, "train_images_per_s": 100.0},
         "environment": {"python": "3.11", "torch": "2.14.1", "numpy": "2.4.6", "platform": "linux",
                         "device": "cpu", "git_sha": None},
-        "config": {"benchmark": benchmark_path if benchmark_path is not None else str(bench), "seed": seed},
+        "config": run_config(method, pairing, pair, seed, benchmark_path if benchmark_path is not None else str(bench),
+                             config),
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
         "transport": transport,
     }
@@ -137,15 +142,40 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
     return run_dir
 
 
+def run_config(method: str, pairing: str, pair: str, seed: int, benchmark: str, extra: dict | None = None) -> dict:
+    """A resolved config as `ackd-bench run` records it (the `fast` profile), plus `extra`."""
+    teacher, student = pair.split(":") if ":" in pair else ("resnet34", "resnet34")
+    cfg = resolve_config("fast", overrides={"method": method, "pairing": pairing, "pair": pair, "seed": seed,
+                                            "student_arch": student, "teacher": {"arch": teacher}})
+    cfg = deep_update(cfg, {"benchmark": benchmark, "bands": ["B02", "B03", "B04", "B08"], **(extra or {})})
+    return json.loads(json.dumps(cfg))
+
+
+def cell_hash(run_dir: Path) -> str:
+    """The configuration identity (submissions folder level) of a run folder's record."""
+    return identity_hash(json.loads((run_dir / "result.json").read_text())["config"])
+
+
 def _epoch_transport(classes: list[str], seed: int, epoch: int, sckd: bool) -> dict:
-    """Real class_costs on small seeded embeddings whose teacher/student gap shrinks with the epoch."""
+    """The real transport record (report.cost.costs_from_embeddings) on small seeded logits and embeddings whose
+    teacher/student gap shrinks with the epoch."""
     rng = np.random.default_rng([seed, epoch])
     labels = np.repeat(np.arange(len(classes)), 6)
+    ids = [f"s{i}" for i in range(len(labels))]
     student = rng.normal(size=(len(labels), 8)) + labels[:, None]
+    s_logits = 3 * np.eye(len(classes))[labels] + rng.normal(size=(len(labels), len(classes)))
     teacher = student + rng.normal(scale=1.0 / (epoch + 1), size=student.shape)
-    paired = student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape) if sckd else None
-    return class_costs(teacher, student, labels, labels, classes=classes, n_max=500, seed=seed,
-                       sckd_teacher_emb=paired, sckd_teacher_labels=labels if sckd else None)
+    t_logits = s_logits + rng.normal(scale=1.0 / (epoch + 1), size=s_logits.shape)
+    emb = {"student_ids": ids, "student_labels": labels, "student_emb": student, "student_logits": s_logits,
+           "teacher_ids": [f"t{i}" for i in range(len(labels))], "teacher_labels": labels, "teacher_emb": teacher,
+           "teacher_logits": t_logits, "classes": classes,
+           "pairing": pd.DataFrame({"student_id": ids, "teacher_id": [f"t{i}" for i in range(len(labels))]})}
+    if sckd:
+        emb.update(sckd_pairs=pd.DataFrame({"student_id": ids, "teacher_id": [f"p{i}" for i in range(len(labels))]}),
+                   sckd_teacher_ids=[f"p{i}" for i in range(len(labels))],
+                   sckd_teacher_emb=student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape),
+                   sckd_teacher_logits=s_logits + rng.normal(scale=0.3 / (epoch + 1), size=s_logits.shape))
+    return costs_from_embeddings(emb, seed=seed)
 
 
 if __name__ == "__main__":
