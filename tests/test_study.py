@@ -23,8 +23,8 @@ from ackd_bench.study.spec import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--levels", "1,0", "--methods", "student,kd", "--seeds", "0,1", "--epochs", "1", "--teacher-epochs", "1",
-        "--size", "16", "--per-class", "10", "--workers", "2"]
+TINY = ["--levels", "1,0", "--methods", "student,kd", "--seeds", "0,1", "--epochs", "1", "--teacher-steps", "1",
+        "--classes", "3", "--size", "16", "--per-class", "10", "--workers", "2"]
 
 
 def study(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess:
@@ -105,17 +105,18 @@ def test_rerun_resumes_and_rewrites_nothing(tiny_study):
 
 def test_power_arithmetic():
     assert test_images_needed(0.02, 3) == math.ceil(1.959964**2 * 0.25 / (3 * 0.01**2)) == 3202
-    n = per_class_for(3202, 7)
+    n = per_class_for(3202, 4)
     from ackd_bench.data.splits import split_counts
 
-    assert split_counts(n, (0.15, 0.05, 0.8))[2] * 7 >= 3202 > split_counts(n - 1, (0.15, 0.05, 0.8))[2] * 7
+    assert split_counts(n, (0.15, 0.05, 0.8))[2] * 4 >= 3202 > split_counts(n - 1, (0.15, 0.05, 0.8))[2] * 4
     assert StudySpec().images_per_class == n
 
 
 @pytest.mark.parametrize("args, problem", [
     (["--levels", "1,1.5"], "--levels must be distinct consistencies in [0, 1]"),
     (["--seeds", "0,x"], "--seeds expects a comma list of integers"),
-    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--classes", "Water,Nope"], "synthetic: classes must be"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, args, problem):
     proc = study("--out", str(tmp_path / "s"), *args)
@@ -127,7 +128,7 @@ def test_family_levels_share_the_teacher_pool(tmp_path):
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.study.family import build_family
 
-    spec = StudySpec(levels=(1.0, 0.0), size=16, per_class=10, classes=3)
+    spec = StudySpec(levels=(1.0, 0.0), size=16, per_class=10, classes="3")
     benches = build_family(spec, tmp_path)
     one, zero, ref = (Benchmark.open(benches[n]) for n in (level_name(1.0), level_name(0.0), SCKD_NAME))
     # `--split-by sources` keeps level 1.0 whole: same teacher pool as level 0.0, no pool split, no SCKD pairs
