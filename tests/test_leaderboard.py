@@ -177,13 +177,18 @@ def test_files_csv_parquet_and_plots(built):
     assert set(pd.read_csv(out / "paired.csv")["vs"]) == {"kd", "student"}
     runs = pd.read_parquet(out / "submissions.parquet")
     assert len(runs) == len(PLAN) + 1
+    for key in ("w2_prob", "gw", "pair_cost", "w2_embed_diag"):  # every run records every transport cost
+        assert runs[key].notna().all(), key
+    assert runs.loc[runs["protocol"] == "ACKD", "pair_cost_sckd"].notna().all()
+    assert (csv["pair_cost_mean"] >= csv["w2_prob_mean"]).all()
     confusion = pd.read_csv(out / "confusion.csv")
     per_run = confusion.groupby(["method", "pairing", "pair", "config_hash", "seed"])["count"].sum()
     assert set(per_run) == {20}
     pc = pd.read_csv(out / "per_class.csv")
     assert (pc["acc_lo"] <= pc["acc"] + 1e-12).all() and (pc["acc"] <= pc["acc_hi"] + 1e-12).all()
     pngs = sorted(p.name for p in (out / "plots").iterdir())
-    assert {"eurosat-sample_oa_ci.png", "eurosat-sample_per_class.png"} <= set(pngs)
+    assert pngs == ["eurosat-sample_oa_ci.png", "eurosat-sample_oa_vs_w.png", "eurosat-sample_per_class.png",
+                    "eurosat-sample_transport_epochs.png"]
     assert all((out / "plots" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 

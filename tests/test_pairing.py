@@ -113,3 +113,51 @@ def test_oracle_on_the_default_benchmark(bench_dir):
     table = oracle_pairing(bench.sckd_pairs, s.sample_ids, 0)
     assert table["teacher_id"].tolist() == sckd.sample_ids  # the gallery row i is student i's own tile
     assert np.array_equal(partner_index(table, s.sample_ids, sckd.sample_ids), np.arange(len(s.sample_ids)))
+
+
+def test_random_fixed_is_one_seeded_draw_per_run(tmp_path):
+    """random-fixed = random's epoch-0 draw, kept for every epoch (saved once); random redraws each epoch."""
+    s_ids, s_lab, t_ids, t_lab = _pools()
+    fixed = Pairer("random-fixed", s_ids, s_lab, t_ids, t_lab, 3, tmp_path / "fixed")
+    redrawn = Pairer("random", s_ids, s_lab, t_ids, t_lab, 3, tmp_path / "redrawn")
+    first = fixed.partners_for_epoch(0)
+    assert np.array_equal(first, redrawn.partners_for_epoch(0))
+    assert all(np.array_equal(fixed.partners_for_epoch(e), first) for e in range(1, 6))
+    assert any(not np.array_equal(redrawn.partners_for_epoch(e), first) for e in range(1, 6))
+    assert [p.name for p in (tmp_path / "fixed").iterdir()] == ["epoch_000.parquet"]
+    assert set(pd.read_parquet(tmp_path / "fixed" / "epoch_000.parquet")["protocol"]) == {"random-fixed"}
+    other_seed = Pairer("random-fixed", s_ids, s_lab, t_ids, t_lab, 4, tmp_path / "other")
+    assert not all(np.array_equal(other_seed.partners_for_epoch(e), first) for e in range(6))
+
+
+@pytest.mark.parametrize("pairing", ["random", "random-fixed"])
+def test_sembridge_without_its_parts_is_the_baseline_bit_for_bit(pairing, bench_dir, tiny_cfg, tmp_path):
+    """kd+sembridge with no_ssm, no_dynm, no_ot1, no_ot2 and pairing P trains exactly like kd with pairing P
+    (same partners every epoch, same losses, same predictions): the --no-ssm ablation compares like with like."""
+    import json
+
+    from ackd_bench.config import resolve_config
+    from ackd_bench.engine.run import run_experiment
+
+    def run(method: str, **extra) -> tuple[dict, list[dict], pd.DataFrame]:
+        cfg = resolve_config("fast", tiny_cfg, {"benchmark": str(bench_dir), "method": method, "pair": "S-S",
+                                                "pairing": pairing, "epochs": 2, "device": "cpu", **extra})
+        out = tmp_path / method
+        record = run_experiment(cfg, out, quiet=True)
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        rows = [{k: v for k, v in r.items() if k not in ("images_per_s", "epoch_s")} for r in rows]
+        return record, rows, pd.read_parquet(out / "predictions.parquet")
+
+    off = {"no_ssm": True, "no_dynm": True, "no_ot1": True, "no_ot2": True}
+    kd, kd_rows, kd_pred = run("kd")
+    sb, sb_rows, sb_pred = run("kd+sembridge", sembridge=off)
+    assert sb["pairing"] == kd["pairing"] == pairing and sb["sembridge"]["matcher"] is None
+    assert sb["metrics"] == kd["metrics"]
+    assert sb_rows == kd_rows  # every loss term, accuracy and lr of every epoch
+    assert sb_pred.equals(kd_pred)
+    for name in sorted(p.name for p in (tmp_path / "kd" / "pairings").iterdir()):
+        assert pd.read_parquet(tmp_path / "kd+sembridge" / "pairings" / name).equals(
+            pd.read_parquet(tmp_path / "kd" / "pairings" / name))
+    tables = sorted(p.name for p in (tmp_path / "kd" / "pairings").iterdir())
+    assert tables == (["epoch_000.parquet"] if pairing == "random-fixed" else ["epoch_000.parquet",
+                                                                              "epoch_001.parquet"])

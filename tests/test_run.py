@@ -46,6 +46,11 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     assert violations == []
     assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
     assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
+    # the recipe and the budget rule are in the record (fast profile: AdamW, cosine, dihedral; --epochs given)
+    student, teacher = record["training"]["student"], record["training"]["teacher"]
+    assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == \
+        ("adamw", True, "dihedral", "epochs")
+    assert student["epochs"] == 2 and student["train_images"] == 60 and teacher["augment"] == "dihedral"
     # OA recomputed from predictions.parquet and the manifest's labels
     pred = pd.read_parquet(out / "predictions.parquet")
     manifest = pd.read_parquet(bench_dir / "student.parquet")
@@ -62,7 +67,9 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     # ACKD (the run's random partners) and SCKD (each student's own MS tile): both measured every epoch
     sckd = record["transport"]["sckd"]
     assert set(sckd["per_class"]) == set(record["transport"]["per_class"]) and len(sckd["per_class"]) == 10
-    assert all(r["transport"]["sckd"]["mean"] > 0 for r in rows)
+    for t in (r["transport"] for r in rows):
+        assert all(t["sckd"][k] > 0 for k in ("w2_prob", "gw", "pair_cost"))
+        assert t["pair_cost"] >= t["w2_prob"] and t["sckd"]["pair_cost"] >= t["sckd"]["w2_prob"]
     assert sorted(p.name for p in (out / "pairings").iterdir()) == ["epoch_000.parquet", "epoch_001.parquet"]
     assert {"last.pt", "best.pt"} <= {p.name for p in (out / "checkpoints").iterdir()}
     # second run: the teacher comes from the cache (not retrained)
@@ -201,7 +208,8 @@ def test_run_embeddings_feed_the_cost_command(bench_dir, tiny_cfg, tmp_path):
     run_experiment(_cfg(bench_dir, tiny_cfg, epochs=1), out, quiet=True)
     emb = run_embeddings(out, "train", device="cpu")
     assert emb.student_emb.shape == (60, 512) and emb.teacher_emb.shape == (60, 512)
+    assert emb.student_logits.shape == emb.teacher_logits.shape == (60, 10)
     assert len(emb.student_ids) == len(emb.student_labels) == 60 and emb.classes[0] == "AnnualCrop"
     assert emb.pairing["student_id"].tolist() == emb.student_ids
     cost = run_cost(out)
-    assert cost["mean"] > 0 and (out / "cost.json").is_file()
+    assert cost["w2_prob"] > 0 and cost["gw"] > 0 and cost["pair_cost"] > 0 and (out / "cost.json").is_file()

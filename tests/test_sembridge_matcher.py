@@ -142,9 +142,7 @@ def test_initial_pairing_and_dynm_round(bench, matcher, tmp_path, pairing):
 def test_no_ssm_and_no_dynm(bench, tmp_path):
     cfg = {"pairing": "random", "sembridge": {"no_ssm": True, "no_dynm": True}}
     ctx = _ctx(bench, cfg, tmp_path, tmp_path / "cache")
-    table = ctx.method.initial_pairing(ctx)
-    again = ctx.method.initial_pairing(ctx)
-    assert set(table.protocol) == {"random"} and table.teacher_id.tolist() == again.teacher_id.tolist()
+    assert ctx.method.initial_pairing(ctx) is None  # the engine's random protocol pairs, as for the baselines
     assert ctx.method.rematch_epochs(200) == []
     extra = ctx.method.record_extra()["sembridge"]
     assert extra["ssm"] is False and extra["dynm"] is False and extra["matcher"] is None

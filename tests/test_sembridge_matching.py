@@ -12,7 +12,6 @@ from ackd_bench.methods.sembridge.matching import (
     dynm_match,
     dynm_match_reference,
     pairing_table,
-    random_same_class,
     retrieve,
 )
 from ackd_bench.methods.sembridge.schedule import curriculum_epochs, dynm_epochs
@@ -51,14 +50,6 @@ def test_retrieve_label_free_vs_class_conditional():
     _, free = retrieve(s_emb, t_emb, None, None)
     _, cond = retrieve(s_emb, t_emb, torch.tensor([1]), torch.tensor([0, 1]))
     assert free.tolist() == [0] and cond.tolist() == [1]
-
-
-def test_random_same_class_is_seeded_and_in_class():
-    sl, tl = np.repeat(np.arange(3), 20), np.tile(np.arange(3), 10)
-    a, b = random_same_class(sl, tl, 7), random_same_class(sl, tl, 7)
-    np.testing.assert_array_equal(a, b)
-    assert (tl[a] == sl).all()
-    assert not np.array_equal(a, random_same_class(sl, tl, 8))
 
 
 def test_pairing_table_columns_and_missing_class():

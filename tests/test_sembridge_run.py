@@ -30,7 +30,7 @@ eval_batch_size: 64
 teacher: {epochs: 1, batch_size: 16}
 sembridge: {matcher: {arch: tiny, epochs: 1, batch_size: 16}}
 """
-SEMBRIDGE_KEYS = {"ssm", "dynm", "ot1", "ot2", "dynm_epochs", "matcher"}
+SEMBRIDGE_KEYS = {"ssm", "dynm", "ot1", "ot2", "dynm_epochs", "matcher", "coral_scale", "ot_weights"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,10 @@ def test_sembridge_s_s_writes_round_000_and_round_001(default_bench, tiny_cfg, s
     (ckpt,) = (shared_cache / "matchers").glob("*.pt")  # the matcher lives in the cache, named by its sha256
     assert sha256_file(ckpt) == sb["matcher"]["sha256"]
     assert record["config"]["sembridge"]["dynm_epochs"] == [1]
+    # Deep CORAL with per-term calibrated weights 0.003 * 255^2 / d (d = 512 for the embeddings, N * C for tokens)
+    assert sb["coral_scale"] == "deep_coral"
+    assert sb["ot_weights"]["ot2"] == pytest.approx(0.003 * 255**2 / 512)
+    assert 0 < sb["ot_weights"]["ot1"] < sb["ot_weights"]["ot2"]
 
     assert sorted(p.name for p in (out / "pairings").iterdir()) == ["round_000.parquet", "round_001.parquet"]
     students, teachers = _train_labels(default_bench, "student"), _train_labels(default_bench, "teacher")
@@ -132,18 +136,18 @@ def test_ablation_flags_reach_record_losses_and_pairing(default_bench, tiny_cfg,
     sb = record["sembridge"]
     assert (sb["ssm"], sb["dynm"], sb["ot1"], sb["ot2"]) == (False, False, False, False)
     assert sb["dynm_epochs"] == [] and sb["matcher"] is None  # --no-dynm wins over an explicit list
-    assert record["pairing"] == "random"
+    assert record["pairing"] == "random"  # no matcher: the baselines' protocol pairs (the default, random)
     (row,) = _rows(out)
     assert {"ce", "kd"} <= set(row) and not {"ot1", "ot2"} & set(row)
-    assert sorted(p.name for p in (out / "pairings").iterdir()) == ["round_000.parquet"]
-    table = pd.read_parquet(out / "pairings" / "round_000.parquet")
-    assert set(table["protocol"]) == {"random"} and table["matcher_sha256"].isna().all()
+    assert sorted(p.name for p in (out / "pairings").iterdir()) == ["epoch_000.parquet"]
+    table = pd.read_parquet(out / "pairings" / "epoch_000.parquet")
+    assert set(table["protocol"]) == {"random"}
     students, teachers = _train_labels(default_bench, "student"), _train_labels(default_bench, "teacher")
     assert teachers.loc[table["teacher_id"]].tolist() == students.loc[table["student_id"]].tolist()
 
 
 @pytest.mark.parametrize("pairing", ["oracle", "ssm", "ssm-free"])
-def test_no_ssm_refuses_a_non_random_pairing(pairing):
+def test_no_ssm_pairs_like_the_baselines_and_refuses_the_rest(pairing):
     from ackd_bench.errors import ConfigError
     from ackd_bench.methods import build_method
     from ackd_bench.models import build_model
@@ -152,10 +156,10 @@ def test_no_ssm_refuses_a_non_random_pairing(pairing):
     with pytest.raises(ConfigError, match="no_ssm"):
         build_method("sembridge", student, 4, {"pairing": pairing, "sembridge": {"no_ssm": True}},
                      teacher_token_dim=512)
-    for ok in ("random", None):
+    for ok, resolved in (("random", "random"), ("random-fixed", "random-fixed"), (None, "random")):
         method = build_method("sembridge", student, 4, {"pairing": ok, "sembridge": {"no_ssm": True}},
                               teacher_token_dim=512)
-        assert method.opts["pairing"] == "random"
+        assert method.opts["pairing"] == resolved
 
 
 @pytest.mark.parametrize("method, extra, problem", [

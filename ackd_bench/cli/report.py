@@ -13,23 +13,33 @@ import click
 @click.option("--method", default="exact", show_default=True, type=click.Choice(["exact", "sinkhorn"]))
 @click.option("--n-max", default=500, show_default=True, type=click.IntRange(min=1),
               help="Seeded subsample size per class and side.")
-@click.option("--reg", default=0.05, show_default=True, type=float, help="Sinkhorn reg on the cost divided by 4.")
+@click.option("--reg", default=0.05, show_default=True, type=float,
+              help="Sinkhorn reg on the cost divided by its largest possible value.")
+@click.option("--temperature", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Softmax temperature of the probability-space costs [default: the kd baseline's T = 3].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Subsampling seed.")
 @click.option("--benchmark", default=None, type=click.Path(exists=True, file_okay=False),
               help="Benchmark folder (default: the run's config.benchmark), e.g. after moving it.")
 @click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
               help="Device for re-embedding the pools.")
-def cost_cmd(run_dir: str, split: str, method: str, n_max: int, reg: float, seed: int, benchmark: str | None,
-             device: str) -> None:
-    """Wasserstein-2 transport cost of a run (per class, and under SCKD pairs) into RUN_DIR/cost.json."""
+def cost_cmd(run_dir: str, split: str, method: str, n_max: int, reg: float, temperature: float | None, seed: int,
+             benchmark: str | None, device: str) -> None:
+    """Transport costs of a run (W2 of class probabilities, Gromov-Wasserstein of embeddings, pair-level cost;
+    per class and under SCKD pairs) into RUN_DIR/cost.json. One line per side on stdout, then the file."""
     from ackd_bench.report.cost import run_cost
+    from ackd_bench.transport import DEFAULT_TEMPERATURE
 
     result = run_cost(run_dir, split=split, method=method, n_max=n_max, reg=reg, seed=seed, benchmark=benchmark,
-                      device=device)
-    sckd = result.get("sckd") or {}
-    click.echo(f"W2 ({method}) mean over classes: {result['mean']:.6f}"
-               + (f"; under SCKD pairs: {sckd['mean']:.6f}" if sckd.get("mean") is not None else ""))
+                      device=device, temperature=temperature or DEFAULT_TEMPERATURE)
+    click.echo(f"{method}, means over classes: " + _costs_line(result))
+    if result.get("sckd"):
+        click.echo("under SCKD pairs: " + _costs_line(result["sckd"]))
     click.echo(str(Path(run_dir) / "cost.json"))
+
+
+def _costs_line(t: dict) -> str:
+    return "; ".join(f"{k} {t[k]:.6f}" if t.get(k) is not None else f"{k} n/a"
+                     for k in ("w2_prob", "gw", "pair_cost", "w2_embed_diag"))
 
 
 @click.command("submit")

@@ -21,9 +21,11 @@ from ackd_bench.errors import DataError
 @dataclass
 class RunEmbeddings:
     student_emb: np.ndarray  # (Ns, D) float32, best-val student, `split` of the student pool
+    student_logits: np.ndarray  # (Ns, C) float32, the same student and images
     student_labels: np.ndarray
     student_ids: list[str]
     teacher_emb: np.ndarray  # (Nt, D) float32, frozen teacher, `split` of the teacher pool
+    teacher_logits: np.ndarray  # (Nt, C) float32
     teacher_labels: np.ndarray
     teacher_ids: list[str]
     pairing: pd.DataFrame | None  # the run's final pairing table (last round, else last epoch), if any
@@ -31,6 +33,7 @@ class RunEmbeddings:
     sckd_pairs: pd.DataFrame | None  # the benchmark's SCKD pairs (student_id, teacher_id), if any
     sckd_teacher_emb: np.ndarray | None = None  # frozen teacher on the paired tiles of `split` (sckd_teacher pool)
     sckd_teacher_ids: list[str] | None = None
+    sckd_teacher_logits: np.ndarray | None = None
 
 
 def load_run_config(run_dir: str | Path) -> dict:
@@ -69,23 +72,26 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     t_pool = load_pool(bench, "teacher", split, dev, cfg["bands"], cfg["ms_norm"])
     t_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
                             split, t_pool, bs, dev, quiet=quiet).outputs
-    s_pool = load_pool(bench, "student", split, dev)
+    s_pool = load_pool(bench, "student", split, dev, train_fraction=cfg.get("train_fraction"))
     best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
     student = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
     student.load_state_dict(best["student"])
     student = prepare_model(student, dev)
-    s_emb = forward_all(student, s_pool.x, bs, dev, ("embedding",))["embedding"]
-    sckd_emb = sckd_ids = None
+    s_out = forward_all(student, s_pool.x, bs, dev, ("logits", "embedding"))
+    sckd_emb = sckd_ids = sckd_logits = None
     if bench.sckd_pairs is not None:
         p_pool = load_pool(bench, "sckd_teacher", split, dev, cfg["bands"], cfg["ms_norm"])
         p_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
                                 f"sckd_{split}", p_pool, bs, dev, quiet=quiet).outputs
         sckd_emb, sckd_ids = p_out.embedding.float().cpu().numpy(), p_pool.sample_ids
+        sckd_logits = p_out.logits.float().cpu().numpy()
     return RunEmbeddings(
-        student_emb=s_emb.numpy().astype(np.float32),
+        student_emb=s_out["embedding"].numpy().astype(np.float32),
+        student_logits=s_out["logits"].numpy().astype(np.float32),
         student_labels=s_pool.labels.cpu().numpy(),
         student_ids=s_pool.sample_ids,
         teacher_emb=t_out.embedding.float().cpu().numpy(),
+        teacher_logits=t_out.logits.float().cpu().numpy(),
         teacher_labels=t_pool.labels.cpu().numpy(),
         teacher_ids=t_pool.sample_ids,
         pairing=final_pairing(run_dir),
@@ -93,5 +99,6 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
         sckd_pairs=bench.sckd_pairs,
         sckd_teacher_emb=sckd_emb,
         sckd_teacher_ids=sckd_ids,
+        sckd_teacher_logits=sckd_logits,
     )
 

@@ -1,7 +1,10 @@
 """Pairing for unpaired training: which teacher train image each student train image is distilled from.
 
-Protocols owned here (baselines):
-* ``random``: a same-class teacher train image drawn uniformly, redrawn every epoch from (seed, epoch).
+Protocols owned here (every method may use them; SemBridge with --no-ssm too):
+* ``random``: a same-class teacher train image drawn uniformly, redrawn every epoch from (seed, epoch): over a
+  run each student sees many partners (on average, a class-mean teacher).
+* ``random-fixed``: one such draw per run (the epoch-0 draw of ``random``), kept for every epoch: each
+  student keeps one partner, as in a single unpaired draw.
 * ``oracle``: the benchmark's SCKD pairs: each student image with the MS tile it was rendered from, WHEREVER
   that tile is (in the default benchmark the tiles are outside the teacher pool: `Benchmark.load_sckd_teacher`
   holds them). The partner gallery is then those tiles, not teacher train; a student train image without an
@@ -25,6 +28,7 @@ from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_path
 
 COLUMNS = ["student_id", "teacher_id", "epoch", "protocol"]
+RANDOM_PROTOCOLS = ("random", "random-fixed")
 
 
 def _class_members(teacher_labels: np.ndarray, classes: np.ndarray, class_names: list[str] | None) -> dict[int, np.ndarray]:
@@ -65,9 +69,10 @@ def random_pairing(
     seed: int,
     epoch: int,
     class_names: list[str] | None = None,
+    protocol: str = "random",
 ) -> pd.DataFrame:
     partners = random_partners(student_labels, teacher_labels, seed, epoch, class_names)
-    return make_table(student_ids, [teacher_ids[j] for j in partners], epoch, "random")
+    return make_table(student_ids, [teacher_ids[j] for j in partners], epoch, protocol)
 
 
 def oracle_pairing(sckd_pairs: pd.DataFrame | None, student_ids: list[str], epoch: int) -> pd.DataFrame:
@@ -162,9 +167,10 @@ class Pairer:
     def table_for_epoch(self, epoch: int) -> pd.DataFrame:
         if self.method_table is not None:
             return self.method_table
-        if self.protocol == "random":
+        if self.protocol in RANDOM_PROTOCOLS:
+            draw = epoch if self.protocol == "random" else 0  # random-fixed: the one epoch-0 draw, every epoch
             return random_pairing(self.student_ids, self.student_labels, self.gallery_ids, self.gallery_labels,
-                                  self.seed, epoch, self.class_names)
+                                  self.seed, draw, self.class_names, protocol=self.protocol)
         if self.protocol == "oracle":
             return oracle_pairing(self.sckd_pairs, self.student_ids, epoch)
         raise ConfigError(f"--pairing {self.protocol}: needs a +sembridge method (SemBridge's matcher)")

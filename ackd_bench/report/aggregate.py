@@ -43,18 +43,12 @@ def pair_sort_key(pair: str) -> tuple[int, str]:
 COSTS = ("w2_prob", "gw", "pair_cost", "w2_embed_diag")  # transport record keys (docs/results-schema.md)
 
 
-def _cost(t: object, key: str) -> float:
-    value = t.get(key) if isinstance(t, dict) else None
-    if isinstance(value, dict):
-        value = value.get("mean")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
-
-
 def _costs(t: dict | None) -> dict[str, float]:
-    """One column per transport cost under the run's pairing and `<key>_sckd` under the SCKD pairs (NaN: absent,
-    e.g. records written before these keys existed)."""
-    sckd = t.get("sckd") if isinstance(t, dict) else None
-    return {**{k: _cost(t, k) for k in COSTS}, **{f"{k}_sckd": _cost(sckd, k) for k in COSTS}}
+    """One column per transport cost under the run's pairing and `<key>_sckd` under the SCKD pairs (NaN: absent)."""
+    from ackd_bench.report.cost import headline
+
+    own, sckd = headline(t), headline(t, sckd=True)
+    return {**own, **{f"{k}_sckd": v for k, v in sckd.items()}}
 
 
 def card_for(cards: list[dict], name: str, version: object) -> dict:
@@ -89,11 +83,14 @@ def _predictions(folder: Path) -> pd.DataFrame:
 
 
 def load(root: str | Path, cards: list[dict] | None = None) -> dict:
-    """{"runs", "per_class", "epochs", "confusion"} DataFrames for the submissions under `root`, "correct":
-    {cell key (KEY order): {seed: per-image correctness Series indexed by sample id}}
-    and "labels": {benchmark: test label Series indexed by sample id}.
-    `cards`: the shipped benchmark cards (for `sckd_reference`, `paper_dataset`, class names, default bands)."""
-    runs, per_class, epochs, confusion, correct, labels = [], [], [], [], {}, {}
+    """{"runs", "per_class", "epochs", "confusion", "fraction_runs"} DataFrames for the submissions under
+    `root`, "correct": {cell key (KEY order): {seed: per-image correctness Series indexed by sample id}} and
+    "labels": {benchmark: test label Series indexed by sample id}. `cards`: the shipped benchmark cards (for
+    `sckd_reference`, `paper_dataset`, class names, default bands).
+
+    Everything but "fraction_runs" holds the runs on the whole student train split; "fraction_runs" every run
+    with its `train_fraction` (report/label_efficiency.py)."""
+    runs, per_class, epochs, confusion, correct, labels, fraction_runs = [], [], [], [], {}, {}, []
     root = Path(root)
     for folder in record_dirs(root):
         r = read_json(folder / "result.json")
@@ -102,6 +99,11 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
         ident = {"benchmark": r["benchmark"]["name"], "method": r["method"], "pairing": r["pairing"],
                  "pair": r["pair"], "config_hash": extra.pop("config_hash"), "seed": int(r["seed"])}
         m, t, tm = r["metrics"], r.get("transport"), r["timings"]
+        fraction = float(r.get("train_fraction") or 1.0)
+        fraction_runs.append({**ident, "train_fraction": fraction, "test_oa": float(m["test_oa_best_val"]),
+                              "path": folder.relative_to(root).as_posix()})
+        if fraction < 1.0:
+            continue
         preds = _predictions(folder)
         hit = preds["label"].to_numpy() == preds["prediction"].to_numpy()
         correct.setdefault(tuple(ident[k] for k in KEY), {})[ident["seed"]] = pd.Series(
@@ -120,9 +122,9 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
             per_class.append({**ident, "class_name": cls, "acc": float(acc)})
         epochs += _epoch_rows(folder / "metrics.jsonl", ident)
     cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"],
-            "confusion": KEY + ["seed", "true", "predicted"]}
+            "confusion": KEY + ["seed", "true", "predicted"], "fraction_runs": KEY + ["train_fraction", "seed"]}
     frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
-              "confusion": pd.DataFrame(confusion)}
+              "confusion": pd.DataFrame(confusion), "fraction_runs": pd.DataFrame(fraction_runs)}
     out = {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
     return {**out, "correct": correct, "labels": labels}
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ackd_bench.errors import SubmissionError
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_text, sha256_file
-from ackd_bench.report import aggregate, compare, html, plots, scores, stats, tables
+from ackd_bench.report import aggregate, compare, html, label_efficiency, plots, scores, stats, tables
 from ackd_bench.report.benchmarks import DATASETS_DIR, known_cards
 from ackd_bench.report.submit import safe_component, submissions_lock
 
@@ -200,6 +200,13 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
     releases = sorted(p.name for p in (out / "releases").iterdir()) if (out / "releases").is_dir() else []
     releases = sorted(set(releases) | ({release} if release else set()))
     images = _plots(data, cells)
+    curves = label_efficiency.table(data["fraction_runs"], submissions)  # runs on student train fractions
+    if len(curves):
+        images.update(label_efficiency.images(curves))
+        atomic_write_text(out / "label_efficiency.csv", _csv(curves))
+    elif (out / "label_efficiency.csv").exists():
+        (out / "label_efficiency.csv").unlink()
+    data["label_efficiency"] = curves
     readme = tables.readme(cells, asym, paired, agg, releases, norm)
     files = {"README.md": readme, "leaderboard.csv": _csv(_public(cells)), "paired.csv": _csv(_public(paired)),
              "aggregate.csv": _csv(_public(agg)), "asymmetry.csv": _csv(_public(asym)),
@@ -218,7 +225,8 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
                 atomic_write_bytes(tmp / name, (out / name).read_bytes())
             atomic_write_text(tmp / "submissions.sha256", _submission_hashes(submissions))
     return {**{k: v for k, v in data.items() if isinstance(v, pd.DataFrame)}, "cells": cells, "asymmetry": asym,
-            "paired": paired, "aggregate": agg, "normaliser": norm, "per_class_ci": per_class}
+            "paired": paired, "aggregate": agg, "normaliser": norm, "per_class_ci": per_class,
+            "label_efficiency": curves}
 
 
 def _public(df: pd.DataFrame) -> pd.DataFrame:
@@ -262,6 +270,10 @@ def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFra
                                       ("variant", "variant", "text"), ("config", "config_hash", "text"),
                                       ("difference", "variant_diff", "text"),
                                       ("teacher.seed", "teacher_seed", "text")]))
+    curves = data["label_efficiency"]
+    if len(curves):
+        parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
+                                     curves, label_efficiency.HTML_COLUMNS))
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
     parts.append(html.confusion_html(_confusion_blocks(cells, data["confusion"], data["cards"])))
     modes = ", ".join(sorted(data["runs"]["teacher_seed"].astype(str).unique())) if len(data["runs"]) else "–"

@@ -41,6 +41,11 @@ def method_colour(method: str) -> tuple:
     return palette[int(hashlib.sha256(method.encode()).hexdigest(), 16) % 20]
 
 
+def _colour(i: int) -> tuple:
+    """The i-th tab10 colour (plots whose series are not methods)."""
+    return matplotlib.colormaps["tab10"](i % 10)
+
+
 def method_colour_hex(method: str) -> str:
     return matplotlib.colors.to_hex(method_colour(method))
 
@@ -60,7 +65,7 @@ def transport_epochs(epochs: pd.DataFrame) -> bytes:
                 ax.plot(mean.index, mean["pair_cost_sckd"], "--", lw=0.8, color=colour, label=f"{label}: SCKD pairs")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel("pair cost (mean over classes)")
+        ax.set_ylabel("pair cost in probability space (mean over classes)")
         if ax.has_data():
             ax.legend(fontsize=6, loc="best")
         fig.tight_layout()

@@ -1,7 +1,9 @@
 """The versioned result.json schema (result.schema.json) and a small validator for the subset it uses.
 
 Supported keywords: type (string or list), required, properties, additionalProperties (schema or false),
-items, enum, const, minimum, maximum, minLength, pattern. Every violation is collected, none stops the walk.
+items, enum, const, minimum, maximum, minLength, pattern, anyOf (valid when one branch has no violation; else
+the violations of the branch with the fewest) and $ref to "#/$defs/NAME". Every violation is collected, none
+stops the walk.
 Numbers must be finite (NaN and +-inf are violations wherever they appear); booleans are not numbers.
 """
 
@@ -42,7 +44,22 @@ def _type_ok(value: Any, name: str) -> bool:
     raise ValueError(f"schema uses unknown type {name!r}")
 
 
-def _walk(value: Any, schema: dict, where: str, out: list[str]) -> None:
+def _walk(value: Any, schema: dict, where: str, out: list[str], root: dict) -> None:
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/$defs/") or ref[len("#/$defs/"):] not in root.get("$defs", {}):
+            raise ValueError(f"schema uses an unsupported or unknown $ref {ref!r}")
+        schema = root["$defs"][ref[len("#/$defs/"):]]
+    if "anyOf" in schema:
+        tries = []
+        for branch in schema["anyOf"]:
+            found: list[str] = []
+            _walk(value, branch, where, found, root)
+            if not found:
+                return
+            tries.append(found)
+        out.extend(min(tries, key=len))
+        return
     if isinstance(value, float) and not math.isfinite(value):
         out.append(f"{where}: {value} is not a finite number")
         return
@@ -69,12 +86,12 @@ def _walk(value: Any, schema: dict, where: str, out: list[str]) -> None:
             out.append(f"{where}: {value!r} does not match {schema['pattern']}")
     if isinstance(value, list):
         for i, item in enumerate(value):
-            _walk(item, schema.get("items", {}), f"{where}[{i}]", out)
+            _walk(item, schema.get("items", {}), f"{where}[{i}]", out, root)
     if isinstance(value, dict):
-        _walk_object(value, schema, where, out)
+        _walk_object(value, schema, where, out, root)
 
 
-def _walk_object(value: dict, schema: dict, where: str, out: list[str]) -> None:
+def _walk_object(value: dict, schema: dict, where: str, out: list[str], root: dict) -> None:
     props = schema.get("properties", {})
     extra = schema.get("additionalProperties", True)
     for key in schema.get("required", []):
@@ -83,13 +100,13 @@ def _walk_object(value: dict, schema: dict, where: str, out: list[str]) -> None:
     for key in sorted(value, key=str):
         sub = _join(where, key)
         if key in props:
-            _walk(value[key], props[key], sub, out)
+            _walk(value[key], props[key], sub, out, root)
         elif extra is False:
             out.append(f"{sub}: unknown key")
         elif isinstance(extra, dict):
-            _walk(value[key], extra, sub, out)
+            _walk(value[key], extra, sub, out, root)
         else:
-            _walk(value[key], {}, sub, out)  # still checks NaN/inf deep inside free-form objects
+            _walk(value[key], {}, sub, out, root)  # still checks NaN/inf deep inside free-form objects
 
 
 def _join(where: str, key: str) -> str:
@@ -104,5 +121,6 @@ def schema_violations(record: Any, schema: dict | None = None) -> list[str]:
     if version not in KNOWN_SCHEMA_VERSIONS or isinstance(version, bool):
         return [f"schema_version: unknown schema_version {version!r} (known: {list(KNOWN_SCHEMA_VERSIONS)})"]
     out: list[str] = []
-    _walk(record, schema or load_schema(), "", out)
+    schema = schema or load_schema()
+    _walk(record, schema, "", out, schema)
     return out

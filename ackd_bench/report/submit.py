@@ -51,7 +51,7 @@ def safe_component(value: object) -> str | None:
 
 def record_key(record: dict) -> tuple[list[str], list[str]]:
     """The record's folder components [benchmark, method, pairing, pair, config hash, seed<k>] and any
-    unsafe-name violations."""
+    unsafe-name violations. A run on a student train fraction F < 1 goes to `seed<k>-frac<F>` instead of `seed<k>`."""
     bench = record.get("benchmark")
     fields = [("benchmark.name", bench.get("name") if isinstance(bench, dict) else None), ("method", record.get("method")),
               ("pairing", record.get("pairing")), ("pair", record.get("pair"))]
@@ -70,7 +70,11 @@ def record_key(record: dict) -> tuple[list[str], list[str]]:
     seed = record.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         out.append(f"seed: {seed!r} cannot be a folder name (a non-negative integer is required)")
-    parts.append(f"seed{seed}")
+    fraction = record.get("train_fraction", 1)
+    if isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1:
+        parts.append(f"seed{seed}-frac{fraction:g}")  # label-efficiency runs sit beside the full-split run
+    else:
+        parts.append(f"seed{seed}")
     return parts, out
 
 

@@ -168,8 +168,11 @@ def readme(cells: pd.DataFrame, asym: pd.DataFrame, paired: pd.DataFrame, agg: p
         out += ["### Asymmetry penalty (SCKD reference minus ACKD, OA points)", ""]
         out += asymmetry_table(asym[asym["benchmark"] == bench] if not asym.empty else asym) + [""]
         out += ["### Transport cost and training time", "",
-                "Per class then averaged, mean over seeds and pairs (definitions: docs/results-schema.md); – = "
-                "not in these records.", ""] + cost_table(c) + [""]
+                "Per class then averaged, mean over seeds and pairs (definitions: docs/results-schema.md). W2 prob: "
+                "Wasserstein-2 between teacher-partner and student class probabilities (softmax at T = 3); GW: "
+                "Gromov-Wasserstein between the two embedding sets; pair cost: root mean squared distance between "
+                "each student's and its partner's class probabilities (what a pairing changes). – = not in these "
+                "records (written before these costs existed).", ""] + cost_table(c) + [""]
         out += ["### Paired comparisons with `kd` and `student`", "",
                 "Same benchmark and pair, shared seeds, the same test images: mean OA difference with a paired "
                 "bootstrap 95% CI (seeds, then images); exact McNemar test per seed, combined over seeds as "

@@ -1,4 +1,4 @@
-"""Pairings: initial SSM retrieval (class-conditional or label-free), random same-class, and DynM.
+"""Pairings: initial SSM retrieval (class-conditional or label-free) and DynM (random ones: engine/pairing.py).
 
 A PairingTable is a DataFrame with one row per student train image:
 student_id, teacher_id, score, rank, round, epoch, protocol, matcher_sha256.
@@ -48,19 +48,6 @@ def pairing_table(
         },
         columns=PAIRING_COLUMNS,
     )
-
-
-def random_same_class(student_labels: np.ndarray, teacher_labels: np.ndarray, seed: int) -> np.ndarray:
-    """A seeded uniformly random same-class teacher index for every student (the --no-ssm pairing)."""
-    rng = np.random.default_rng(seed)
-    student_labels, teacher_labels = np.asarray(student_labels), np.asarray(teacher_labels)
-    out = np.full(len(student_labels), -1, dtype=np.int64)
-    for c in np.unique(student_labels):
-        rows = np.flatnonzero(student_labels == c)
-        members = np.flatnonzero(teacher_labels == c)
-        if len(members):
-            out[rows] = members[rng.integers(0, len(members), size=len(rows))]
-    return out
 
 
 def retrieve(

@@ -23,9 +23,9 @@ import pandas as pd
 
 from ackd_bench.config import deep_update, resolve_config
 from ackd_bench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
+from ackd_bench.report.cost import costs_from_embeddings
 from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.validate import score
-from ackd_bench.transport import class_costs
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "eurosat-ms-200"
@@ -157,14 +157,25 @@ def cell_hash(run_dir: Path) -> str:
 
 
 def _epoch_transport(classes: list[str], seed: int, epoch: int, sckd: bool) -> dict:
-    """Real class_costs on small seeded embeddings whose teacher/student gap shrinks with the epoch."""
+    """The real transport record (report.cost.costs_from_embeddings) on small seeded logits and embeddings whose
+    teacher/student gap shrinks with the epoch."""
     rng = np.random.default_rng([seed, epoch])
     labels = np.repeat(np.arange(len(classes)), 6)
+    ids = [f"s{i}" for i in range(len(labels))]
     student = rng.normal(size=(len(labels), 8)) + labels[:, None]
+    s_logits = 3 * np.eye(len(classes))[labels] + rng.normal(size=(len(labels), len(classes)))
     teacher = student + rng.normal(scale=1.0 / (epoch + 1), size=student.shape)
-    paired = student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape) if sckd else None
-    return class_costs(teacher, student, labels, labels, classes=classes, n_max=500, seed=seed,
-                       sckd_teacher_emb=paired, sckd_teacher_labels=labels if sckd else None)
+    t_logits = s_logits + rng.normal(scale=1.0 / (epoch + 1), size=s_logits.shape)
+    emb = {"student_ids": ids, "student_labels": labels, "student_emb": student, "student_logits": s_logits,
+           "teacher_ids": [f"t{i}" for i in range(len(labels))], "teacher_labels": labels, "teacher_emb": teacher,
+           "teacher_logits": t_logits, "classes": classes,
+           "pairing": pd.DataFrame({"student_id": ids, "teacher_id": [f"t{i}" for i in range(len(labels))]})}
+    if sckd:
+        emb.update(sckd_pairs=pd.DataFrame({"student_id": ids, "teacher_id": [f"p{i}" for i in range(len(labels))]}),
+                   sckd_teacher_ids=[f"p{i}" for i in range(len(labels))],
+                   sckd_teacher_emb=student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape),
+                   sckd_teacher_logits=s_logits + rng.normal(scale=0.3 / (epoch + 1), size=s_logits.shape))
+    return costs_from_embeddings(emb, seed=seed)
 
 
 if __name__ == "__main__":
