@@ -240,3 +240,45 @@ def test_leaderboard_refuses_an_invalid_folder(tmp_path):
     res = CliRunner().invoke(cli, ["leaderboard", "--submissions", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "stray.txt: unexpected file" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_declared_sckd_reference_and_paper_column(tmp_path, bench):
+    """A card declaring its paired sibling (`sckd_reference`) and the paper dataset it reproduces."""
+    import shutil
+
+    ackd, paired = tmp_path / "ackd", tmp_path / "paired"
+    shutil.copytree(bench, ackd)
+    shutil.copytree(bench, paired)
+    card = json.loads((bench / "benchmark.json").read_text())
+    (ackd / "benchmark.json").write_text(json.dumps({**card, "sckd_reference": f"{card['name']}-paired",
+                                                     "paper_dataset": "S2S-EU"}))
+    (paired / "benchmark.json").write_text(json.dumps({**card, "name": f"{card['name']}-paired"}))
+    subs = tmp_path / "subs"
+    plan = {("student", "random"): (10, 11, 12), ("kd", "random"): (4, 5, 6), ("kd", "oracle"): (3, 3, 3),
+            ("sembridge", "ssm"): (2, 3, 4)}
+    for (method, pairing), wrongs in plan.items():
+        for seed, wrong in enumerate(wrongs):
+            submit(fx.make_run(tmp_path / "runs" / f"{method}-{pairing}-{seed}", ackd, method=method, pairing=pairing,
+                               seed=seed, wrong=wrong), subs, benchmark=ackd)
+    for seed, wrong in enumerate((0, 0, 1)):
+        submit(fx.make_run(tmp_path / "runs" / f"paired-{seed}", paired, method="kd", pairing="oracle", seed=seed,
+                           wrong=wrong), subs, benchmark=paired)
+    tables = build(subs, tmp_path / "out")
+    n = 20
+    cells = tables["cells"].set_index(["benchmark", "method", "pairing"])
+    name = card["name"]
+    assert cells.loc[(name, "kd", "oracle"), "protocol"] == "paired-unseen"
+    assert cells.loc[(f"{name}-paired", "kd", "oracle"), "protocol"] == "SCKD"
+    asym = tables["asymmetry"].set_index(["benchmark", "method", "pairing"])
+    kd = asym.loc[(name, "kd", "random")]
+    assert kd["reference_benchmark"] == f"{name}-paired" and bool(kd["paired_images"])
+    assert kd["penalty"] == pytest.approx(np.mean(_oa(n, 0, 0, 1)) - np.mean(_oa(n, 4, 5, 6)))
+    (task,) = tables["normaliser"]["tasks"]
+    assert task["sckd_oa"] == pytest.approx(np.mean(_oa(n, 0, 0, 1)))
+    assert task["sckd_cell"].startswith(f"{name}-paired/kd/oracle/R-R/")
+    assert cells.loc[(name, "student", "random"), "paper_oa"] == 91.7
+    assert cells.loc[(name, "sembridge", "ssm"), "paper_oa"] == 93.7
+    assert math.isnan(cells.loc[(name, "kd", "random"), "paper_oa"])
+    assert math.isnan(cells.loc[(f"{name}-paired", "kd", "oracle"), "paper_oa"])
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "paper (R-R)" in readme and "| student | random | fast | " in readme and "| 91.7 |" in readme

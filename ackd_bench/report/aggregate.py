@@ -85,16 +85,21 @@ def _predictions(folder: Path) -> pd.DataFrame:
 def load(root: str | Path, cards: list[dict] | None = None) -> dict:
     """{"runs", "per_class", "epochs", "confusion", "fraction_runs"} DataFrames for the submissions under
     `root`, "correct": {cell key (KEY order): {seed: per-image correctness Series indexed by sample id}} and
-    "labels": {benchmark: test label Series indexed by sample id}. `cards`: the shipped benchmark cards (for
-    `sckd_reference`, `paper_dataset`, class names, default bands).
+    "labels": {benchmark: test label Series indexed by sample id}, "bench_cards": {benchmark: card facts}.
+    `cards`: the shipped benchmark cards (`sckd_reference`, `paper_dataset`, class names, default bands); the
+    facts a record stored at submission (`submission.card`, from the build it was checked against) win.
 
     Everything but "fraction_runs" holds the runs on the whole student train split; "fraction_runs" every run
     with its `train_fraction` (report/label_efficiency.py)."""
     runs, per_class, epochs, confusion, correct, labels, fraction_runs = [], [], [], [], {}, {}, []
+    bench_cards: dict[str, dict] = {}
     root = Path(root)
     for folder in record_dirs(root):
         r = read_json(folder / "result.json")
-        card = card_for(cards or [], r["benchmark"]["name"], r["benchmark"]["version"])
+        stored = (r.get("submission") or {}).get("card")  # facts of the build `submit` checked against
+        card = {**card_for(cards or [], r["benchmark"]["name"], r["benchmark"]["version"]),
+                **(stored if isinstance(stored, dict) else {})}
+        bench_cards.setdefault(r["benchmark"]["name"], card)
         extra = _identity(r, card)
         ident = {"benchmark": r["benchmark"]["name"], "method": r["method"], "pairing": r["pairing"],
                  "pair": r["pair"], "config_hash": extra.pop("config_hash"), "seed": int(r["seed"])}
@@ -126,7 +131,7 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
     frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
               "confusion": pd.DataFrame(confusion), "fraction_runs": pd.DataFrame(fraction_runs)}
     out = {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
-    return {**out, "correct": correct, "labels": labels}
+    return {**out, "correct": correct, "labels": labels, "bench_cards": bench_cards}
 
 
 def _confusion_rows(preds: pd.DataFrame, ident: dict, classes: list[str]) -> list[dict]:

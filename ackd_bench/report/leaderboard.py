@@ -84,7 +84,7 @@ def per_class_ci(cells: pd.DataFrame, data: dict) -> pd.DataFrame:
         key = tuple(c[k] for k in aggregate.KEY)
         runs = data["correct"].get(key, {})
         labels = data["labels"][c["benchmark"]]
-        names = (aggregate.card_for(data["cards"], c["benchmark"], c["benchmark_version"]).get("classes") or [])
+        names = data["bench_cards"].get(c["benchmark"], {}).get("classes") or []
         aligned = {s: (labels.reindex(v.index).to_numpy(), v.to_numpy(dtype=float)) for s, v in runs.items()}
         for label in sorted(pd.unique(labels)):
             by_seed = {s: hit[lab == label] for s, (lab, hit) in aligned.items()}
@@ -120,7 +120,7 @@ def _with_text(cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFrame, asy
         asym["penalty_text"] = [tables.interval(r.penalty, r.penalty_lo, r.penalty_hi) for r in asym.itertuples()]
 
 
-def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: list[dict]) -> list:
+def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: dict[str, dict]) -> list:
     blocks = []
     if confusion.empty:
         return blocks
@@ -131,7 +131,7 @@ def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: list[
         part = by_cell.get(tuple(c[k] for k in aggregate.KEY))
         if not part:
             continue
-        names = aggregate.card_for(cards, c["benchmark"], c["benchmark_version"]).get("classes") or []
+        names = cards.get(c["benchmark"], {}).get("classes") or []
         present = sorted({t for t, _ in part} | {p for _, p in part})
         classes = [n for n in names if n in present] + sorted(p for p in present if p not in names)
         counts = [[int(part.get((t, p), 0)) for p in classes] for t in classes]
@@ -185,7 +185,6 @@ def _submission_hashes(submissions: Path) -> str:
 
 def _build(submissions: Path, out: Path, release: str | None, cards: list[dict]) -> dict[str, pd.DataFrame]:
     data = aggregate.load(submissions, cards)
-    data["cards"] = cards
     cells = _sort_cells(aggregate.cells(data["runs"], data["correct"]))
     if len(cells):
         cells = compare.tied_groups(cells, data["correct"])
@@ -275,7 +274,7 @@ def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFra
         parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
                                      curves, label_efficiency.HTML_COLUMNS))
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
-    parts.append(html.confusion_html(_confusion_blocks(cells, data["confusion"], data["cards"])))
+    parts.append(html.confusion_html(_confusion_blocks(cells, data["confusion"], data["bench_cards"])))
     modes = ", ".join(sorted(data["runs"]["teacher_seed"].astype(str).unique())) if len(data["runs"]) else "–"
     intro = (f"{len(data['runs'])} runs in {len(cells)} cells. Student test OA at the best-val epoch; SCKD = oracle "
              f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
