@@ -29,7 +29,8 @@ def test_sembridge_options_do_not_split_a_plain_method():
 def test_variant_names_from_the_difference_to_the_profile():
     assert variant_label(_cfg(), config_diff(_cfg(), ["B02", "B03"])) == "fast"
     cfg = _cfg(sembridge={"coral_scale": "official"}, teacher={"epochs": 3})
-    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "fast: sembridge.coral_scale=official, teacher.epochs=3"
+    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == \
+        "fast: sembridge.coral_scale=official, teacher.epochs=3"
     assert config_diff(_cfg(), ["B02", "B03", "B04"]) == {"bands": ["B02", "B03"]}
     # an option given at the method's default value is no difference (but a separate hash: nothing is filled in
     # from the code's current defaults, so stored hashes never move)

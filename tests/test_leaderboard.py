@@ -150,7 +150,8 @@ def test_asymmetry_penalty_with_ci(built):
 
 def test_normaliser_is_frozen_and_aggregate(tmp_path, bench):
     subs, out = tmp_path / "subs", tmp_path / "out"
-    plan = {**{("kd", "oracle", "R-R", s): 0 for s in range(3)}, **{("kd", "random", "R-R", s): 2 + s for s in range(3)},
+    plan = {**{("kd", "oracle", "R-R", s): 0 for s in range(3)},
+            **{("kd", "random", "R-R", s): 2 + s for s in range(3)},
             **{("student", "random", "R-R", s): 10 + s for s in range(3)}}
     _submit_plan(tmp_path, bench, plan, subs)
     tables = build(subs, out)

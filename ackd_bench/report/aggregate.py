@@ -74,7 +74,8 @@ def _identity(r: dict, card: dict) -> dict:
             "default_variant": not diff, "profile": str(cfg.get("profile") or ""),
             "teacher_seed": str(teacher.get("seed", "")),
             "teacher_recipe": json.dumps({k: v for k, v in teacher.items() if k != "arch"}, sort_keys=True),
-            "sckd_reference": str(card.get("sckd_reference") or ""), "paper_dataset": str(card.get("paper_dataset") or "")}
+            "sckd_reference": str(card.get("sckd_reference") or ""),
+            "paper_dataset": str(card.get("paper_dataset") or "")}
 
 
 def _predictions(folder: Path) -> pd.DataFrame:
@@ -137,7 +138,10 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
 def _confusion_rows(preds: pd.DataFrame, ident: dict, classes: list[str]) -> list[dict]:
     """Non-zero confusion-matrix entries of one run (class names from the card when known, else indices)."""
     counts = preds.groupby(["label", "prediction"]).size()
-    name = (lambda k: classes[k] if 0 <= k < len(classes) else str(k))
+
+    def name(k: int) -> str:
+        return classes[k] if 0 <= k < len(classes) else str(k)
+
     return [{**ident, "true": name(int(t)), "predicted": name(int(p)), "count": int(c)}
             for (t, p), c in counts.items()]
 

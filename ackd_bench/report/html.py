@@ -130,7 +130,8 @@ def _cell(value: object, kind: str, text: object = None) -> str:
     if missing:
         return '<td data-v="">–</td>'
     shown = {"pct": lambda v: f"{100 * v:.2f}", "num": lambda v: f"{v:.4f}", "int": lambda v: f"{int(v)}",
-             "sec": lambda v: f"{v:.1f}", "num1": lambda v: f"{v:.1f}", "p": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}"}[kind](float(value))
+             "sec": lambda v: f"{v:.1f}", "num1": lambda v: f"{v:.1f}",
+             "p": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}"}[kind](float(value))
     shown = html.escape(shown)
     return f'<td data-v="{float(value)!r}">{shown}</td>'
 
@@ -148,7 +149,8 @@ def table_html(table_id: str, title: str, df: pd.DataFrame, columns: list[Column
     rows = "".join(_row_open(r) + "".join(_cell(r[c], k, r.get(f"{c}_text")) for _, c, k in columns) + "</tr>\n"
                    for _, r in df.iterrows())
     note = f'<p class="caption">{html.escape(caption)}</p>\n' if caption else ""
-    return (f'<h3>{html.escape(title)}</h3>\n{note}<input type="search" placeholder="filter" data-filter="{table_id}">\n'
+    return (f'<h3>{html.escape(title)}</h3>\n{note}'
+            f'<input type="search" placeholder="filter" data-filter="{table_id}">\n'
             f'<table class="lb" id="{table_id}"><thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}</tbody></table>\n')
 
 

@@ -280,7 +280,8 @@ def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFra
              f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
              "Click a header to sort; type to filter; every number is explained in docs/leaderboard.md.")
     links = "".join(f'<a href="releases/{r}/README.md">{r}</a> ' for r in releases)
-    head = (html.howto_html(tables.HOW_TO_READ.replace("**", "").replace("`", "")) + html.filters_html(_facet_values(data["runs"]))
+    head = (html.howto_html(tables.HOW_TO_READ.replace("**", "").replace("`", ""))
+            + html.filters_html(_facet_values(data["runs"]))
             + (f"<p>Releases: {links}</p>\n" if links else "")
             + html.legend_html({m: plots.method_colour_hex(m) for m in sorted(data["runs"]["method"].unique())}
                                if len(data["runs"]) else {}))

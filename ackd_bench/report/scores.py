@@ -58,7 +58,8 @@ def _task_anchor(refs: References, bench: str, pair: str, ref_bench: str) -> dic
     high = refs.pick(like, ref_bench, "kd", ("oracle",))
     if low is None or high is None:
         return None
-    return {"n_min": int(min(low["n"], high["n"])), "benchmark": bench, "pair": pair, "student_oa": float(low["oa_mean"]), "sckd_oa": float(high["oa_mean"]),
+    return {"n_min": int(min(low["n"], high["n"])), "benchmark": bench, "pair": pair,
+            "student_oa": float(low["oa_mean"]), "sckd_oa": float(high["oa_mean"]),
             "student_cell": f"{bench}/student/{low['pairing']}/{pair}/{low['config_hash']} (n={int(low['n'])})",
             "sckd_cell": f"{ref_bench}/kd/oracle/{pair}/{high['config_hash']} (n={int(high['n'])})"}
 

@@ -94,7 +94,8 @@ def asymmetry_table(asym: pd.DataFrame) -> list[str]:
                       "penalty (OA pts) [95% CI]", "CI"], rows)
 
 
-COST_HEADERS = [("w2_prob", "W2 prob"), ("gw", "GW"), ("pair_cost", "pair cost"), ("pair_cost_sckd", "pair cost (SCKD)")]
+COST_HEADERS = [("w2_prob", "W2 prob"), ("gw", "GW"), ("pair_cost", "pair cost"),
+                ("pair_cost_sckd", "pair cost (SCKD)")]
 
 
 def cost_table(cells: pd.DataFrame) -> list[str]:
@@ -177,8 +178,8 @@ def readme(cells: pd.DataFrame, asym: pd.DataFrame, paired: pd.DataFrame, agg: p
                 "Same benchmark and pair, shared seeds, the same test images: mean OA difference with a paired "
                 "bootstrap 95% CI (seeds, then images); exact McNemar test per seed, combined over seeds as "
                 "min(1, 2 x mean p) (valid whatever the dependence between seeds); Holm-corrected over every "
-                f"comparison on this page; the exact sign-flip test on per-seed OA differences as a second column "
-                f"(with n seeds its smallest p is 2/2^n).", ""]
+                "comparison on this page; the exact sign-flip test on per-seed OA differences as a second column "
+                "(with n seeds its smallest p is 2/2^n).", ""]
         out += paired_table(paired[paired["benchmark"] == bench] if not paired.empty else paired) + [""]
         out += [f"Plots: `plots/{bench}_oa_ci.png`, `plots/{bench}_transport_epochs.png`, "
                 f"`plots/{bench}_oa_vs_w.png`, `plots/{bench}_per_class.png`. Confusion matrices: "
