@@ -46,3 +46,14 @@ def test_official_profile_runs_are_named_official():
     assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "official"
     other = deep_update(cfg, {"bands": ["B02", "B03"]})
     assert config_diff(other, ["B02", "B03"]) == {"bands": ["B02", "B03"]}
+
+
+def test_recipe_and_method_defaults():
+    from ackd_bench.report.identity import method_at_defaults, recipe_hash
+
+    sb, kd = _cfg(), dict(_cfg(), method="kd", pairing="random", method_args={"T": 2.0})
+    assert recipe_hash(sb) == recipe_hash(kd)  # same training recipe, different methods and hyper-parameters
+    assert recipe_hash(_cfg(teacher={"epochs": 3})) != recipe_hash(sb) and recipe_hash(_cfg(lr=0.1)) != recipe_hash(sb)
+    assert method_at_defaults(config_diff(_cfg(teacher={"epochs": 3})))  # a recipe difference: ranked, own row
+    assert not method_at_defaults(config_diff(_cfg(sembridge={"coral_scale": "official"})))
+    assert not method_at_defaults(config_diff(kd))

@@ -18,15 +18,16 @@ import pandas as pd
 
 from ackd_bench.io import read_json
 from ackd_bench.report import stats
-from ackd_bench.report.identity import config_diff, identity_hash, variant_label
+from ackd_bench.report.identity import (config_diff, identity_hash, method_at_defaults, recipe_hash,
+                                        variant_label)
 
 PAIR_ORDER = ["R-R", "M-M", "S-S", "R-M", "R-S", "M-S"]
 KEY = ["benchmark", "method", "pairing", "pair", "config_hash"]
 BASELINE = "kd"
 MIN_RANKED_SEEDS = 3  # submission policy: cells with fewer seeds are shown, flagged "not ranked"
 RECOMMENDED_SEEDS = 5
-IDENTITY_COLUMNS = ["variant", "variant_diff", "default_variant", "profile", "teacher_seed", "teacher_recipe",
-                    "sckd_reference", "paper_dataset"]
+IDENTITY_COLUMNS = ["variant", "variant_diff", "default_variant", "recipe", "profile", "teacher_seed",
+                    "teacher_recipe", "sckd_reference", "paper_dataset"]
 
 
 def record_dirs(root: str | Path) -> list[Path]:
@@ -71,7 +72,8 @@ def _identity(r: dict, card: dict) -> dict:
     teacher = cfg.get("teacher") if isinstance(cfg.get("teacher"), dict) else {}
     return {"config_hash": identity_hash(cfg), "variant": given or variant_label(cfg, diff),
             "variant_diff": ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(diff.items())) or "(profile defaults)",
-            "default_variant": not diff, "profile": str(cfg.get("profile") or ""),
+            "default_variant": method_at_defaults(diff), "recipe": recipe_hash(cfg),
+            "profile": str(cfg.get("profile") or ""),
             "teacher_seed": str(teacher.get("seed", "")),
             "teacher_recipe": json.dumps({k: v for k, v in teacher.items() if k != "arch"}, sort_keys=True),
             "sckd_reference": str(card.get("sckd_reference") or ""),

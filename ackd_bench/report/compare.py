@@ -52,17 +52,18 @@ class References:
             if len(default) else {}
 
     def pick(self, like: pd.Series, benchmark: str, method: str, pairings: tuple[str, ...]) -> pd.Series | None:
-        """The default-variant cell of `method` on (benchmark, like's pair) under the first pairing of `pairings`
-        that exists; among several, the one trained with `like`'s teacher recipe, then `like`'s profile, then
-        the most seeds."""
+        """The cell of `method` at its default hyper-parameters on (benchmark, like's pair) under the first
+        pairing of `pairings` that exists; among several, the one trained under `like`'s recipe, then with
+        `like`'s teacher recipe, then `like`'s profile, then the most seeds."""
         for pairing in pairings:
             cand = self.groups.get((benchmark, like["pair"], method, pairing))
             if cand is not None and len(cand):
                 if len(cand) == 1:
                     return cand.iloc[0]
-                order = cand.assign(_t=cand["teacher_recipe"] != like["teacher_recipe"],
+                order = cand.assign(_r=cand["recipe"] != like.get("recipe", ""),
+                                    _t=cand["teacher_recipe"] != like["teacher_recipe"],
                                     _p=cand["profile"] != like["profile"], _n=-cand["n"])
-                return order.sort_values(["_t", "_p", "_n", "config_hash"]).iloc[0]
+                return order.sort_values(["_r", "_t", "_p", "_n", "config_hash"]).iloc[0]
         return None
 
 
@@ -92,7 +93,8 @@ def paired_table(cells: pd.DataFrame, correct: dict) -> pd.DataFrame:
             if r is None:
                 continue
             rows.append({**{k: c[k] for k in KEY}, "variant": c["variant"], "vs": baseline,
-                         "vs_pairing": ref["pairing"], "vs_config_hash": ref["config_hash"], "n_seeds": r.n_seeds,
+                         "vs_pairing": ref["pairing"], "vs_config_hash": ref["config_hash"],
+                         "vs_variant": ref["variant"], "same_recipe": ref["recipe"] == c["recipe"], "n_seeds": r.n_seeds,
                          "n_images": r.n_images, "diff": r.mean_diff / 100, "diff_lo": r.lo / 100,
                          "diff_hi": r.hi / 100, "p_mcnemar": r.p_mcnemar, "p_sign_flip": r.p_sign_flip})
     df = pd.DataFrame(rows)

@@ -13,7 +13,9 @@ The teacher's recipe (`teacher.*`, including `teacher.seed`: a fixed integer or 
 a cell's seeds) stays in the hash: runs distilled from differently trained teachers are different cells.
 
 The variant's readable name is the profile plus the config's difference to that profile's defaults
-(e.g. `fast: sembridge.coral_scale=official`), or a name given with `submit --variant NAME`.
+(e.g. `fast: sembridge.coral_scale=official`), or a name given with `submit --variant NAME`. The leaderboard
+ranks the variants whose method hyper-parameters (`METHOD_KEYS`) are at their defaults, and compares methods
+trained under the same recipe (`recipe_hash`: everything but the method, its hyper-parameters and the pair).
 """
 
 from __future__ import annotations
@@ -83,6 +85,23 @@ def canonical_config(config: dict, fill_defaults: bool = False) -> dict:
 def identity_hash(config: dict) -> str:
     """16 hex digits identifying the configuration (see the module docstring)."""
     return config_hash(canonical_config(config))
+
+
+METHOD_KEYS = ("method_args", "sembridge")  # the method's own hyper-parameters; the rest is the training recipe
+
+
+def recipe_hash(config: dict) -> str:
+    """16 hex digits identifying the shared training recipe: the configuration without the method, its own
+    hyper-parameters (`METHOD_KEYS`), the pairing and the pair. Methods are compared under the same recipe."""
+    cfg = {k: v for k, v in canonical_config(config).items() if k not in (*IDENTITY, *METHOD_KEYS)}
+    if isinstance(cfg.get("teacher"), dict):
+        cfg["teacher"] = {k: v for k, v in cfg["teacher"].items() if k != "arch"}
+    return config_hash(cfg)
+
+
+def method_at_defaults(diff: dict[str, Any]) -> bool:
+    """Whether a config difference leaves the method's own hyper-parameters at their defaults."""
+    return not any(key.split(".")[0] in METHOD_KEYS for key in diff)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

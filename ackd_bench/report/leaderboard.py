@@ -107,7 +107,7 @@ def _with_text(cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFrame, asy
         cells["_class"] = [r.mark or ("" if r.ranked else "unranked") for r in cells.itertuples()]
     if len(paired):
         paired["diff_text"] = [tables.interval(r.diff, r.diff_lo, r.diff_hi) for r in paired.itertuples()]
-        paired["vs_text"] = [f"{r.vs} / {r.vs_pairing}" for r in paired.itertuples()]
+        paired["vs_text"] = [tables.vs_text(r) for r in paired.itertuples()]
         paired["resolved"] = ["yes" if s else "no" for s in paired["significant"]]
     if len(agg):
         for col, lo, hi, scale, digits in (("iqm", "iqm_lo", "iqm_hi", 1, 3), ("pi_kd", "pi_kd_lo", "pi_kd_hi", 1, 2),

@@ -17,7 +17,8 @@ HOW_TO_READ = (
     f"within each seed). **Bold** = best in its column AND significantly better than every other ranked cell "
     f"there (paired exact McNemar test on the shared test images, combined over seeds, Holm-corrected within "
     f"the column, level {ALPHA}). ≈ = tied group: the top mean and the cells the data cannot tell apart from it. "
-    f"† = not ranked (fewer than {MIN_RANKED_SEEDS} seeds, a non-default variant, or a paired-tile reference); "
+    f"† = not ranked (fewer than {MIN_RANKED_SEEDS} seeds, a variant of the method's own hyper-parameters, or a "
+    f"paired-tile reference); "
     f"submit {RECOMMENDED_SEEDS} seeds per cell. Overlapping CIs do not by themselves mean a tie, and "
     f"non-overlapping ones are not a test: the marks come from the paired tests.")
 
@@ -107,10 +108,16 @@ def cost_table(cells: pd.DataFrame) -> list[str]:
     return _md_table(["method", "pairing", "variant", *(h for _, h in COST_HEADERS), "distill s", "total s"], rows)
 
 
+def vs_text(r: object) -> str:
+    """`kd / random`, plus the reference's variant when it was trained under another recipe."""
+    base = f"{r.vs} / {r.vs_pairing}"
+    return base if r.same_recipe else f"{base} ({r.vs_variant}; another training recipe)"
+
+
 def paired_table(paired: pd.DataFrame) -> list[str]:
     if paired.empty:
         return ["No cell shares seeds with a `kd` or `student` cell yet."]
-    rows = [[r.method, r.pairing, r.variant, r.pair, f"{r.vs} / {r.vs_pairing}", str(r.n_seeds), str(r.n_images),
+    rows = [[r.method, r.pairing, r.variant, r.pair, vs_text(r), str(r.n_seeds), str(r.n_images),
              interval(r.diff, r.diff_lo, r.diff_hi), pval(r.p_mcnemar), pval(r.p_holm),
              "yes" if r.significant else "no", pval(r.p_sign_flip)] for r in paired.itertuples()]
     return _md_table(["method", "pairing", "variant", "pair", "compared with", "shared seeds", "image pairs",
