@@ -101,6 +101,7 @@ table.lb { border-collapse: collapse; margin: 0.5em 0 1.5em 0; font-size: 13px; 
 table.lb th, table.lb td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
 table.lb th { background: #f0f0f0; cursor: pointer; user-select: none; }
 table.lb td.t { text-align: left; }
+table.lb td.ci { white-space: nowrap; }
 table.lb tr.best td.ci { font-weight: bold; background: #dff0d8; }
 table.lb tr.tied td.ci { background: #fcf8e3; }
 table.lb tr.unranked td.ci { color: #777; }

@@ -45,6 +45,9 @@ RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"),
                ("OA last %", "test_oa_last", "pct"), ("macro-F1 %", "test_macro_f1", "pct"),
                ("best-val epoch", "best_val_epoch", "int"), ("variant", "variant", "text"),
                ("teacher.seed", "teacher_seed", "text"), ("W2 prob", "w2_prob", "num"), ("total s", "total_s", "sec")]
+PER_CLASS_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
+                     ("pair", "pair", "text"), ("config", "config_hash", "text"), ("class", "class_name", "text"),
+                     ("test images", "n_images", "int"), ("accuracy % [95% CI]", "acc", "ci")]
 RELEASE_NAME = re.compile(r"^v[0-9]+(\.[0-9]+){1,2}$")
 RELEASE_FILES = ("README.md", "leaderboard.csv", "paired.csv", "aggregate.csv", "asymmetry.csv", "normaliser.json")
 
@@ -195,6 +198,7 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
     agg = scores.aggregate_view(data["runs"], cells, norm) if len(cells) else pd.DataFrame()
     per_class = per_class_ci(cells, data) if len(cells) else pd.DataFrame()
     _with_text(cells, paired, agg, asym)
+    data["per_class_ci"] = per_class
     data["normaliser"] = norm
     releases = sorted(p.name for p in (out / "releases").iterdir()) if (out / "releases").is_dir() else []
     releases = sorted(set(releases) | ({release} if release else set()))
@@ -274,13 +278,20 @@ def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFra
         parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
                                      curves, label_efficiency.HTML_COLUMNS))
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
+    per_class = data.get("per_class_ci", pd.DataFrame())
+    if len(per_class):
+        per_class = per_class.assign(acc_text=[tables.interval(a, lo, hi) for a, lo, hi in
+                                               zip(per_class["acc"], per_class["acc_lo"], per_class["acc_hi"])])
+        parts.append("<details><summary>Per-class accuracy with 95% CIs (per cell)</summary>\n"
+                     + html.table_html("per_class", "Per-class accuracy (recall) per cell", per_class, PER_CLASS_COLUMNS)
+                     + "</details>\n")
     parts.append(html.confusion_html(_confusion_blocks(cells, data["confusion"], data["bench_cards"])))
     modes = ", ".join(sorted(data["runs"]["teacher_seed"].astype(str).unique())) if len(data["runs"]) else "–"
     intro = (f"{len(data['runs'])} runs in {len(cells)} cells. Student test OA at the best-val epoch; SCKD = oracle "
              f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
              "Click a header to sort; type to filter; every number is explained in docs/leaderboard.md.")
     links = "".join(f'<a href="releases/{r}/README.md">{r}</a> ' for r in releases)
-    head = (html.howto_html(tables.HOW_TO_READ.replace("**", "").replace("`", ""))
+    head = (html.howto_html(tables.HOW_TO_READ.removeprefix("How to read this: ").replace("**", "").replace("`", ""))
             + html.filters_html(_facet_values(data["runs"]))
             + (f"<p>Releases: {links}</p>\n" if links else "")
             + html.legend_html({m: plots.method_colour_hex(m) for m in sorted(data["runs"]["method"].unique())}
