@@ -26,6 +26,9 @@ _spec.loader.exec_module(make_archives)
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)  # a proxy would be a non-loopback hop
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     real_connect = socket.socket.connect
 
     def guarded(self, address):
@@ -85,6 +88,7 @@ def _one_line_error(res, *needles):
 def test_download_zip_and_tar_then_list(tmp_path, monkeypatch, archives, server):
     _catalog(tmp_path, monkeypatch, archives, server)
     to = tmp_path / "data"
+    server.content_encoding = "gzip"  # the archive's bytes must be stored as sent, never gunzipped
     for name in ("ucmerced", "bigearthnet-s2"):
         res = _run("download", name, "--to", str(to), "--quiet", "--retries", "0")
         assert res.exit_code == 0, res.output
