@@ -37,11 +37,14 @@ class RangeDownloader:
         if have:
             headers["Range"] = f"bytes={have}-"
         with requests.get(url, headers=headers, stream=True, timeout=TIMEOUT, allow_redirects=True) as r:
-            if r.status_code == 416:  # nothing left to send: the .part is complete or bogus; start over
+            if r.status_code == 416 and have:  # nothing left to send: the .part is complete or bogus; start over
                 self.part.unlink(missing_ok=True)
                 return self(url, output_file, pooch)
             r.raise_for_status()
-            resumed = r.status_code == 206 and _range_start(r.headers.get("Content-Range")) == have
+            resumed = r.status_code == 206
+            if resumed and _range_start(r.headers.get("Content-Range")) != have:  # not the range asked for
+                self.part.unlink(missing_ok=True)
+                raise requests.exceptions.ChunkedEncodingError(f"server sent {r.headers.get('Content-Range')!r} for bytes={have}-")
             if not resumed:
                 have = 0
             length = r.headers.get("Content-Length")
