@@ -128,6 +128,8 @@ def test_interrupted_transfer_resumes_on_rerun(tmp_path, monkeypatch, archives, 
     assert part.is_file() and 0 < part.stat().st_size < size
     assert not (to / "eurosat-ms").exists()
     have = part.stat().st_size
+    killed = to / ".eurosat-ms.building-killed"  # what a run killed during extraction leaves
+    (killed / "ds").mkdir(parents=True)
     res = _run("download", "eurosat-ms", "--to", str(to), "--quiet", "--retries", "0")
     assert res.exit_code == 0, res.output
     assert server.log[-1][1] == f"bytes={have}-"  # only the rest was requested
@@ -135,6 +137,7 @@ def test_interrupted_transfer_resumes_on_rerun(tmp_path, monkeypatch, archives, 
     tifs = list((to / "eurosat-ms").rglob("*.tif"))
     assert len(tifs) == 3 * len(get_entry("eurosat-ms").classes)
     assert not (to / ".downloads").exists()  # the .part became the archive, removed after extraction
+    assert not killed.exists()
 
 
 def test_interruption_retried_within_one_run_and_server_without_range(tmp_path, monkeypatch, archives, server):
@@ -211,5 +214,6 @@ def test_catalog_override_is_validated(tmp_path, monkeypatch):
     bad.write_text(json.dumps({"nope": {"urls": []}}))
     monkeypatch.setenv("ACKD_BENCH_DOWNLOAD_CATALOG", str(bad))
     _one_line_error(_run("download", "ucmerced", "--to", str(tmp_path / "d")), "unknown dataset 'nope'")
+    _one_line_error(_run("download", "imagenet", "--to", str(tmp_path / "d")), "unknown dataset download 'imagenet'")
     bad.write_text(json.dumps({"ucmerced": {"checksum": "md5:xyz"}}))
     _one_line_error(_run("download", "ucmerced", "--to", str(tmp_path / "d")), "checksum must be")

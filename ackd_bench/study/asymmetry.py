@@ -26,7 +26,7 @@ def run_asymmetry(spec: StudySpec, out: str | Path, *, work: str | Path | None =
     sweep = runner.make_sweep(runner.write_grids(spec, benchmarks, work))
     runner.run_cells(sweep, workers, echo)
     runner.submit_cells(sweep, submissions, echo)
-    runs = analysis.load_runs(spec, submissions, benchmarks)
+    runs = analysis.load_runs(spec, submissions, sweep.cells)
     note = (f"Run records: {len(runs)} runs submitted to `{submissions.as_posix()}` (scores recomputed from the "
             "predictions against each benchmark's labels); this report reads them back from there.")
     lines = report.write(spec, runs, out, note)

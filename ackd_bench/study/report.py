@@ -69,11 +69,11 @@ def reading(spec: StudySpec, cells: pd.DataFrame, pen: pd.DataFrame, runs: pd.Da
         lines.append(text + ".")
         g = analysis.paired_gain(runs, focus, "student", spec.level_names[lo])
         if g is not None:
-            lines.append(f"At consistency {lo:.2f}, `{focus}` minus student-only is {ci(*g)} points on the same test "
+            lines.append(f"At consistency {lo:.2f}, `{focus}` minus student-only is {ci(*g[:3])} points on the same test "
                          f"images and seeds ({resolved(g[1], g[2])})" + _sembridge_clause(spec, runs, focus, lo) + ".")
     n_test = int(cells["n_test"].median()) if len(cells) else 0
-    lines.append(f"Scale: {SCALE}: {spec.classes} classes, {spec.size} px, pair {spec.pair}, {len(spec.seeds)} seeds x "
-                 f"{n_test} test images per benchmark, {spec.epochs} student epochs; median 95% CI half-width "
+    lines.append(f"Scale: {SCALE}: {len(spec.class_names)} classes, {spec.size} px, pair {spec.pair}, {len(spec.seeds)} "
+                 f"seeds x {n_test} test images per benchmark, {spec.student_epochs} student epochs; median 95% CI half-width "
                  f"{pct(float(cells['ci_half'].median()))} points.")
     return lines
 
@@ -83,7 +83,7 @@ def _sembridge_clause(spec: StudySpec, runs: pd.DataFrame, focus: str, lo: float
     if not sem:
         return ""
     g = analysis.paired_gain(runs, sem[0], focus, spec.level_names[lo])
-    return "" if g is None else f"; `{sem[0]}` minus `{focus}` is {ci(*g)} points ({resolved(g[1], g[2])})"
+    return "" if g is None else f"; `{sem[0]}` minus `{focus}` is {ci(*g[:3])} points ({resolved(g[1], g[2])})"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -107,10 +107,11 @@ def markdown(spec: StudySpec, cells: pd.DataFrame, pen: pd.DataFrame, gain: pd.D
             "teacher tiles, the rest come from other regions with an appearance shift (docs/datasets.md). "
             f"SCKD reference `{SCKD_NAME}`: the paired build (every student image renders a teacher tile the teacher "
             "trains on; non-SemBridge methods pair by `oracle`, SemBridge by its matcher)."),
-            (f"- {spec.classes} classes, {spec.images_per_class} images per class and pool, {spec.size} px, split "
+            (f"- Classes {', '.join(spec.class_names)}; {spec.images_per_class} images per class and pool, {spec.size} px, split "
             f"{'/'.join(str(f) for f in spec.fractions)} (train/val/test), data seed {spec.data_seed}."),
             (f"- Pair {spec.pair}; methods {', '.join(spec.methods)}; seeds {', '.join(map(str, spec.seeds))}; "
-            f"{spec.epochs} student epochs, {spec.teacher_epochs} teacher epochs (batch 32); SemBridge matcher "
+            f"student budget {spec.steps} optimiser steps ({spec.student_epochs} epochs), teacher {spec.teacher_steps} steps, "
+            "batch 32, the `fast` profile's recipe; SemBridge matcher "
             f"{spec.matcher_arch}, {spec.matcher_epochs} epochs. The run config is `study.json` -> `run_config`."),
             f"- {submissions_note}", "",
             "## Power", "",
@@ -135,9 +136,9 @@ def markdown(spec: StudySpec, cells: pd.DataFrame, pen: pd.DataFrame, gain: pd.D
     out += _table(["consistency", "method", "penalty [95% CI]"],
                   [[f"{p.level:.2f}", p.method, ci(p.penalty, p.ci_lo, p.ci_hi)] for p in pen.itertuples()])
     out += ["", "## Gain over the student-only baseline (OA points, paired: same seeds and test images)", ""]
-    out += _table(["consistency", "method", "gain [95% CI]", "resolved?"],
-                  [[_level_label(g.level), g.method, ci(g.gain, g.ci_lo, g.ci_hi), resolved(g.ci_lo, g.ci_hi)]
-                   for g in gain.itertuples()])
+    out += _table(["consistency", "method", "gain [95% CI]", "McNemar p (combined)", "resolved?"],
+                  [[_level_label(g.level), g.method, ci(g.gain, g.ci_lo, g.ci_hi), f"{g.p_mcnemar:.3g}",
+                    resolved(g.ci_lo, g.ci_hi)] for g in gain.itertuples()])
     out += ["", "## Transport costs at the end of training (mean over seeds)", ""]
     keys = [k for k in analysis.COST_KEYS if cells[k].notna().any()]
     if keys:
@@ -156,7 +157,8 @@ def markdown(spec: StudySpec, cells: pd.DataFrame, pen: pd.DataFrame, gain: pd.D
 
 def results_table(cells: pd.DataFrame, pen: pd.DataFrame, gain: pd.DataFrame) -> pd.DataFrame:
     p = pen.rename(columns={"ci_lo": "penalty_lo", "ci_hi": "penalty_hi"})
-    g = gain.rename(columns={"ci_lo": "gain_lo", "ci_hi": "gain_hi"})[["benchmark", "method", "gain", "gain_lo", "gain_hi"]]
+    g = gain.rename(columns={"ci_lo": "gain_lo", "ci_hi": "gain_hi"})[["benchmark", "method", "gain", "gain_lo", "gain_hi",
+                                                                      "p_mcnemar"]]
     out = cells.merge(g, on=["benchmark", "method"], how="left")
     acks = out["protocol"] == "ACKD"
     merged = out[acks].merge(p, on=["level", "method"], how="left")
@@ -170,7 +172,7 @@ def write(spec: StudySpec, runs: pd.DataFrame, out: str | Path, submissions_note
     pen = analysis.penalty(cell_df)
     gain = analysis.gains(runs)
     lines = reading(spec, cell_df, pen, runs)
-    title = f"{FAMILY}: {spec.classes} classes, {spec.size} px, {spec.pair}, {len(spec.seeds)} seeds ({SCALE})"
+    title = f"{FAMILY}: {len(spec.class_names)} classes, {spec.size} px, {spec.pair}, {len(spec.seeds)} seeds ({SCALE})"
     atomic_write_text(out / "README.md", markdown(spec, cell_df, pen, gain, lines, submissions_note))
     atomic_write_text(out / "results.csv", _csv(results_table(cell_df, pen, gain)))
     atomic_write_text(out / "runs.csv", _csv(runs.drop(columns=["correct"])))
