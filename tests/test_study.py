@@ -18,8 +18,8 @@ from ackd_bench.study.spec import (
     SCKD_NAME,
     StudySpec,
     level_name,
-    per_class_for,
     needed_test_images,
+    per_class_for,
 )
 
 REPO = Path(__file__).resolve().parents[1]
