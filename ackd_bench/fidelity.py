@@ -64,9 +64,11 @@ def _sem(key: str) -> Callable[[dict, Any], Any]:
 
 
 def _matcher(key: str) -> Callable[[dict, Any], Any]:
-    from ackd_bench.methods.sembridge.matcher import MATCHER_DEFAULTS  # lazy: sembridge is optional
+    def get(cfg: dict, method: Any) -> Any:
+        from ackd_bench.methods.sembridge.matcher import MATCHER_DEFAULTS  # lazy: only SemBridge runs need it
 
-    return lambda cfg, method: (method.matcher_cfg or {}).get(key, MATCHER_DEFAULTS[key])
+        return (method.matcher_cfg or {}).get(key, MATCHER_DEFAULTS[key])
+    return get
 
 
 def _uses_matcher(cfg: dict, method: Any) -> bool:

@@ -143,6 +143,22 @@ def test_teacher_cache_is_reused_and_a_corrupt_checkpoint_retrained(bench_dir):
     assert third.trained and third.info["checkpoint_sha256"] == first.info["checkpoint_sha256"]  # deterministic
 
 
+def test_teacher_budget_in_steps_and_recipe_in_the_key(bench_dir):
+    from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine.teacher import get_teacher, teacher_key
+
+    bench = Benchmark.open(bench_dir)
+    # 60 teacher train images at batch 16: 4 steps an epoch, so 6 steps are 2 epochs
+    cfg = _cfg(epochs=None, steps=6, min_epochs=1)
+    record = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
+    assert record.info["budget"] == {"rule": "steps", "steps_budget": 6, "min_epochs": 1, "train_images": 60,
+                                     "steps_per_epoch": 4, "epochs": 2, "steps": 8}
+    assert len(record.info["history"]) == 2 and cfg["teacher"]["epochs"] is None  # the config keeps the budget
+    assert record.info["config"]["teacher"]["augment"] == "dihedral"
+    for change in ({"augment": "none"}, {"cosine": False}, {"weight_decay": 0.0}, {"steps": 7}):
+        assert teacher_key(bench, _cfg(**{"epochs": None, "steps": 6, "min_epochs": 1, **change})) != record.key
+
+
 def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine.pools import load_pool
