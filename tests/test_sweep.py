@@ -307,13 +307,10 @@ def ackd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ackd_bench", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    """The default benchmark (the shipped EuroSAT sample), built once for this module."""
-    out = tmp_path_factory.mktemp("sweep-bench") / "eurosat"
-    proc = ackd("build-dataset", "--out", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    return out
+@pytest.fixture
+def bench(default_bench) -> Path:
+    """The default benchmark (the shipped EuroSAT sample), built once per session (conftest.py)."""
+    return default_bench
 
 
 def tiny_grid(tmp_path: Path, benchmarks: list[str], seeds: list[int], **extra) -> Path:
