@@ -32,7 +32,7 @@ def level_name(level: float) -> str:
     return f"{FAMILY}-c{level:.2f}"
 
 
-def test_images_needed(diff: float = 0.02, seeds: int = 3, z: float = Z95) -> int:
+def needed_test_images(diff: float = 0.02, seeds: int = 3, z: float = Z95) -> int:
     """Smallest N with z * sqrt(0.25 / (seeds * N)) <= diff / 2 (module docstring)."""
     half = diff / 2
     return math.ceil(z * z * 0.25 / (seeds * half * half))
@@ -93,7 +93,7 @@ class StudySpec:
     def images_per_class(self) -> int:
         if self.per_class is not None:
             return self.per_class
-        return per_class_for(test_images_needed(self.resolve_diff, len(self.seeds)), len(self.class_names),
+        return per_class_for(needed_test_images(self.resolve_diff, len(self.seeds)), len(self.class_names),
                              self.fractions)
 
     @property
@@ -105,7 +105,7 @@ class StudySpec:
         out.update(levels=list(self.levels), methods=list(self.methods), seeds=list(self.seeds),
                    fractions=list(self.fractions), classes=list(self.class_names),
                    images_per_class=self.images_per_class, student_epochs=self.student_epochs,
-                   test_images_needed=test_images_needed(self.resolve_diff, len(self.seeds)))
+                   needed_test_images=needed_test_images(self.resolve_diff, len(self.seeds)))
         return out
 
     @property
