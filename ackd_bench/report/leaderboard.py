@@ -26,8 +26,8 @@ CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text")
                 ("n", "n", "int"), ("OA % [95% CI] (n)", "oa_mean", "ci"), ("status", "status", "text"),
                 ("paper OA %", "paper_oa", "num1"), ("macro-F1 %", "f1_mean", "pct"),
                 ("OA last %", "oa_last_mean", "pct"), ("W2 prob", "w2_prob_mean", "num"), ("GW", "gw_mean", "num"),
-                ("pair cost", "pair_cost_mean", "num"), ("distill s", "distill_s_mean", "sec"),
-                ("config", "config_hash", "text")]
+                ("pair cost", "pair_cost_mean", "num"), ("pair cost SCKD", "pair_cost_sckd_mean", "num"),
+                ("distill s", "distill_s_mean", "sec"), ("config", "config_hash", "text")]
 PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                   ("variant", "variant", "text"), ("pair", "pair", "text"), ("vs", "vs_text", "text"),
                   ("shared seeds", "n_seeds", "int"), ("image pairs", "n_images", "int"),
