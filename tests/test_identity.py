@@ -57,3 +57,12 @@ def test_recipe_and_method_defaults():
     assert method_at_defaults(config_diff(_cfg(teacher={"epochs": 3})))  # a recipe difference: ranked, own row
     assert not method_at_defaults(config_diff(_cfg(sembridge={"coral_scale": "official"})))
     assert not method_at_defaults(config_diff(kd))
+
+
+def test_derived_values_are_named_but_do_not_unrank():
+    # the fast profile leaves `epochs` to the run (derived from a step budget): the name shows the value (a record
+    # cannot tell it from a choice), ranking only looks at the method's own hyper-parameters
+    from ackd_bench.report.identity import method_at_defaults
+
+    diff = config_diff(_cfg(epochs=37))
+    assert diff == {"epochs": 37} and method_at_defaults(diff)

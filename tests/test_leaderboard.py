@@ -283,3 +283,12 @@ def test_declared_sckd_reference_and_paper_column(tmp_path, bench):
     assert math.isnan(cells.loc[(f"{name}-paired", "kd", "oracle"), "paper_oa"])
     readme = (tmp_path / "out" / "README.md").read_text()
     assert "paper (R-R)" in readme and "| student | random | fast | " in readme and "| 91.7 |" in readme
+
+
+def test_shared_variant_names_get_their_hash():
+    from ackd_bench.report.aggregate import _unique_variants
+
+    runs = pd.DataFrame({"benchmark": ["b"] * 3, "method": ["kd"] * 3, "pairing": ["random"] * 3,
+                         "pair": ["R-R", "R-R", "R-S"], "variant": ["T2"] * 3,
+                         "config_hash": ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"]})
+    assert list(_unique_variants(runs)["variant"]) == ["T2 [aaaaaaaa]", "T2 [bbbbbbbb]", "T2"]

@@ -18,8 +18,7 @@ import pandas as pd
 
 from ackd_bench.io import read_json
 from ackd_bench.report import stats
-from ackd_bench.report.identity import (config_diff, identity_hash, method_at_defaults, recipe_hash,
-                                        variant_label)
+from ackd_bench.report.identity import config_diff, identity_hash, method_at_defaults, recipe_hash, variant_label
 
 PAIR_ORDER = ["R-R", "M-M", "S-S", "R-M", "R-S", "M-S"]
 KEY = ["benchmark", "method", "pairing", "pair", "config_hash"]
@@ -133,8 +132,19 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
             "confusion": KEY + ["seed", "true", "predicted"], "fraction_runs": KEY + ["train_fraction", "seed"]}
     frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
               "confusion": pd.DataFrame(confusion), "fraction_runs": pd.DataFrame(fraction_runs)}
+    frames["runs"] = _unique_variants(frames["runs"])
     out = {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
     return {**out, "correct": correct, "labels": labels, "bench_cards": bench_cards}
+
+
+def _unique_variants(runs: pd.DataFrame) -> pd.DataFrame:
+    """Variant names made unique per (benchmark, method, pairing, pair): a shared name gets its config hash."""
+    if runs.empty:
+        return runs
+    cols = ["benchmark", "method", "pairing", "pair", "variant"]
+    shared = runs.groupby(cols)["config_hash"].transform("nunique") > 1
+    return runs.assign(variant=[f"{v} [{h[:8]}]" if s else v
+                                for v, h, s in zip(runs["variant"], runs["config_hash"], shared)])
 
 
 def _confusion_rows(preds: pd.DataFrame, ident: dict, classes: list[str]) -> list[dict]:

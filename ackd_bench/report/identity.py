@@ -128,12 +128,16 @@ def _reference(config: dict, default_bands: list[str] | None) -> dict:
 
 def config_diff(config: dict, default_bands: list[str] | None = None) -> dict[str, Any]:
     """{dotted key: value} where the run's canonical config differs from its profile's defaults (keys the
-    run has and the defaults lack count too). `default_bands`: the benchmark's teacher bands, when known."""
+    run has and the defaults lack count too, and so do values the run derived where the default is None).
+    `default_bands`: the benchmark's teacher bands, when known. Two configurations can share a name (the hash
+    still tells them apart; the leaderboard then appends the hash)."""
     mine_cfg = canonical_config(config, fill_defaults=True)
     ref_cfg = canonical_config(_reference(config, default_bands), fill_defaults=True)
     if mine_cfg.get("method_args") and not ref_cfg.get("method_args"):
         ref_cfg["method_args"] = _method_defaults(str(config.get("method") or "")) or {}
     mine, ref = _flatten(mine_cfg), _flatten(ref_cfg)
+    # a default of None filled in by the run (epochs derived from a step budget) is shown too: the record cannot
+    # tell it from a value the user chose, and a name must never hide a choice
     return {k: v for k, v in mine.items() if k not in ref or ref[k] != v}
 
 
