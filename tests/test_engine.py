@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -161,10 +159,10 @@ def test_teacher_budget_in_steps_and_recipe_in_the_key(bench_dir):
 
 def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
     from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine.cache import cache_root
     from ackd_bench.engine.pools import load_pool
     from ackd_bench.engine.teacher import get_teacher, load_teacher
     from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, outputs_key, teacher_outputs
-    from ackd_bench.engine.cache import cache_root
 
     bench, cpu = Benchmark.open(bench_dir), torch.device("cpu")
     cfg = _cfg()

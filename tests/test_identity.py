@@ -36,3 +36,12 @@ def test_variant_names_from_the_difference_to_the_profile():
     kd = dict(_cfg(), method="kd", pairing="random")
     explicit = deep_update(kd, {"method_args": {"T": 3.0}})
     assert config_diff(explicit) == {} and identity_hash(explicit) != identity_hash(kd)
+
+
+def test_official_profile_runs_are_named_official():
+    """`official` fixes the bands itself (paper10): its runs are no variant of the benchmark's default bands."""
+    cfg = resolve_config("official", overrides={"method": "sembridge", "pairing": "ssm", "pair": "R-R", "seed": 0})
+    cfg = deep_update(cfg, {"benchmark": "demo/benchmark"})
+    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "official"
+    other = deep_update(cfg, {"bands": ["B02", "B03"]})
+    assert config_diff(other, ["B02", "B03"]) == {"bands": ["B02", "B03"]}

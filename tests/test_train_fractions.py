@@ -3,6 +3,7 @@ the leaderboard's OA-vs-fraction table and plot."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -35,11 +36,11 @@ def test_fractions_are_nested_stratified_and_seeded():
     assert set(got) == {i for v in ids.values() for i in v}  # 1 is built: every train sample has a fraction
     for f in fr:
         subset = {i for i, g in got.items() if g <= f}
-        for c, members in ids.items():
+        for members in ids.values():
             n = len(members)
             # at least one per class; otherwise floor(f * n + 0.5) of the class
             assert len(subset & set(members)) == min(n, max(1, int(np.floor(f * n + 0.5))))
-    for small, big in zip(fr, fr[1:]):  # nested
+    for small, big in itertools.pairwise(fr):  # nested
         assert {i for i, g in got.items() if g <= small} <= {i for i, g in got.items() if g <= big}
     assert train_fraction_of(ids, fr, seed=0) == got  # deterministic
     assert train_fraction_of(ids, list(reversed(fr)), seed=0) == got  # order of the list does not matter
@@ -106,6 +107,7 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert res.exit_code == 0, res.output
     result = json.loads((out / "result.json").read_text())
     assert result["train_fraction"] == 0.5 and result["config"]["train_fraction"] == 0.5
+    assert result["training"]["student"]["train_images"] == 16  # the budget counts the fraction's images
     s = Benchmark.open(frac_bench).manifest("student")
     subset = set(s[(s.split == "train") & (s.train_fraction <= 0.5)].sample_id)
     paired = pd.read_parquet(next((out / "pairings").glob("*.parquet")))
@@ -159,7 +161,10 @@ def test_leaderboard_label_efficiency(tmp_path):
             (run / "result.json").write_text(json.dumps(record))
         submit(run, subs, benchmark=bench)
     name = json.loads((bench / "benchmark.json").read_text())["name"]
-    assert (subs / name / "kd" / "random" / "R-R" / "seed0-frac0.1" / "result.json").is_file()
+    assert len(list((subs / name / "kd" / "random" / "R-R").glob("*/seed0-frac0.1/result.json"))) == 1
+    from ackd_bench.report.folder_check import validate_submissions_folder
+
+    assert validate_submissions_folder(subs) == []  # the fraction folders are part of the layout
     tables = build(subs, tmp_path / "lb")
     n = len(fx.test_ids(bench))
     assert len(tables["runs"]) == 3  # the main tables keep the whole-split runs only
@@ -170,11 +175,19 @@ def test_leaderboard_label_efficiency(tmp_path):
                    ("kd", 1.0): (2, round((2 * n - 3) / (2 * n), 9), "0,1")}
     kd01 = curves[(curves.method == "kd") & (curves.train_fraction == 0.1)].iloc[0]
     assert kd01.seed_oa == f"{(n - 6) / n:.6f},{(n - 4) / n:.6f}"
-    has_ci = curves["ci_lo"].notna()
-    assert (curves.loc[has_ci, "ci_lo"] <= curves.loc[has_ci, "oa_mean"] + 1e-12).all()
-    assert (curves.loc[has_ci, "ci_hi"] >= curves.loc[has_ci, "oa_mean"] - 1e-12).all()
+    from ackd_bench.report.stats import hierarchical_bootstrap_ci
+
+    assert curves[["ci_lo", "ci_hi"]].notna().all().all()
+    assert (curves["ci_lo"] <= curves["oa_mean"] + 1e-12).all() and (curves["ci_hi"] >= curves["oa_mean"] - 1e-12).all()
+    perfect = (curves.method == "dkd") & (curves.train_fraction == 1.0)  # one seed, no wrong prediction
+    assert (curves.loc[perfect, ["ci_lo", "ci_hi"]].to_numpy() == 1.0).all()
+    assert (curves.loc[~perfect, "ci_hi"] - curves.loc[~perfect, "ci_lo"] > 0).all()
+    # the interval is the statistics module's, on the runs' per-image correctness (as fractions, not %)
+    _, lo, hi = hierarchical_bootstrap_ci({0: np.r_[np.zeros(6), np.ones(n - 6)], 1: np.r_[np.zeros(4), np.ones(n - 4)]})
+    assert abs(kd01.ci_lo - lo / 100) < 0.03 and abs(kd01.ci_hi - hi / 100) < 0.03
     csv = pd.read_csv(tmp_path / "lb" / "label_efficiency.csv")
     assert len(csv) == 4 and list(csv.train_fraction) == [0.1, 1.0, 0.1, 1.0]
+    assert curves.groupby("method")["config"].nunique().to_dict() == {"dkd": 1, "kd": 1}  # one curve each
     png = next((tmp_path / "lb" / "plots").glob("*_label_efficiency.png")).read_bytes()
     assert png.startswith(b"\x89PNG")
     assert "Label efficiency" in (tmp_path / "lb" / "index.html").read_text()

@@ -40,21 +40,25 @@ def study_group() -> None:
 @click.option("--methods", default="student,kd,sembridge", show_default=True, help="Methods (comma list).")
 @click.option("--pair", default="S-S", show_default=True, help="Teacher-student pair.")
 @click.option("--seeds", default="0,1,2", show_default=True, help="Student seeds (comma list).")
-@click.option("--epochs", default=8, show_default=True, type=int, help="Student epochs.")
-@click.option("--teacher-epochs", default=15, show_default=True, type=int, help="Teacher epochs.")
+@click.option("--steps", default=150, show_default=True, type=int, help="Student budget in optimiser steps (batch 32).")
+@click.option("--teacher-steps", default=300, show_default=True, type=int, help="Teacher budget in optimiser steps.")
+@click.option("--epochs", default=None, type=int, help="Student epochs (overrides --steps).")
+@click.option("--classes", default="Water,Forest,Crops,Grass", show_default=True,
+              help="Synthetic classes (comma list) or a count.")
 @click.option("--size", default=32, show_default=True, type=int, help="Image size in pixels.")
 @click.option("--per-class", default=None, type=int,
               help="Images per class and pool (default: sized so a 2-point OA difference is resolvable, docs/study.md).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="Concurrent runs.")
 @click.option("--quiet", is_flag=True, help="Only the final lines.")
-def asymmetry_cmd(out, work, submissions, levels, methods, pair, seeds, epochs, teacher_epochs, size, per_class,
+def asymmetry_cmd(out, work, submissions, levels, methods, pair, seeds, steps, teacher_steps, epochs, classes, size, per_class,
                   workers, quiet):
     """OA, transport costs and asymmetry penalty vs semantic consistency (synthetic, controlled)."""
     from ackd_bench.study.asymmetry import run_asymmetry
     from ackd_bench.study.spec import StudySpec
 
     spec = StudySpec(levels=_floats(levels, "--levels"), methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
-                     pair=pair, seeds=_ints(seeds, "--seeds"), epochs=epochs, teacher_epochs=teacher_epochs, size=size,
+                     pair=pair, seeds=_ints(seeds, "--seeds"), steps=steps, teacher_steps=teacher_steps, epochs=epochs,
+                     classes=classes, size=size,
                      per_class=per_class)
     lines = run_asymmetry(spec, out, work=work, submissions=submissions, workers=workers,
                           echo=(lambda _line: None) if quiet else click.echo)

@@ -150,15 +150,15 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
             optimizer.step()
             losses.append(float(loss.detach()))
         scheduler.step()
-        val_oa = _selection_score(model, pools["val"], targets, cfg, device)  # OA, or mAP when multi-label
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), _selection_key(targets): val_oa})
+        val_score = _selection_score(model, pools["val"], targets, cfg, device)  # OA, or mAP when multi-label
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), _selection_key(targets): val_score})
         faults.reached("teacher_epoch")
-        if val_oa > best_val or len(pools["val"].labels) == 0:  # no val split: keep the last epoch
-            best_val, best_epoch = val_oa, epoch
+        if val_score > best_val or len(pools["val"].labels) == 0:  # no val split: keep the last epoch
+            best_val, best_epoch = val_score, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if not quiet:
             print(f"teacher {t['arch']} epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} "
-                  f"val {_selection_key(targets)[4:]} {val_oa:.4f}", file=sys.stderr)
+                  f"val {'OA' if targets is None else 'mAP'} {val_score:.4f}", file=sys.stderr)
     model.load_state_dict(best_state)
     test_metrics = _test_metrics(model, pools["test"], targets, cfg, device)
     ckpt = out_dir / "teacher.pt"

@@ -102,7 +102,8 @@ def _reference(config: dict, default_bands: list[str] | None) -> dict:
         ref[key] = config.get(key)
     if isinstance(ref.get("teacher"), dict) and isinstance(config.get("teacher"), dict):
         ref["teacher"]["arch"] = config["teacher"].get("arch")
-    ref["bands"] = list(default_bands) if default_bands else config.get("bands")
+    if not ref.get("bands"):  # the profile leaves the bands to the benchmark (`official` fixes them)
+        ref["bands"] = list(default_bands) if default_bands else config.get("bands")
     return ref
 
 

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ackd_bench.report.aggregate import KEY, pair_sort_key
+from ackd_bench.report.stats import hierarchical_bootstrap_ci
 
-COLUMNS = KEY + ["train_fraction", "n", "seeds", "oa_mean", "ci_lo", "ci_hi", "seed_oa"]
+COLUMNS = KEY + ["config", "train_fraction", "n", "seeds", "oa_mean", "ci_lo", "ci_hi", "seed_oa"]
 LEVEL = 0.95
 
 
@@ -27,13 +28,20 @@ def _correct(root: Path, rel: str) -> np.ndarray:
     return (df["label"].to_numpy() == df["prediction"].to_numpy()).astype(np.float64)
 
 
+def _curve_config(root: Path, rel: str) -> str:
+    """The run's config identity with its train fraction left out (one curve per configuration)."""
+    from ackd_bench.io import read_json
+    from ackd_bench.report.identity import identity_hash
+
+    config = dict(read_json(root / rel / "result.json").get("config") or {})
+    config.pop("train_fraction", None)
+    return identity_hash(config)
+
+
 def _ci(correct_by_seed: dict[int, np.ndarray]) -> tuple[float, float]:
-    try:
-        from ackd_bench.report.stats import hierarchical_bootstrap_ci
-    except ImportError:  # the leaderboard's statistics module is not merged yet: per-seed OAs only
-        return float("nan"), float("nan")
+    """The (lo, hi) OA interval at LEVEL, as fractions (stats returns percent)."""
     _, lo, hi = hierarchical_bootstrap_ci(correct_by_seed, level=LEVEL, seed=0)
-    return float(lo), float(hi)
+    return lo / 100.0, hi / 100.0
 
 
 def table(fraction_runs: pd.DataFrame, root: str | Path) -> pd.DataFrame:
@@ -42,38 +50,41 @@ def table(fraction_runs: pd.DataFrame, root: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     root = Path(root)
     rows = []
-    # cells with at least one fraction < 1 (a method never run on fractions would be a single point)
-    cells = fraction_runs[fraction_runs["train_fraction"] < 1.0][KEY].drop_duplicates()
-    runs = fraction_runs.merge(cells, on=KEY)
-    for key, g in runs.groupby(KEY + ["train_fraction"], sort=True):
+    runs = fraction_runs.assign(config=[_curve_config(root, rel) for rel in fraction_runs["path"]])
+    # curves with at least one fraction < 1 (a configuration never run on fractions would be a single point)
+    curves = runs[runs["train_fraction"] < 1.0][KEY + ["config"]].drop_duplicates()
+    runs = runs.merge(curves, on=KEY + ["config"])
+    for key, g in runs.groupby(KEY + ["config", "train_fraction"], sort=True):
         g = g.sort_values("seed")
         correct = {int(s): _correct(root, rel) for s, rel in zip(g["seed"], g["path"])}
         lo, hi = _ci(correct)
-        rows.append({**dict(zip(KEY + ["train_fraction"], key)), "n": len(g),
+        rows.append({**dict(zip(KEY + ["config", "train_fraction"], key)), "n": len(g),
                      "seeds": ",".join(str(s) for s in g["seed"]), "oa_mean": float(g["test_oa"].mean()),
                      "ci_lo": lo, "ci_hi": hi, "seed_oa": ",".join(f"{v:.6f}" for v in g["test_oa"])})
     out = pd.DataFrame(rows, columns=COLUMNS)
-    order = out.assign(_p=out["pair"].map(pair_sort_key)).sort_values(["benchmark", "method", "pairing", "_p", "train_fraction"])
+    order = out.assign(_p=out["pair"].map(pair_sort_key)).sort_values(
+        ["benchmark", "method", "pairing", "_p", "config", "train_fraction"])
     return order.drop(columns="_p").reset_index(drop=True)
 
 
 def plot(curves: pd.DataFrame) -> bytes:
     """OA (%) vs train fraction (log axis) for one benchmark: a line per method / pairing / pair through the
-    seed means, the CI as a band (when known), every seed's OA as a dot."""
+    seed means, the CI as a band, every seed's OA as a dot."""
     import matplotlib.pyplot as plt
 
     from ackd_bench.report.plots import STYLE, _colour, _png
 
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        groups = sorted(curves.groupby(["method", "pairing", "pair"], sort=True),
-                        key=lambda kv: (kv[0][0], kv[0][1], pair_sort_key(kv[0][2])))
-        for i, ((method, pairing, pair), g) in enumerate(groups):
+        groups = sorted(curves.groupby(["method", "pairing", "pair", "config"], sort=True),
+                        key=lambda kv: (kv[0][0], kv[0][1], pair_sort_key(kv[0][2]), kv[0][3]))
+        several = curves.groupby(["method", "pairing", "pair"])["config"].nunique().to_dict()
+        for i, ((method, pairing, pair, config), g) in enumerate(groups):
             g = g.sort_values("train_fraction")
             x = g["train_fraction"].to_numpy()
-            ax.plot(x, 100 * g["oa_mean"], "-o", ms=3, color=_colour(i), label=f"{method} / {pairing} / {pair}")
-            if g["ci_lo"].notna().all():
-                ax.fill_between(x, 100 * g["ci_lo"], 100 * g["ci_hi"], color=_colour(i), alpha=0.15, lw=0)
+            label = f"{method} / {pairing} / {pair}" + (f" [{config[:8]}]" if several[(method, pairing, pair)] > 1 else "")
+            ax.plot(x, 100 * g["oa_mean"], "-o", ms=3, color=_colour(i), label=label)
+            ax.fill_between(x, 100 * g["ci_lo"], 100 * g["ci_hi"], color=_colour(i), alpha=0.15, lw=0)
             for f, seed_oa in zip(x, g["seed_oa"]):
                 ys = [100 * float(v) for v in seed_oa.split(",")]
                 ax.plot([f] * len(ys), ys, ".", ms=2, color=_colour(i), alpha=0.6)
@@ -89,7 +100,7 @@ def plot(curves: pd.DataFrame) -> bytes:
 
 
 HTML_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                ("pair", "pair", "text"), ("train fraction", "train_fraction", "num"), ("n", "n", "int"),
+                ("pair", "pair", "text"), ("config", "config", "text"), ("train fraction", "train_fraction", "num"), ("n", "n", "int"),
                 ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("CI low %", "ci_lo", "pct"),
                 ("CI high %", "ci_hi", "pct")]
 

@@ -4,10 +4,11 @@
   CI (hierarchical bootstrap: seeds, then test images within each seed), the teacher's test OA and the
   transport costs at the end of training (means over seeds).
 - penalty: the asymmetry penalty of a method at a level = its OA on the SCKD reference minus its OA at the
-  level. The two cells have different test images, so its CI is the normal approximation
-  +-sqrt(h_sckd^2 + h_level^2) from the two cells' half-widths.
+  level. The two cells have different test images, so its CI comes from two independent hierarchical
+  bootstraps (`report.stats.difference_ci`).
 - gain: a method's OA minus the student-only baseline's at the same level: shared seeds and test images, so
-  its CI is the hierarchical bootstrap of the per-image difference (correct_method - correct_student).
+  it is the leaderboard's paired comparison: hierarchical bootstrap CI of the per-image difference and the
+  exact McNemar p per seed, combined over seeds.
 """
 
 from __future__ import annotations
@@ -32,24 +33,46 @@ COST_LABELS = {"w2_prob": "W2 between class-probability vectors", "gw": "Gromov-
 N_RESAMPLES = 2000
 LEVEL = 0.95
 
-try:  # the leaderboard's statistics (issue 12); the study uses exactly what the leaderboard computes
-    from ackd_bench.report.stats import hierarchical_bootstrap_ci
-except ImportError:  # pragma: no cover - until report/stats.py lands
+try:  # the leaderboard's statistics (issue 12): the study uses exactly what the leaderboard computes
+    from ackd_bench.report.stats import hierarchical_bootstrap_ci, paired_difference
+except ImportError:  # pragma: no cover - until report/stats.py lands (same conventions: percent)
     def hierarchical_bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray], n_resamples: int = 2000,
                                   level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-        """(mean, lo, hi): resample seeds with replacement, then test images within each seed; percentile CI."""
         rng = np.random.default_rng(seed)
         keys = sorted(correct_by_seed)
         per_seed = []
         for k in keys:
             x = np.asarray(correct_by_seed[k], dtype=float)
             per_seed.append(x[rng.integers(0, len(x), size=(n_resamples, len(x)))].mean(axis=1))
-        boot = np.stack(per_seed, axis=1)  # (R, S)
-        pick = rng.integers(0, len(keys), size=(n_resamples, len(keys)))
-        means = np.take_along_axis(boot, pick, axis=1).mean(axis=1)
-        alpha = (1 - level) / 2
+        boot = np.stack(per_seed, axis=1)
+        means = np.take_along_axis(boot, rng.integers(0, len(keys), size=(n_resamples, len(keys))), axis=1).mean(axis=1)
         mean = float(np.mean([np.mean(correct_by_seed[k]) for k in keys]))
-        return mean, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+        lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+        return 100 * mean, 100 * float(lo), 100 * float(hi)
+
+    def paired_difference(a_by_seed, b_by_seed, n_resamples: int = 2000, level: float = 0.95, seed: int = 0):
+        from types import SimpleNamespace
+
+        shared = sorted(set(a_by_seed) & set(b_by_seed))
+        diffs = {s: np.asarray(a_by_seed[s], float) - np.asarray(b_by_seed[s], float) for s in shared}
+        mean, lo, hi = hierarchical_bootstrap_ci(diffs, n_resamples, level, seed)
+        return SimpleNamespace(mean_diff=mean, lo=lo, hi=hi, p_mcnemar=math.nan)
+
+
+try:
+    from ackd_bench.report.stats import difference_ci
+except ImportError:  # pragma: no cover - until the leaderboard's difference_ci lands: normal approximation
+    def difference_ci(a_by_seed, b_by_seed, n_resamples: int = 2000, level: float = 0.95, seed: int = 0):
+        ma, la, ha = hierarchical_bootstrap_ci(a_by_seed, n_resamples, level, seed)
+        mb, lb, hb = hierarchical_bootstrap_ci(b_by_seed, n_resamples, level, seed)
+        half = math.hypot((ha - la) / 2, (hb - lb) / 2)
+        return ma - mb, ma - mb - half, ma - mb + half
+
+
+def bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray]) -> tuple[float, float, float]:
+    """(mean OA, lo, hi) as fractions: the leaderboard's hierarchical bootstrap CI."""
+    mean, lo, hi = hierarchical_bootstrap_ci(correct_by_seed, n_resamples=N_RESAMPLES, level=LEVEL, seed=0)
+    return mean / 100, lo / 100, hi / 100
 
 
 def _cost(value) -> float:
@@ -73,46 +96,40 @@ def _correct(run_dir: Path) -> np.ndarray:
     return (df["prediction"].to_numpy() == df["label"].to_numpy()).astype(np.int8)
 
 
-def load_runs(spec: StudySpec, submissions: str | Path, benchmarks: dict[str, Path]) -> pd.DataFrame:
-    """One row per submitted run of this study (its benchmarks as built, its methods, pair and seeds).
+def load_runs(spec: StudySpec, submissions: str | Path, sweep_cells: list) -> pd.DataFrame:
+    """One row per study cell, read from the cell's SUBMITTED record in `submissions` (not the run folder).
 
-    Records of another build of the same benchmark names (different manifests) are not this study's and are
-    ignored; a missing run is an error naming the submissions folder.
+    A cell whose submitted copy is missing or differs from its run's record is an error naming the folder.
     """
-    from ackd_bench.report.submit import safe_component
+    from ackd_bench.study.runner import same_record, submitted_dir
 
     submissions = Path(submissions)
     level_of = {name: c for c, name in spec.level_names.items()} | {SCKD_NAME: math.nan}
-    rows, missing = [], []
-    for name, folder in benchmarks.items():
-        sums = read_json(folder / "benchmark.json")["manifests_sha256"]
-        for method in spec.methods:
-            for seed in spec.seeds:
-                found = sorted((submissions / name / method).glob(f"*/{safe_component(spec.pair)}/seed{seed}/result.json"))
-                records = [(p.parent, read_json(p)) for p in found]
-                records = [(d, r) for d, r in records if r["benchmark"]["manifests_sha256"] == sums]
-                if len(records) != 1:
-                    missing.append(f"{name}/{method}/seed{seed}" + (" (several pairings)" if records else ""))
-                    continue
-                run_dir, r = records[0]
-                rows.append({"benchmark": name, "level": level_of[name], "protocol": "SCKD" if name == SCKD_NAME else "ACKD",
-                             "method": method, "pairing": r["pairing"], "pair": r["pair"], "seed": seed,
-                             "test_oa": float(r["metrics"]["test_oa_best_val"]),
-                             "teacher_test_oa": float(r["metrics"]["teacher_test_oa"] or math.nan),
-                             "best_val_epoch": int(r["metrics"]["best_val_epoch"]),
-                             **costs_of(r.get("transport")),
-                             "correct": _correct(run_dir), "record": run_dir.relative_to(submissions).as_posix()})
-    if missing:
-        raise AckdError(f"{len(missing)} study run(s) not submitted here, e.g. {missing[0]}", submissions)
-    return pd.DataFrame(rows)
+    rows = []
+    for cell in sweep_cells:
+        folder = submitted_dir(cell.run_dir, submissions)
+        if not same_record(cell.run_dir, folder):
+            raise AckdError(f"the submitted record of {cell.rel_dir} is missing or differs from the run", folder)
+        r = read_json(folder / "result.json")
+        name = r["benchmark"]["name"]
+        rows.append({"benchmark": name, "level": level_of[name], "protocol": "SCKD" if name == SCKD_NAME else "ACKD",
+                     "method": r["method"], "pairing": r["pairing"], "pair": r["pair"], "seed": int(r["seed"]),
+                     "test_oa": float(r["metrics"]["test_oa_best_val"]),
+                     "teacher_test_oa": float(r["metrics"]["teacher_test_oa"] or math.nan),
+                     "best_val_epoch": int(r["metrics"]["best_val_epoch"]),
+                     **costs_of(r.get("transport")),
+                     "correct": _correct(folder), "record": folder.relative_to(submissions).as_posix()})
+    order = {name: i for i, name in enumerate([*spec.level_names.values(), SCKD_NAME])}
+    df = pd.DataFrame(rows)
+    df["_b"], df["_m"] = df["benchmark"].map(order), df["method"].map({m: i for i, m in enumerate(spec.methods)})
+    return df.sort_values(["_b", "_m", "seed"]).drop(columns=["_b", "_m"]).reset_index(drop=True)
 
 
 def cells(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (benchmark, method): n seeds, n test images, mean OA with the 95% CI, teacher OA, mean costs."""
     rows = []
     for (bench, method), g in runs.groupby(["benchmark", "method"], sort=False):
-        _mean, lo, hi = hierarchical_bootstrap_ci(dict(zip(g["seed"], g["correct"])), n_resamples=N_RESAMPLES,
-                                                 level=LEVEL, seed=0)
+        _mean, lo, hi = bootstrap_ci(dict(zip(g["seed"], g["correct"])))
         rows.append({"benchmark": bench, "level": g["level"].iloc[0], "protocol": g["protocol"].iloc[0],
                      "method": method, "pairing": g["pairing"].iloc[0], "n_seeds": len(g),
                      "n_test": len(g["correct"].iloc[0]), "oa_mean": float(g["test_oa"].mean()),
@@ -122,30 +139,40 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def penalty(cell_df: pd.DataFrame) -> pd.DataFrame:
-    """OA on the SCKD reference minus OA at each level, per method (module docstring for its CI)."""
+def penalty(cell_df: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """OA on the SCKD reference minus OA at each level, per method, with the 95% CI of the difference of two
+    independent hierarchical bootstraps (the two builds share no test images)."""
     sckd = cell_df[cell_df["protocol"] == "SCKD"].set_index("method")
     rows = []
     for _, c in cell_df[cell_df["protocol"] == "ACKD"].iterrows():
         if c["method"] not in sckd.index:
             continue
-        ref = sckd.loc[c["method"]]
-        value = float(ref["oa_mean"] - c["oa_mean"])
-        half = math.hypot(ref["ci_half"], c["ci_half"])
-        rows.append({"level": c["level"], "method": c["method"], "penalty": value, "ci_lo": value - half,
-                     "ci_hi": value + half})
+        ref = _by_seed(runs, sckd.loc[c["method"], "benchmark"], c["method"])
+        value, lo, hi = independent_difference(ref, _by_seed(runs, c["benchmark"], c["method"]))
+        rows.append({"level": c["level"], "method": c["method"], "penalty": value, "ci_lo": lo, "ci_hi": hi})
     return pd.DataFrame(rows, columns=["level", "method", "penalty", "ci_lo", "ci_hi"])
 
 
-def paired_gain(runs: pd.DataFrame, method: str, baseline: str, benchmark: str) -> tuple[float, float, float] | None:
-    """OA(method) - OA(baseline) on one benchmark, over shared seeds and test images, with the 95% CI."""
+def _by_seed(runs: pd.DataFrame, benchmark: str, method: str) -> dict[int, np.ndarray]:
+    g = runs[(runs["benchmark"] == benchmark) & (runs["method"] == method)]
+    return dict(zip(g["seed"], g["correct"]))
+
+
+def independent_difference(a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray]) -> tuple[float, float, float]:
+    """(OA(a) - OA(b), lo, hi) as fractions for two cells on different test images."""
+    d, lo, hi = difference_ci(a, b, n_resamples=N_RESAMPLES, level=LEVEL, seed=0)
+    return d / 100, lo / 100, hi / 100
+
+
+def paired_gain(runs: pd.DataFrame, method: str, baseline: str, benchmark: str) -> tuple[float, float, float, float] | None:
+    """(OA(method) - OA(baseline), lo, hi, McNemar p) on one benchmark, shared seeds and test images, as
+    fractions; the leaderboard's paired comparison (`report.stats.paired_difference`)."""
     a = runs[(runs["benchmark"] == benchmark) & (runs["method"] == method)].set_index("seed")["correct"]
     b = runs[(runs["benchmark"] == benchmark) & (runs["method"] == baseline)].set_index("seed")["correct"]
-    shared = sorted(set(a.index) & set(b.index))
-    if not shared:
+    if not set(a.index) & set(b.index):
         return None
-    diffs = {s: a[s].astype(np.int16) - b[s].astype(np.int16) for s in shared}
-    return hierarchical_bootstrap_ci(diffs, n_resamples=N_RESAMPLES, level=LEVEL, seed=0)
+    r = paired_difference(a.to_dict(), b.to_dict(), n_resamples=N_RESAMPLES, level=LEVEL, seed=0)
+    return r.mean_diff / 100, r.lo / 100, r.hi / 100, float(r.p_mcnemar)
 
 
 def gains(runs: pd.DataFrame, baseline: str = "student") -> pd.DataFrame:
@@ -160,5 +187,6 @@ def gains(runs: pd.DataFrame, baseline: str = "student") -> pd.DataFrame:
             if result is not None:
                 rows.append({"benchmark": bench, "level": sub["level"].iloc[0], "protocol": sub["protocol"].iloc[0],
                              "method": method, "baseline": baseline, "gain": result[0], "ci_lo": result[1],
-                             "ci_hi": result[2]})
-    return pd.DataFrame(rows, columns=["benchmark", "level", "protocol", "method", "baseline", "gain", "ci_lo", "ci_hi"])
+                             "ci_hi": result[2], "p_mcnemar": result[3]})
+    return pd.DataFrame(rows, columns=["benchmark", "level", "protocol", "method", "baseline", "gain", "ci_lo", "ci_hi",
+                                       "p_mcnemar"])

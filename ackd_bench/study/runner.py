@@ -64,20 +64,34 @@ def run_cells(sweep, workers: int, echo: Echo) -> None:
         raise AckdError(f"study cells did not all finish ({'; '.join(lines[1:3]) or lines[0]})", sweep.status_path)
 
 
+def submitted_dir(run_dir: Path, submissions: Path) -> Path:
+    """Where `submit` stores the record of `run_dir` in `submissions` (the leaderboard's own key)."""
+    from ackd_bench.report.submit import record_key
+
+    return submissions.joinpath(*record_key(read_json(run_dir / "result.json"))[0])
+
+
+def same_record(run_dir: Path, target: Path) -> bool:
+    """The submitted copy holds the run's record (`submit` may add its own `submission` block)."""
+    if not (target / "result.json").is_file():
+        return False
+    try:
+        stored = read_json(target / "result.json")
+    except AckdError:
+        return False
+    stored.pop("submission", None)
+    return stored == read_json(run_dir / "result.json")
+
+
 def submit_cells(sweep, submissions: Path, echo: Echo) -> None:
     """Submit every finished cell to `submissions` (scores recomputed against its benchmark); a record already
-    there with identical content is left alone, so reruns write nothing."""
-    from ackd_bench.report.submit import record_key, submit
+    there with the same content is left alone, so reruns write nothing."""
+    from ackd_bench.report.submit import submit
 
     refused = []
     for cell in sweep.cells:
-        record = read_json(cell.run_dir / "result.json")
-        target = submissions.joinpath(*record_key(record)[0])
-        try:
-            if (target / "result.json").is_file() and read_json(target / "result.json") == record:
-                continue
-        except AckdError:
-            pass
+        if same_record(cell.run_dir, submitted_dir(cell.run_dir, submissions)):
+            continue
         try:
             submit(cell.run_dir, submissions, benchmark=cell.benchmark, replace=True)
             echo(f"submitted {cell.rel_dir}")

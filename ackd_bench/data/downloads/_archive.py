@@ -77,13 +77,20 @@ def check_archive(path: Path) -> int:
         raise DataError(f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path) from None
 
 
-def extract(path: Path, dest: Path) -> None:
+def _progress(items, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, disable=quiet, unit="file", leave=False, mininterval=0.5)
+
+
+def extract(path: Path, dest: Path, *, quiet: bool = True) -> None:
     """Extract the archive at `path` into the existing folder `dest`, checking every member first."""
     dest = dest.resolve()
+    desc = f"extracting {path.name}"
     try:
         if archive_kind(path) == "zip":
             with zipfile.ZipFile(path) as zf:
-                for info in _zip_members(zf, path):
+                for info in _progress(_zip_members(zf, path), quiet, desc):
                     target = (dest / info.filename).resolve()
                     if not target.is_relative_to(dest):
                         raise DataError(f"unsafe archive member {info.filename!r}: refused", path)
@@ -98,6 +105,6 @@ def extract(path: Path, dest: Path) -> None:
             members = _tar_members(tf, path)
             # members are checked above; the "data" filter (Python >= 3.10.12 / 3.11.4) re-checks them
             extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tf.extractall(dest, members=members, **extra)
+            tf.extractall(dest, members=_progress(members, quiet, desc), **extra)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise DataError(f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path) from None

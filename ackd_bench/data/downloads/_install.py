@@ -38,7 +38,10 @@ def receipt(to: str | Path, name: str) -> dict[str, Any] | None:
     path = dataset_dir(to, name) / RECEIPT
     if not path.is_file():
         return None
-    data = read_json(path)
+    try:
+        data = read_json(path)
+    except DataError:  # unreadable receipt: not a completed download
+        return None
     return data if isinstance(data, dict) and data.get("name") == name else None
 
 
@@ -101,10 +104,8 @@ def install(name: str, to: str | Path, *, from_file: str | Path | None = None, e
             "source": entry.source, "source_options": dict(entry.source_options), "members": members,
             "licence": entry.licence, "citation": entry.citation,
         }
-        if not quiet:
-            print(f"extracting {archive.name} ({members} members) into {target}", flush=True)
         with atomic_dir(target) as tmp:
-            _archive.extract(archive, tmp)
+            _archive.extract(archive, tmp, quiet=quiet)
             atomic_write_json(tmp / RECEIPT, record)
         if from_file is None and not keep_archive:
             archive.unlink(missing_ok=True)

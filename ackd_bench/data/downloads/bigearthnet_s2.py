@@ -7,9 +7,11 @@ ENTRY = register(DatasetEntry(
     title="BigEarthNet-S2 v1.0",
     version="BigEarthNet-S2-v1.0.tar.gz (2019 release; md5 of the Zenodo copy as pinned by torchgeo)",
     archive="BigEarthNet-S2-v1.0.tar.gz",
+    # The publisher archived v1.0 on Zenodo (record 12687186) when bigearth.net moved to v2.0; the md5 is
+    # that copy's, so it is tried first (a 66 GB file fetched from a copy that differs would be wasted).
     urls=(
-        "https://bigearth.net/downloads/BigEarthNet-S2-v1.0.tar.gz",
         "https://zenodo.org/records/12687186/files/BigEarthNet-S2-v1.0.tar.gz",
+        "https://bigearth.net/downloads/BigEarthNet-S2-v1.0.tar.gz",
     ),
     checksum="md5:5a64e9ce38deb036a435a7b59494924c",
     size_bytes=66_000_000_000,

@@ -278,67 +278,96 @@ class S2Scene(Source):
 
     def read_many(self, samples: Sequence[RawSample]) -> Iterator[tuple[int, np.ndarray]]:
         """(index into `samples`, patch) for every sample, scene by scene and block by block: each band
-        file is read once per block of about BLOCK_ROWS rows (only the columns its patches need)."""
+        file is read once per block of about BLOCK_ROWS rows (only the columns its patches need) and stays
+        open for the whole scene (GDAL's block cache then decodes a JPEG 2000 tile once)."""
         p = self.patch
         rows_per_block = max(1, BLOCK_ROWS // p) * p
-        groups: dict[tuple[str, int], list[int]] = {}
+        by_scene: dict[str, dict[int, list[int]]] = {}
         for i, s in enumerate(samples):
-            groups.setdefault((s.extra["scene"], s.extra["row_off"] // rows_per_block), []).append(i)
-        for key in sorted(groups):
-            idx = groups[key]
-            scene = self._scene(key[0])
-            r0 = min(samples[i].extra["row_off"] for i in idx)
-            c0 = min(samples[i].extra["col_off"] for i in idx)
-            r1 = max(samples[i].extra["row_off"] for i in idx) + p
-            c1 = max(samples[i].extra["col_off"] for i in idx) + p
-            needed = [b for b in scene.bands if any(b in samples[i].bands for i in idx)]
-            block = self._read_block(scene, needed, r0, c0, r1 - r0, c1 - c0)
-            for i in idx:
-                s = samples[i]
-                band_idx = band_indices(tuple(needed), s.bands)
-                y, x = s.extra["row_off"] - r0, s.extra["col_off"] - c0
-                arr = block[band_idx, y : y + p, x : x + p]
-                raster.check_not_empty(scene.files[s.bands[0]], arr)
-                yield i, arr
+            by_scene.setdefault(s.extra["scene"], {}).setdefault(s.extra["row_off"] // rows_per_block, []).append(i)
+        for name in sorted(by_scene):
+            scene = self._scene(name)
+            with _OpenBands(scene) as files:
+                for _, idx in sorted(by_scene[name].items()):
+                    r0 = min(samples[i].extra["row_off"] for i in idx)
+                    c0 = min(samples[i].extra["col_off"] for i in idx)
+                    r1 = max(samples[i].extra["row_off"] for i in idx) + p
+                    c1 = max(samples[i].extra["col_off"] for i in idx) + p
+                    needed = tuple(b for b in scene.bands if any(b in samples[i].bands for i in idx))
+                    block = self._read_block(scene, files, needed, r0, c0, r1 - r0, c1 - c0)
+                    for i in idx:
+                        s = samples[i]
+                        y, x = s.extra["row_off"] - r0, s.extra["col_off"] - c0
+                        arr = block[band_indices(needed, s.bands), y : y + p, x : x + p]
+                        raster.check_not_empty(scene.files[s.bands[0]], arr)
+                        yield i, arr
 
-    def _read_block(self, scene: Scene, bands: list[str], row0: int, col0: int, height: int, width: int) -> np.ndarray:
+    def _read_block(self, scene: Scene, files: "_OpenBands", bands: tuple[str, ...], row0: int, col0: int,
+                    height: int, width: int) -> np.ndarray:
         """(len(bands), height, width) on the reference grid, offsets applied."""
         from rasterio.windows import Window
 
-        window = Window(col0, row0, width, height)
         if scene.multiband:
             path = scene.files[scene.bands[0]]
-            return raster.read_bands(path, band_indices(scene.bands, tuple(bands)), window=window)
-        return np.stack([self._read_band(scene, b, row0, col0, height, width) for b in bands])
+            return raster.read_bands(path, band_indices(scene.bands, bands), window=Window(col0, row0, width, height))
+        out = None
+        for k, b in enumerate(bands):
+            arr = files.read_band(b, row0, col0, height, width)
+            if out is None:
+                out = np.empty((len(bands), height, width), dtype=arr.dtype)
+            out[k] = arr
+        return out
 
-    @staticmethod
-    def _read_band(scene: Scene, band: str, row0: int, col0: int, height: int, width: int) -> np.ndarray:
+
+class _OpenBands:
+    """The band files of a per-band scene, each opened once (context manager), read on the reference grid."""
+
+    def __init__(self, scene: Scene):
+        self.scene = scene
+        self.open: dict[str, object] = {}
+
+    def __enter__(self) -> "_OpenBands":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for ds in self.open.values():
+            ds.close()
+        self.open.clear()
+
+    def _dataset(self, band: str):
+        import rasterio
+
+        if band not in self.open:
+            self.open[band] = rasterio.open(self.scene.files[band])
+        return self.open[band]
+
+    def read_band(self, band: str, row0: int, col0: int, height: int, width: int) -> np.ndarray:
         """One band over a reference-grid window: a direct read, the aligned bilinear upsampling, or
         GDAL's WarpedVRT (bilinear) for any other grid. The band's radiometric offset is applied to the
         native DNs first."""
-        import rasterio
         from rasterio.enums import Resampling
         from rasterio.errors import RasterioError
         from rasterio.vrt import WarpedVRT
         from rasterio.windows import Window
 
+        scene = self.scene
         path, g, head = scene.files[band], scene.grid, scene.heads[band]
         offset = scene.offsets.get(band, 0)
         try:
-            with rasterio.open(path) as src:
-                aligned = raster.aligned_grid(g, head)
-                if aligned is None:
-                    with WarpedVRT(src, crs=g.crs, transform=g.transform, width=g.width, height=g.height,
-                                   resampling=Resampling.bilinear) as vrt:
-                        # WarpedVRT resamples before the offset: the same DNs up to rounding (bilinear is affine)
-                        return s2_safe.harmonise(vrt.read(1, window=Window(col0, row0, width, height)), offset)
+            src = self._dataset(band)
+            aligned = raster.aligned_grid(g, head)
+            if aligned is None:
+                with WarpedVRT(src, crs=g.crs, transform=g.transform, width=g.width, height=g.height,
+                               resampling=Resampling.bilinear) as vrt:
+                    # WarpedVRT resamples before the offset: the same DNs up to rounding (bilinear is affine)
+                    return s2_safe.harmonise(vrt.read(1, window=Window(col0, row0, width, height)), offset)
 
-                def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-                    return s2_safe.harmonise(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)), offset)
+            def read(r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+                return s2_safe.harmonise(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)), offset)
 
-                if aligned.factor == 1:
-                    return read(row0 + aligned.row_off, row0 + aligned.row_off + height,
-                                col0 + aligned.col_off, col0 + aligned.col_off + width)
-                return raster.bilinear_window(read, aligned, row0, col0, height, width, src.dtypes[0])
+            if aligned.factor == 1:
+                return read(row0 + aligned.row_off, row0 + aligned.row_off + height,
+                            col0 + aligned.col_off, col0 + aligned.col_off + width)
+            return raster.bilinear_window(read, aligned, row0, col0, height, width, src.dtypes[0])
         except (RasterioError, OSError, ValueError) as exc:
             raise DataError(f"cannot read band {band} ({' '.join(str(exc).split())[:160]})", path) from None
