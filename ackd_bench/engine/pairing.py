@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ackd_bench.engine import distributed
 from ackd_bench.engine.seed import derive_seed
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_path
+from ackd_bench.runtime import distributed
 
 COLUMNS = ["student_id", "teacher_id", "epoch", "protocol"]
 RANDOM_PROTOCOLS = ("random", "random-fixed")

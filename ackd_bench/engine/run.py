@@ -22,12 +22,9 @@ from tqdm import tqdm
 
 from ackd_bench import __version__
 from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe
-from ackd_bench.engine import distributed
 from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.engine.context import PoolTensors, RunContext
-from ackd_bench.engine.device import prepare_model, resolve_device
 from ackd_bench.engine.loops import forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, per_class_accuracy
 from ackd_bench.engine.pairing import Pairer
@@ -40,6 +37,9 @@ from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
 from ackd_bench.fidelity import fidelity_record
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
+from ackd_bench.runtime import distributed
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
+from ackd_bench.runtime.device import prepare_model, resolve_device
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
 RESUMABLE_CHANGES = ("epochs", "device", "checkpoint_every_s")
@@ -308,8 +308,8 @@ class StudentRun:
         self._last_checkpoint = time.perf_counter()
 
     def transport_now(self, epoch: int) -> dict:
-        """Transport costs of the current student vs its partner teachers (report/cost.py's definition)."""
-        from ackd_bench.report.cost import costs_from_embeddings
+        """Transport costs of the current student vs its partner teachers (transport_costs.py's definition)."""
+        from ackd_bench.transport_costs import costs_from_embeddings
 
         train = self.student["train"]
         s_out = distributed.gather_rows(lambda rows: torch.cat(list(forward_all(

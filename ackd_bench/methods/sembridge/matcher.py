@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from filelock import FileLock
 from torch import nn
 
-from ackd_bench.engine import faults
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from ackd_bench.models import EMBED_DIM, BackboneOutput, build_model
+from ackd_bench.runtime import faults
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
 
 MATCHER_FORMAT = 1
 LOSSES = ("infonce", "clip_soft")

@@ -13,7 +13,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ackd_bench.engine import distributed, faults
 from ackd_bench.errors import ConfigError
 from ackd_bench.methods.base import Distiller, TeacherOutput
 from ackd_bench.methods.sembridge.coral import CALIBRATED, OFFICIAL_WEIGHT, SCALES, coral, term_weight
@@ -27,6 +26,7 @@ from ackd_bench.methods.sembridge.matching import (
 from ackd_bench.methods.sembridge.planner import Planner, pool_tokens, refine, token_weights
 from ackd_bench.methods.sembridge.schedule import dynm_epochs
 from ackd_bench.models import BackboneOutput
+from ackd_bench.runtime import distributed, faults
 
 SEMBRIDGE_DEFAULTS: dict[str, Any] = {
     "no_ssm": False,
@@ -244,7 +244,7 @@ class SemBridge(nn.Module):
         idx, kl = dynm_match(s_logits, t_logits, s.labels.to(s_logits.device), t.labels.to(s_logits.device),
                              float(self.opts["dynm_tau"]), self.opts["retrieval_backend"])
         sha = self.matcher_info.sha256 if self.matcher_info else None
-        faults.reached("dynm_round")  # crash tests (engine/faults.py); a no-op otherwise
+        faults.reached("dynm_round")  # crash tests (runtime/faults.py); a no-op otherwise
         return pairing_table(s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch,
                              protocol="dynm", matcher_sha256=sha)
 
