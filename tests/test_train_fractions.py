@@ -107,6 +107,7 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert res.exit_code == 0, res.output
     result = json.loads((out / "result.json").read_text())
     assert result["train_fraction"] == 0.5 and result["config"]["train_fraction"] == 0.5
+    assert result["training"]["student"]["train_images"] == 16  # the budget counts the fraction's images
     s = Benchmark.open(frac_bench).manifest("student")
     subset = set(s[(s.split == "train") & (s.train_fraction <= 0.5)].sample_id)
     paired = pd.read_parquet(next((out / "pairings").glob("*.parquet")))
@@ -161,6 +162,9 @@ def test_leaderboard_label_efficiency(tmp_path):
         submit(run, subs, benchmark=bench)
     name = json.loads((bench / "benchmark.json").read_text())["name"]
     assert len(list((subs / name / "kd" / "random" / "R-R").glob("*/seed0-frac0.1/result.json"))) == 1
+    from ackd_bench.report.folder_check import validate_submissions_folder
+
+    assert validate_submissions_folder(subs) == []  # the fraction folders are part of the layout
     tables = build(subs, tmp_path / "lb")
     n = len(fx.test_ids(bench))
     assert len(tables["runs"]) == 3  # the main tables keep the whole-split runs only

@@ -30,7 +30,7 @@ from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, pe
 from ackd_bench.engine.pairing import Pairer
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, rng_state, seed_everything, set_deterministic, set_rng_state
-from ackd_bench.engine.teacher import get_teacher, load_teacher, resolve_teacher_epochs, teacher_summary, train_count
+from ackd_bench.engine.teacher import get_teacher, load_teacher, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
@@ -69,7 +69,6 @@ def finalize_config(cfg: dict, bench) -> dict:
     cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
     # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
     cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
-    resolve_teacher_epochs(bench, cfg)
     if is_sembridge(cfg["method"]):
         from ackd_bench.config import deep_update
         from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
@@ -120,7 +119,8 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     wall_start = time.perf_counter()
     out = Path(out)
     bench = Benchmark.open(cfg["benchmark"])
-    budget = budget_record(cfg, train_count(bench, "student"))  # before finalize_config fills in `epochs`
+    # before finalize_config fills in `epochs`; a train fraction's budget counts the fraction's images
+    budget = budget_record(cfg, train_count(bench, "student", bench.check_train_fraction(cfg.get("train_fraction"))))
     cfg = finalize_config(cfg, bench)
     if cfg["pairing"] == "oracle" and bench.sckd_pairs is None:
         raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet",
@@ -151,7 +151,7 @@ class StudentRun:
     def __init__(self, cfg: dict, bench, out: Path, quiet: bool, budget: dict | None = None):
         self.cfg, self.bench, self.out, self.quiet = cfg, bench, out, quiet
         # how `epochs` was chosen (config.budget_record before finalize_config); default: as given
-        self.budget = budget or budget_record(cfg, train_count(bench, "student"))
+        self.budget = budget or budget_record(cfg, train_count(bench, "student", cfg.get("train_fraction")))
         self.device = resolve_device(cfg["device"])
         self.timings: dict[str, float] = {}
         self.start_epoch = 0

@@ -112,7 +112,8 @@ def markdown(spec: StudySpec, cells: pd.DataFrame, pen: pd.DataFrame, gain: pd.D
             (f"- Pair {spec.pair}; methods {', '.join(spec.methods)}; seeds {', '.join(map(str, spec.seeds))}; "
             f"student budget {spec.steps} optimiser steps ({spec.student_epochs} epochs), teacher {spec.teacher_steps} steps, "
             "batch 32, the `fast` profile's recipe; SemBridge matcher "
-            f"{spec.matcher_arch}, {spec.matcher_epochs} epochs. The run config is `study.json` -> `run_config`."),
+            f"{spec.matcher_arch}, {spec.matcher_epochs} epochs, seed 0 (one per benchmark, shared by the student seeds "
+             "like the teacher). The run config is `study.json` -> `run_config`."),
             f"- {submissions_note}", "",
             "## Power", "",
             (f"A cell's 95% CI (hierarchical bootstrap: seeds, then test images; {analysis.N_RESAMPLES} resamples) has "
