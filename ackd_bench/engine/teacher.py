@@ -43,7 +43,7 @@ class TeacherRecord:
 
 
 def teacher_bands(bench, cfg: dict) -> list[str]:
-    return list(cfg["bands"]) if cfg.get("bands") else list(bench.teacher_bands)
+    return list(bench.run_bands(cfg.get("bands")))
 
 
 def train_count(bench, pool: str, train_fraction: float | None = None) -> int:

@@ -8,9 +8,9 @@ from typing import Callable
 import torch
 
 from ackd_bench.engine.augment import Augment
-from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.loops import batch_indices, forward_all
 from ackd_bench.errors import ConfigError
+from ackd_bench.methods.context import PoolTensors
 from ackd_bench.runtime import distributed, faults
 from ackd_bench.runtime.device import autocast, prepare_input
 

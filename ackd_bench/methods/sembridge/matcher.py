@@ -289,7 +289,7 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
                   bands: tuple[str, ...] | None = None) -> MatcherInfo:
     """Train (or load from cache) the SSM matcher for `bench` and the teacher `bands`."""
     cfg = resolve_matcher_cfg(cfg)
-    bands = tuple(bands or bench.teacher_bands)
+    bands = bench.run_bands(bands)
     key = matcher_key(bench, bands, cfg)
     path = Path(cache_dir) / "matchers" / f"{key}.pt"
     cached = _read_info(path)
