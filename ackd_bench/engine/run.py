@@ -31,14 +31,14 @@ from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, pe
 from ackd_bench.engine.pairing import Pairer, check_protocol
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, rng_state, seed_everything, set_deterministic, set_rng_state
-from ackd_bench.engine.teacher import get_teacher, load_teacher, teacher_summary, train_count
+from ackd_bench.engine.teacher import TeacherRecord, get_teacher, load_teacher, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
 from ackd_bench.fidelity import fidelity_record
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
-from ackd_bench.methods import build_method, method_type
+from ackd_bench.methods import Distiller, TeacherOutput, build_method, method_type
 from ackd_bench.methods.context import PoolTensors, RunContext
 from ackd_bench.models import build_model, resolve_pair
 from ackd_bench.runtime import distributed
@@ -132,7 +132,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
 class StudentRun:
     """The state of one run: teacher side, student pools, method, optimiser, pairing, best-val bookkeeping."""
 
-    def __init__(self, cfg: dict, bench, out: Path, quiet: bool, budget: dict | None = None):
+    def __init__(self, cfg: dict, bench: Benchmark, out: Path, quiet: bool, budget: dict | None = None):
         self.cfg, self.bench, self.out, self.quiet = cfg, bench, out, quiet
         # how `epochs` was chosen (config.budget_record before finalize_config); default: as given
         self.budget = budget or budget_record(cfg, train_count(bench, "student", cfg.get("train_fraction")))
@@ -146,6 +146,24 @@ class StudentRun:
         self._last_checkpoint = time.perf_counter()
         self.log = MetricsLog(out / "metrics.jsonl")
         self.ckpt_dir = out / "checkpoints"
+        # set by setup(): the teacher side, the student pools, the method and its optimiser, the pairing
+        self.record: TeacherRecord
+        self.teacher_model: torch.nn.Module
+        self.student: dict[str, PoolTensors]  # train, val, test
+        self.teacher_train: PoolTensors
+        self.teacher_out: TeacherOutput  # teacher outputs of every teacher train sample
+        self.gallery: PoolTensors  # the partners' pool: teacher train, or the SCKD tiles for `oracle`
+        self.gallery_out: TeacherOutput
+        self.method: Distiller
+        self.ctx: RunContext
+        self.uses_teacher: bool
+        self.teacher_fn: CachedTeacher | LiveTeacher
+        self.optimizer: torch.optim.Optimizer
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler
+        self.train_step: torch.nn.Module  # the method, or its DDP wrapper under torchrun
+        self.pairer: Pairer
+        # set by restore(): the epochs at which the method re-pairs
+        self.rematch_epochs: list[int] = []
 
     def setup(self) -> None:
         """Teacher (cached), teacher outputs (cached), student pools, method, optimiser, pairing gallery."""
