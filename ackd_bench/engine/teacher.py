@@ -1,7 +1,8 @@
 """Teacher training on the MS teacher pool, and the teacher checkpoint cache.
 
 cache_root()/teachers/<key>/{teacher.pt, info.json}; key = hash of (benchmark manifests' sha256, arch,
-band set, seed, teacher config hash). info.json is written last, so its presence marks a complete entry;
+band set, seed, teacher config hash, numerics: device type, autocast, deterministic mode, torch version).
+info.json is written last, so its presence marks a complete entry;
 teacher.pt's sha256 is recorded there and checked on every use (mismatch -> retrain).
 """
 
@@ -16,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ackd_bench.config import config_hash, teacher_config
+from ackd_bench.config import config_hash, teacher_config, teacher_seed
 from ackd_bench.engine import faults
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
-from ackd_bench.engine.device import autocast, prepare_input, prepare_model
+from ackd_bench.engine.device import autocast, numerics, prepare_input, prepare_model
 from ackd_bench.engine.loops import batch_indices, forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import overall_accuracy
 from ackd_bench.engine.pools import load_pool
@@ -45,15 +46,16 @@ def teacher_bands(bench, cfg: dict) -> list[str]:
     return list(cfg["bands"]) if cfg.get("bands") else list(bench.teacher_bands)
 
 
-def teacher_key(bench, cfg: dict) -> str:
+def teacher_key(bench, cfg: dict, device: torch.device) -> str:
     t = cfg["teacher"]
     return config_hash(
         {
             "manifests_sha256": bench.manifests_sha256,
             "arch": t["arch"],
             "bands": teacher_bands(bench, cfg),
-            "seed": t["seed"],
+            "seed": teacher_seed(cfg),
             "config": teacher_config(cfg),
+            "numerics": numerics(device, cfg["deterministic"]),  # a CPU and a GPU teacher differ
         }
     )
 
@@ -81,7 +83,7 @@ def _stale(quiet: bool, text: str) -> None:
 
 def get_teacher(bench, cfg: dict, device: torch.device, quiet: bool = False, force: bool = False) -> TeacherRecord:
     """The cached teacher for (benchmark, arch, bands, seed, config), training it first when absent."""
-    key = teacher_key(bench, cfg)
+    key = teacher_key(bench, cfg, device)
     entry = cache_root() / "teachers" / key
     entry.mkdir(parents=True, exist_ok=True)
     with _lock(entry.parent / f"{key}.lock"):
@@ -104,7 +106,7 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
     """Train from scratch on teacher train, select on teacher val OA, evaluate teacher test; write teacher.pt."""
     from ackd_bench.models import build_model
 
-    t = cfg["teacher"]
+    t = {**cfg["teacher"], "seed": teacher_seed(cfg)}  # "follow" resolved to the run's seed
     bands = teacher_bands(bench, cfg)
     start = time.perf_counter()
     set_deterministic(cfg["deterministic"], device)
