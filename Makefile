@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 PAIR   ?= R-R
 
-.PHONY: install test demo leaderboard bench gpu-bundle clean-demo
+.PHONY: install test demo study readme-study leaderboard bench gpu-bundle clean-demo
 
 install: $(STAMP)
 
@@ -21,9 +21,10 @@ $(STAMP): requirements-cpu.txt setup.cfg pyproject.toml
 test: install
 	$(PY) -m pytest -q
 
-# The main job on the embedded real sample: build the benchmark, train a teacher, run the
-# student-only baseline, KD and SemBridge (plus KD on the SCKD oracle pairs, for the asymmetry penalty)
-# on one pair and several seeds, submit every run, rebuild the leaderboard. Reruns resume finished runs.
+# The main job. 1) The embedded real sample (smoke scale: 20 student test images, its CIs cannot resolve
+# differences): build the benchmark, train a teacher, run the student-only baseline, KD and SemBridge (plus KD
+# on the SCKD oracle pairs) on one pair and several seeds, submit every run. 2) The asymmetry study (`study`).
+# 3) Rebuild the leaderboard and the README's study summary. Reruns resume finished runs.
 DEMO_RUNS ?= student:random kd:random sembridge:ssm kd:oracle
 SEEDS     ?= 0 1 2
 
@@ -38,8 +39,21 @@ demo: install
 	    $(ACKD) submit $$run --benchmark $(DEMO)/benchmark --replace || exit 1; \
 	  done; \
 	done
+	$(MAKE) study
 	$(MAKE) leaderboard
-	@echo "Leaderboard: leaderboard/README.md and leaderboard/index.html"
+	$(MAKE) readme-study
+	@echo "Leaderboard: leaderboard/README.md and leaderboard/index.html; study: $(STUDY)/README.md"
+
+# The controlled asymmetry study (docs/study.md): synthetic benchmarks that differ only in semantic
+# consistency, plus the SCKD reference; its runs go to the leaderboard's submissions, its report to $(STUDY).
+STUDY      ?= leaderboard/asymmetry
+STUDY_ARGS ?=
+study: install
+	$(ACKD) study asymmetry --out $(STUDY) --work $(DEMO)/study --submissions leaderboard/submissions $(STUDY_ARGS)
+
+# Copies the study's generated summary (plot + three sentences) into README.md between its markers.
+readme-study: install
+	$(PY) -m ackd_bench.study.splice README.md $(STUDY)
 
 leaderboard: install
 	$(ACKD) leaderboard --submissions leaderboard/submissions --out leaderboard

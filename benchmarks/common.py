@@ -41,12 +41,15 @@ def build_synthetic(out: Path, per_class: int, classes: int = 10, size: int = 32
 
 
 def run_config(bench: Path, method: str, pair: str, epochs: int, **over) -> dict:
-    """A resolved `fast`-profile config for `ackd-bench run` on CPU, teacher trained for 1 epoch (speed only)."""
+    """A resolved `fast`-profile config for `ackd-bench run` on CPU, teacher trained for 1 epoch (speed only).
+
+    Plain Adam, constant lr, no augmentation: the figures compare engine work, not recipes (P5's hand loop
+    is plain Adam too)."""
     from ackd_bench.config import resolve_config
 
     base = {"benchmark": str(bench), "method": method, "pair": pair, "epochs": epochs, "device": "cpu",
-            "batch_size": 64, "eval_batch_size": 256,
-            "teacher": {"epochs": 1, "batch_size": 64}}
+            "batch_size": 64, "eval_batch_size": 256, "optimizer": "adam", "weight_decay": 0.0, "cosine": False,
+            "augment": "none", "teacher": {"epochs": 1, "batch_size": 64, "augment": "none"}}
     return resolve_config("fast", None, {**base, **over})
 
 

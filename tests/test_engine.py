@@ -26,11 +26,11 @@ def bench_dir(default_bench) -> Path:
 # ---------------------------------------------------------------- config
 def test_profiles_yaml_and_flags_resolve_in_order(tmp_path):
     paper = resolve_config("paper")
-    assert (paper["optimizer"], paper["lr"], paper["batch_size"], paper["epochs"], paper["weight_decay"]) == \
-        ("adam", 1e-3, 256, 200, 0.0)
+    assert (paper["optimizer"], paper["lr"], paper["batch_size"], paper["epochs"], paper["steps"]) == \
+        ("adamw", 1e-3, 256, None, 6400)
     assert (paper["w_ce"], paper["w_kd"]) == (0.3, 0.4)
     fast = resolve_config("fast")
-    assert fast["epochs"] < 20 and fast["batch_size"] == 32 and fast["teacher"]["epochs"] < 50
+    assert fast["epochs"] is None and fast["batch_size"] == 32 and fast["steps"] < fast["teacher"]["steps"]
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("epochs: 5\nlr: 0.01\nteacher: {epochs: 2}\nmethod_args: {T: 4.0}\n"
                         "sembridge: {no_ot1: true, matcher: {epochs: 1}}\n")
@@ -54,6 +54,39 @@ def test_config_errors_name_the_file_or_key(tmp_path):
         resolve_config("slow")
     with pytest.raises(ConfigError, match="not found"):
         resolve_config(None, tmp_path / "missing.yaml")
+
+
+def test_budgets_become_epochs_by_pool_size():
+    from ackd_bench.config import budget_record, derive_epochs, steps_per_epoch
+
+    assert [steps_per_epoch(n, 32) for n in (1, 20, 32, 33, 34, 60, 8100)] == [1, 1, 1, 1, 2, 2, 254]
+    paper, fast = resolve_config("paper"), resolve_config("fast")
+    assert derive_epochs(paper, 8100) == 200  # the paper's 200 epochs on EuroSAT's ACKD train pool
+    assert derive_epochs(paper, 10**6) == paper["min_epochs"]  # the floor on a large pool
+    assert derive_epochs(fast, 60) * steps_per_epoch(60, 32) == fast["steps"]  # the same steps on 60 images
+    assert derive_epochs(fast, 8100) == fast["min_epochs"]
+    assert derive_epochs({**fast, "epochs": 3}, 60) == 3  # an explicit `epochs` overrides the budget
+    record = budget_record(fast["teacher"], 60)
+    assert record["rule"] == "steps" and record["steps"] == record["epochs"] * record["steps_per_epoch"] >= 400
+    with pytest.raises(ConfigError, match="steps"):
+        resolve_config("fast", overrides={"steps": 0})
+    with pytest.raises(ConfigError, match="augment"):
+        resolve_config("fast", overrides={"teacher": {"augment": "mixup"}})
+
+
+def test_dihedral_augmentation_is_the_eight_symmetries():
+    from ackd_bench.engine.augment import dihedral, epoch_augment
+    from ackd_bench.engine.seed import generator
+
+    x = torch.arange(9.0).view(1, 1, 3, 3).repeat(8, 2, 1, 1)
+    out = dihedral(x, torch.arange(8))
+    assert torch.equal(out[0], x[0]) and len({tuple(o.flatten().tolist()) for o in out}) == 8
+    assert torch.equal(out[1], torch.rot90(x[1], 1, (-2, -1))) and torch.equal(out[4], x[4].transpose(-1, -2))
+    assert epoch_augment("none", 8, generator(0)) is None
+    # one symmetry per image and epoch, looked up by pool index: independent of batching
+    aug = epoch_augment("dihedral", 8, generator(0, "augment", 0))
+    whole = aug(x, torch.arange(8))
+    assert torch.equal(torch.cat([aug(x[:3], torch.arange(3)), aug(x[3:], torch.arange(3, 8))]), whole)
 
 
 def test_config_hash_is_stable_and_sensitive():
@@ -111,6 +144,22 @@ def test_teacher_cache_is_reused_and_a_corrupt_checkpoint_retrained(bench_dir):
     first.checkpoint.write_bytes(b"corrupt")
     third = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
     assert third.trained and third.info["checkpoint_sha256"] == first.info["checkpoint_sha256"]  # deterministic
+
+
+def test_teacher_budget_in_steps_and_recipe_in_the_key(bench_dir):
+    from ackd_bench.data.benchmark import Benchmark
+    from ackd_bench.engine.teacher import get_teacher, teacher_key
+
+    bench = Benchmark.open(bench_dir)
+    # 60 teacher train images at batch 16: 4 steps an epoch, so 6 steps are 2 epochs
+    cfg = _cfg(epochs=None, steps=6, min_epochs=1)
+    record = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
+    assert record.info["budget"] == {"rule": "steps", "steps_budget": 6, "min_epochs": 1, "train_images": 60,
+                                     "steps_per_epoch": 4, "epochs": 2, "steps": 8}
+    assert len(record.info["history"]) == 2 and cfg["teacher"]["epochs"] == 2
+    assert record.info["config"]["teacher"]["augment"] == "dihedral"
+    for change in ({"augment": "none"}, {"cosine": False}, {"weight_decay": 0.0}, {"steps": 7}):
+        assert teacher_key(bench, _cfg(epochs=None, steps=6, min_epochs=1, **change)) != record.key, change
 
 
 def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):

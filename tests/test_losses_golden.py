@@ -214,10 +214,19 @@ def test_dkd_hand_derived():
     close(tckd, pt * math.log(pt / ps) + (1 - pt) * math.log((1 - pt) / (1 - ps)))
 
 
-@pytest.mark.parametrize("epoch,factor", [(0, 1 / 20), (4, 5 / 20), (18, 19 / 20), (19, 1.0), (150, 1.0)])
-def test_dkd_warmup_golden(epoch: int, factor: float):
-    m = build_method("dkd", torch.nn.Identity(), K, {})
-    m.on_epoch_start(epoch, 200)
+@pytest.mark.parametrize("warmups,epochs,epoch,factor", [
+    # 200 epochs: scaled = absolute = mdistiller (1-based epoch / 20)
+    ("scaled", 200, 0, 1 / 20), ("scaled", 200, 4, 5 / 20), ("scaled", 200, 18, 19 / 20), ("scaled", 200, 19, 1.0),
+    ("absolute", 200, 0, 1 / 20), ("absolute", 200, 150, 1.0), ("absolute", 8, 7, 8 / 20),
+    # official ACKD train.py: min(epoch / 20, 1) with its 0-based epoch: nothing in the first epoch
+    ("official", 200, 0, 0.0), ("official", 200, 4, 4 / 20), ("official", 200, 19, 19 / 20), ("official", 200, 20, 1.0),
+    ("official", 8, 7, 7 / 20),
+    # scaled to the run length like DynM: 100 epochs -> 10 warm-up epochs; 8 epochs -> 0.8 (full weight at once)
+    ("scaled", 100, 0, 1 / 10), ("scaled", 100, 4, 5 / 10), ("scaled", 100, 9, 1.0), ("scaled", 8, 0, 1.0),
+])
+def test_dkd_warmup_golden(warmups: str, epochs: int, epoch: int, factor: float):
+    m = build_method("dkd", torch.nn.Identity(), K, {"warmups": warmups})
+    m.on_epoch_start(epoch, epochs)
     losses = m.compute_losses(s_out(S_LOGITS), t_out(T_LOGITS), torch.tensor(LABELS))
     e_tckd, e_nckd = np_dkd(S_LOGITS, T_LOGITS, LABELS, 4.0)
     close(losses["kd"], 0.4 * factor * (1.0 * e_tckd + 8.0 * e_nckd))
@@ -243,6 +252,17 @@ def test_ctkd_temperature_range_and_theta():
     with torch.no_grad():
         m.temperature.theta.fill_(60.0)
     close(m.temperature(1.0), 21.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("warmups,epochs,epoch,lam", [
+    ("absolute", 8, 1, (1 - math.cos(math.pi / 5)) / 2), ("official", 8, 1, (1 - math.cos(math.pi / 5)) / 2),
+    ("scaled", 200, 1, (1 - math.cos(math.pi / 5)) / 2), ("scaled", 100, 1, (1 - math.cos(math.pi / 2.5)) / 2),
+    ("scaled", 8, 0, 0.0), ("scaled", 8, 1, 1.0),
+])
+def test_ctkd_lambda_schedule_scales_with_the_run(warmups: str, epochs: int, epoch: int, lam: float):
+    m = build_method("ctkd", torch.nn.Identity(), K, {"warmups": warmups})
+    m.on_epoch_start(epoch, epochs)
+    close(m.current_lambda(), lam)
 
 
 def test_ctkd_cosine_curriculum():
@@ -375,3 +395,72 @@ def test_distilvpr_stable_for_large_embeddings():
     total.backward()
     assert all(torch.isfinite(v) for v in terms.values())
     assert torch.isfinite(s.grad).all() and s.grad.abs().sum() > 0
+
+
+# ----------------------------------------------------------------------------- gradients
+def np_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central finite differences of a numpy function f at x (float64)."""
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[idx] += h
+        down[idx] -= h
+        g[idx] = (f(up) - f(down)) / (2 * h)
+    return g
+
+
+def student_logits_grad(name: str, args: dict | None = None, epoch: int = 199) -> np.ndarray:
+    """d(kd term)/d(student logits) by autograd through the method (float64)."""
+    m = build_method(name, torch.nn.Identity(), K, {"method_args": args or {}})
+    m.on_epoch_start(epoch, 200)
+    s = tt(S_LOGITS).requires_grad_(True)
+    out = BackboneOutput(torch.zeros(B, 1, 8, dtype=torch.float64), tt(S_EMB), s)
+    m.compute_losses(out, t_out(T_LOGITS), torch.tensor(LABELS))["kd"].backward()
+    return s.grad.numpy()
+
+
+@pytest.mark.parametrize("t2", [False, True])
+def test_kd_gradient_closed_form(t2: bool):
+    """d/ds KL(p_t || softmax(s/T)) (batchmean) = (softmax(s/T) - p_t) / (T B), x T^2 with t2."""
+    T = 3.0
+    expected = np.stack([np_softmax(S_LOGITS[b] / T) - np_softmax(T_LOGITS[b] / T) for b in range(B)]) / (T * B)
+    expected *= 0.4 * (T * T if t2 else 1.0)
+    np.testing.assert_allclose(student_logits_grad("kd", {"t2": t2}), expected, rtol=1e-9, atol=1e-14)
+
+
+def test_dkd_gradient_finite_difference():
+    def f(s):
+        tckd, nckd = np_dkd(s, T_LOGITS, LABELS, 4.0)
+        return 0.4 * (1.0 * tckd + 8.0 * nckd)
+    np.testing.assert_allclose(student_logits_grad("dkd"), np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
+    # at epoch 9 of 200 the warm-up factor 10/20 scales the gradient too
+    np.testing.assert_allclose(student_logits_grad("dkd", epoch=9), 0.5 * np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
+
+
+def test_lskd_gradient_finite_difference():
+    zt = np.stack([np_zscore(r) for r in T_LOGITS])
+
+    def f(s):
+        return 0.4 * np_kd(np.stack([np_zscore(r) for r in s]), zt, 3.0, True)
+    grad = student_logits_grad("lskd")
+    np.testing.assert_allclose(grad, np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
+    # standardisation: the gradient of each row is orthogonal to a shift of the logits
+    np.testing.assert_allclose(grad.sum(1), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["euclidean", "cosine", "poincare"])
+def test_distilvpr_gradient_stops_at_the_target_relation(kind: str):
+    """Official semantics: grad of MSE(R_SS, sg R_ST) + MSE(R_ST, sg R_TT) = finite differences of the numpy loss
+    with the target R_ST frozen at the evaluation point; without stop_grad, of the plain loss."""
+    s0, t = S_EMB, T_EMB
+    r_st0, r_tt = np_relation(kind, s0, t), np_relation(kind, t, t)
+
+    def frozen(s):
+        return float(np.mean((np_relation(kind, s, s) - r_st0) ** 2) + np.mean((np_relation(kind, s, t) - r_tt) ** 2))
+
+    for stop_grad, f in ((True, frozen), (False, lambda s: np_vpr_term(kind, s, t))):
+        s = tt(s0).requires_grad_(True)
+        distilvpr_terms(s, tt(t), C, stop_grad)[kind].backward()
+        np.testing.assert_allclose(s.grad.numpy(), np_grad(f, s0), rtol=1e-5, atol=1e-8)
+    # same value either way
+    close(distilvpr_terms(tt(s0), tt(t), C, True)[kind], float(distilvpr_terms(tt(s0), tt(t), C, False)[kind]))

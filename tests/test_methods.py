@@ -104,7 +104,7 @@ def _ctkd_grads(epoch: int, warmup: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
     s_logits = torch.randn(BATCH, K, generator=g)
     t_logits = torch.randn(BATCH, K, generator=g) * 3
-    method = build_method("ctkd", torch.nn.Identity(), K, {"method_args": {"warmup_epochs": warmup}})
+    method = build_method("ctkd", torch.nn.Identity(), K, {"method_args": {"warmup_epochs": warmup}, "warmups": "absolute"})
     method.on_epoch_start(epoch, 10)
     s = types.SimpleNamespace(logits=s_logits, embedding=None, tokens=None)
     t = TeacherOutput(t_logits, torch.zeros(BATCH, 2))

@@ -46,6 +46,11 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     assert violations == []
     assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
     assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
+    # the recipe and the budget rule are in the record (fast profile: AdamW, cosine, dihedral; --epochs given)
+    student, teacher = record["training"]["student"], record["training"]["teacher"]
+    assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == \
+        ("adamw", True, "dihedral", "epochs")
+    assert student["epochs"] == 2 and student["train_images"] == 60 and teacher["augment"] == "dihedral"
     # OA recomputed from predictions.parquet and the manifest's labels
     pred = pd.read_parquet(out / "predictions.parquet")
     manifest = pd.read_parquet(bench_dir / "student.parquet")

@@ -30,7 +30,7 @@ eval_batch_size: 64
 teacher: {epochs: 1, batch_size: 16}
 sembridge: {matcher: {arch: tiny, epochs: 1, batch_size: 16}}
 """
-SEMBRIDGE_KEYS = {"ssm", "dynm", "ot1", "ot2", "dynm_epochs", "matcher"}
+SEMBRIDGE_KEYS = {"ssm", "dynm", "ot1", "ot2", "dynm_epochs", "matcher", "coral_scale", "ot_weights"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,10 @@ def test_sembridge_s_s_writes_round_000_and_round_001(default_bench, tiny_cfg, s
     (ckpt,) = (shared_cache / "matchers").glob("*.pt")  # the matcher lives in the cache, named by its sha256
     assert sha256_file(ckpt) == sb["matcher"]["sha256"]
     assert record["config"]["sembridge"]["dynm_epochs"] == [1]
+    # Deep CORAL with per-term calibrated weights 0.003 * 255^2 / d (d = 512 for the embeddings, N * C for tokens)
+    assert sb["coral_scale"] == "deep_coral"
+    assert sb["ot_weights"]["ot2"] == pytest.approx(0.003 * 255**2 / 512)
+    assert 0 < sb["ot_weights"]["ot1"] < sb["ot_weights"]["ot2"]
 
     assert sorted(p.name for p in (out / "pairings").iterdir()) == ["round_000.parquet", "round_001.parquet"]
     students, teachers = _train_labels(default_bench, "student"), _train_labels(default_bench, "teacher")

@@ -43,7 +43,8 @@ def small_root(eurosat200, tmp_path_factory) -> Path:
 
 def test_registry_lists_all_sources():
     assert SOURCES.names() == sorted(
-        ["eurosat-ms", "eurosat-rgb-render", "imagefolder-rgb", "multiband-tif", "s2-scene", "synthetic"]
+        ["bigearthnet-s2", "eurosat-ms", "eurosat-rgb-render", "imagefolder-rgb", "multiband-tif", "multilabel-tif",
+         "s2-scene", "synthetic"]
     )
     for name in SOURCES.names():
         cls = SOURCES.get(name)

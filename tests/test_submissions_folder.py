@@ -46,7 +46,8 @@ def copy(good, tmp_path) -> Path:
 
 
 def _record(copy: Path, method: str = "kd", seed: int = 0) -> Path:
-    return copy / "eurosat-sample" / method / "ssm" / "resnet18__resnet34" / f"seed{seed}"
+    (cell,) = (copy / "eurosat-sample" / method / "ssm" / "resnet18__resnet34").iterdir()  # one configuration
+    return cell / f"seed{seed}"
 
 
 def test_valid_fixture_passes(good):
@@ -64,16 +65,18 @@ def test_planted_schema_violation(copy):
 
 def test_folder_name_must_match_content(copy):
     (_record(copy, seed=1)).rename(_record(copy, seed=7))
+    h = _record(copy).parent.name
     problems = validate_submissions_folder(copy)
-    assert problems == ["eurosat-sample/kd/ssm/resnet18__resnet34/seed7: folder does not match the record "
-                        "(expected eurosat-sample/kd/ssm/resnet18__resnet34/seed1)"]
+    assert problems == [f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed7: folder does not match the record "
+                        f"(expected eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed1)"]
 
 
 def test_duplicate_predictions(copy):
     atomic_write_bytes(_record(copy, seed=1) / "predictions.parquet",
                        (_record(copy, seed=0) / "predictions.parquet").read_bytes())
     problems = validate_submissions_folder(copy)
-    assert any("duplicate of eurosat-sample/kd/ssm/resnet18__resnet34/seed0" in p for p in problems)
+    h = _record(copy).parent.name
+    assert any(f"duplicate of eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed0" in p for p in problems)
 
 
 def test_predictions_must_reproduce_the_record(copy):
@@ -100,4 +103,6 @@ def test_size_limit_stray_and_hidden_files(copy):
 
 def test_missing_file(copy):
     (_record(copy) / "metrics.jsonl").unlink()
-    assert validate_submissions_folder(copy) == ["eurosat-sample/kd/ssm/resnet18__resnet34/seed0: metrics.jsonl missing"]
+    h = _record(copy).parent.name
+    assert validate_submissions_folder(copy) == [f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed0: metrics.jsonl "
+                                                 "missing"]

@@ -78,10 +78,13 @@ def test_valid_record_is_stored(tmp_path, bench, store):
     run = fx.make_run(tmp_path / "run", bench, method="dkd+sembridge", pairing="ssm", pair="resnet18:resnet34",
                       seed=3, wrong=4)
     target = submit(run, store, benchmark=bench)
-    assert target == store / "eurosat-sample" / "dkd+sembridge" / "ssm" / "resnet18__resnet34" / "seed3"
+    cell = store / "eurosat-sample" / "dkd+sembridge" / "ssm" / "resnet18__resnet34" / fx.cell_hash(run)
+    assert target == cell / "seed3"
     assert sorted(p.name for p in target.iterdir()) == ["metrics.jsonl", "predictions.parquet", "result.json"]
     assert (target / "predictions.parquet").read_bytes() == (run / "predictions.parquet").read_bytes()
-    assert json.loads((target / "result.json").read_text()) == json.loads((run / "result.json").read_text())
+    stored = json.loads((target / "result.json").read_text())
+    assert stored.pop("submission") == {"config_hash": fx.cell_hash(run), "variant": None}
+    assert stored == json.loads((run / "result.json").read_text())
     assert not [p for p in store.rglob(".*")]  # no temp leftovers
 
 
@@ -157,7 +160,8 @@ def test_unknown_benchmark_checksum_and_version(tmp_path, bench, store, datasets
 
 def test_duplicate_refused_unless_replace(tmp_path, bench, store):
     run = fx.make_run(tmp_path / "again", bench, method="kd", seed=5, wrong=6)
-    assert "duplicate: eurosat-sample/kd/random/R-R/seed5 is already submitted" in refused(run, store, benchmark=bench)
+    assert f"duplicate: eurosat-sample/kd/random/R-R/{fx.cell_hash(run)}/seed5 is already submitted" in \
+        refused(run, store, benchmark=bench)
     target = submit(run, store, benchmark=bench, replace=True)
     assert json.loads((target / "result.json").read_text())["metrics"] == \
         json.loads((run / "result.json").read_text())["metrics"]
@@ -200,3 +204,38 @@ def test_cli_refusal_is_one_line_exit_2(tmp_path, bench, store):
     ok = fx.make_run(tmp_path / "ok", bench, seed=8)
     res = CliRunner().invoke(cli, ["submit", str(ok), "--to", str(store), "--benchmark", str(bench)])
     assert res.exit_code == 0 and res.output.strip().endswith("seed8")
+
+
+def test_configurations_are_separate_cells(tmp_path, bench):
+    """One hyper-parameter apart: side by side; two seeds of one config: one cell; another teacher: own cell."""
+    store = tmp_path / "subs"
+    base = fx.make_run(tmp_path / "a0", bench, method="kd", seed=0)
+    other_seed = fx.make_run(tmp_path / "a1", bench, method="kd", seed=1, config={"device": "cuda",
+                                                                                   "checkpoint_every_s": 60})
+    hyper = fx.make_run(tmp_path / "b0", bench, method="kd", seed=0, config={"method_args": {"T": 2.0}})
+    teacher = fx.make_run(tmp_path / "c1", bench, method="kd", seed=1, config={"teacher": {"epochs": 3}})
+    cells = {name: submit(run, store, benchmark=bench).parent
+             for name, run in (("base", base), ("seed", other_seed), ("hyper", hyper), ("teacher", teacher))}
+    assert cells["seed"] == cells["base"]  # seed, device and checkpoint interval vary within a cell
+    assert len({cells["base"], cells["hyper"], cells["teacher"]}) == 3
+    assert sorted(p.name for p in cells["base"].iterdir()) == ["seed0", "seed1"]
+
+
+def test_teacher_seed_follow_and_fixed_are_constant_across_seeds(tmp_path, bench):
+    store = tmp_path / "subs"
+    for mode in ("follow", 7):
+        runs = [fx.make_run(tmp_path / f"{mode}{s}", bench, seed=s, config={"teacher": {"seed": mode}}) for s in (0, 1)]
+        assert len({submit(r, store, benchmark=bench).parent for r in runs}) == 1
+
+
+def test_variant_name_is_stored_and_must_agree_within_a_cell(tmp_path, bench):
+    store = tmp_path / "subs"
+    run0 = fx.make_run(tmp_path / "r0", bench, seed=0, config={"method_args": {"T": 2.0}})
+    target = submit(run0, store, benchmark=bench, variant="T2")
+    assert json.loads((target / "result.json").read_text())["submission"]["variant"] == "T2"
+    run1 = fx.make_run(tmp_path / "r1", bench, seed=1, config={"method_args": {"T": 2.0}})
+    assert "variant: 'other' differs from 'T2'" in refused(run1, store, benchmark=bench, variant="other")
+    assert submit(run1, store, benchmark=bench, variant="T2").parent == target.parent
+    res = CliRunner().invoke(cli, ["submit", str(fx.make_run(tmp_path / "r2", bench, seed=2, config={
+        "method_args": {"T": 2.0}})), "--to", str(store), "--benchmark", str(bench), "--variant", "T2"])
+    assert res.exit_code == 0, res.output

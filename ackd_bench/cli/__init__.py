@@ -30,9 +30,9 @@ def cli() -> None:
 
 
 def _register_commands() -> None:
-    from ackd_bench.cli import data, listing, matcher, report, sweep, train
+    from ackd_bench.cli import data, download, listing, matcher, report, study, sweep, train
 
-    for module in (data, listing, train, matcher, report, sweep):
+    for module in (data, download, listing, train, matcher, report, sweep, study):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -28,6 +28,14 @@ def _parse_options(items: tuple[str, ...], opt: str) -> dict:
     return out
 
 
+def _parse_fractions(text: str | None) -> tuple[float, ...] | None:
+    from ackd_bench.data.splits import check_train_fractions
+
+    if text is None:
+        return None
+    return check_train_fractions([t for t in text.split(",") if t.strip()])
+
+
 @click.command("build-dataset")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Benchmark folder to create.")
 @click.option("--preset", default=None, help="Named recipe (default eurosat-sample; see `ackd-bench list`).")
@@ -38,12 +46,19 @@ def _parse_options(items: tuple[str, ...], opt: str) -> dict:
 @click.option("--class-map", default=None, type=click.Path(path_type=Path), help="YAML 'source class: benchmark class'.")
 @click.option("--bands", default=None, help="Default teacher band set (s2_10, all13, paper10 or a comma list).")
 @click.option("--size", default=None, type=int, help="Student image size in pixels.")
-@click.option("--split-by", type=click.Choice(["region", "random", "paired"]), default=None, help="Pool split for shared tiles.")
+@click.option("--split-by", type=click.Choice(["region", "random", "paired", "sources"]), default=None,
+              help="Pool split for shared tiles (sources: keep each pool as its source gives it).")
 @click.option("--seed", default=None, type=int, help="Split seed (default 0).")
 @click.option("--name", default=None, help="Benchmark name (default: preset name or 'custom').")
+@click.option("--train-fractions", default=None,
+              help="Nested class-stratified student train subsets for label-efficiency runs, e.g. 0.01,0.05,0.1,0.25,0.5,1.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where presets find downloaded datasets (default $ACKD_BENCH_DATA or ./data).")
+@click.option("--download", is_flag=True, help="Fetch the preset's missing datasets first (ackd-bench download).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_option, class_map, bands, size, split_by, seed, name, overwrite, quiet):
+def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_option, class_map, bands, size, split_by, seed, name,
+                      train_fractions, overwrite, data_dir, download, quiet):
     """Build a benchmark folder (manifests, splits, stats, packed arrays) from a preset or two sources."""
     from ackd_bench.data.build import build_dataset
     from ackd_bench.data.presets import spec_from_options
@@ -55,6 +70,7 @@ def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_opt
         teacher_options=_parse_options(teacher_option, "--teacher-option"),
         student_options=_parse_options(student_option, "--student-option"),
         class_map=str(class_map) if class_map else None, bands=bands, size=size, split_by=split_by, seed=seed, name=name,
+        data_dir=data_dir, download=download, quiet=quiet, train_fractions=_parse_fractions(train_fractions),
     )
     card = build_dataset(spec, out, overwrite=overwrite, quiet=quiet)
     n = {p: sum(sum(c.values()) for c in card["counts"][p].values()) for p in ("teacher", "student")}

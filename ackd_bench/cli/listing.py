@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -13,9 +15,13 @@ def _safe_names(loader) -> list[str]:
 
 
 @click.command("list")
-def list_cmd() -> None:
-    """Show registered methods, architectures, pairs, presets, sources and band sets."""
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Download folder to check datasets against (default $ACKD_BENCH_DATA or ./data).")
+def list_cmd(data_dir) -> None:
+    """Show registered methods, architectures, pairs, presets, sources, band sets and datasets."""
+    from ackd_bench.cli.download import dataset_lines
     from ackd_bench.data.bands import BAND_SETS
+    from ackd_bench.data.downloads import default_data_dir
 
     sections: dict[str, list[str]] = {}
 
@@ -50,6 +56,8 @@ def list_cmd() -> None:
     sections["presets"] = _safe_names(presets)
     sections["sources"] = _safe_names(sources)
     sections["band sets"] = [f"{k}: {' '.join(v)}" for k, v in BAND_SETS.items()]
+    data_dir = data_dir or default_data_dir()
+    sections[f"datasets (ackd-bench download NAME; present in {data_dir}?)"] = dataset_lines(data_dir)
     for title, names in sections.items():
         click.echo(f"{title}:")
         for name in names:

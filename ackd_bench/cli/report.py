@@ -48,11 +48,13 @@ def _costs_line(t: dict) -> str:
 @click.option("--benchmark", default=None, type=click.Path(exists=True, file_okay=False),
               help="Benchmark build to check against (a local leaderboard); default: shipped cards + config.benchmark.")
 @click.option("--replace", is_flag=True, help="Overwrite an existing record with the same key.")
-def submit_cmd(run_dir: str, to: str, benchmark: str | None, replace: bool) -> None:
-    """Validate RUN_DIR's result and store it under the submissions folder."""
+@click.option("--variant", default=None, help="Name of the run's configuration on the leaderboard (default: derived "
+              "from its difference to the profile's defaults, e.g. 'fast: sembridge.coral_scale=official').")
+def submit_cmd(run_dir: str, to: str, benchmark: str | None, replace: bool, variant: str | None) -> None:
+    """Validate RUN_DIR's result and store it under the submissions folder (one cell per configuration)."""
     from ackd_bench.report.submit import submit
 
-    click.echo(str(submit(run_dir, to, benchmark=benchmark, replace=replace)))
+    click.echo(str(submit(run_dir, to, benchmark=benchmark, replace=replace, variant=variant)))
 
 
 @click.command("leaderboard")

@@ -6,8 +6,22 @@ from pathlib import Path
 
 import click
 
-_PROFILE = click.Choice(["paper", "fast"])
+_PROFILE = click.Choice(["paper", "fast", "official"])
 _DEVICE = click.Choice(["auto", "cpu", "cuda"])
+
+
+def _val_text(info: dict) -> str:
+    if info.get("val_map_best") is not None:
+        return f"val mAP {info['val_map_best']:.4f}"
+    return f"val OA {info['val_oa_best']:.4f}"
+
+
+def _teacher_score(metrics: dict) -> str:
+    """The teacher's test score in a run record: OA, or mAP for a multi-label teacher."""
+    if metrics.get("teacher_test_oa") is not None:
+        return f"OA {metrics['teacher_test_oa']:.4f}"
+    ml = metrics.get("teacher_test_multilabel")
+    return f"mAP {ml['map']:.4f} (multi-label)" if ml else "n/a"
 
 
 def _teacher_arch(arch: str) -> str:
@@ -24,7 +38,7 @@ def _teacher_arch(arch: str) -> str:
 @click.option("--arch", required=True, help="Teacher architecture, or a pair (R-R, R-S, ...) whose teacher to train.")
 @click.option("--seed", type=int, default=None, help="Teacher seed (config teacher.seed, default 0).")
 @click.option("--epochs", type=int, default=None, help="Teacher epochs (overrides the profile).")
-@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
 @click.option("--ms-norm", type=click.Choice(["mean_std", "per_image_max"]), default=None)
@@ -38,7 +52,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine import distributed
     from ackd_bench.engine.device import resolve_device
-    from ackd_bench.engine.teacher import get_teacher
+    from ackd_bench.engine.teacher import get_teacher, teacher_summary
 
     overrides = {"benchmark": str(benchmark), "device": device, "ms_norm": ms_norm,
                  "bands": list(resolve_band_set(bands)) if bands else None,
@@ -55,8 +69,7 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
         return
     info = record.info
     click.echo(f"teacher {info['arch']} ({'trained' if record.trained else 'cached'}) on {len(info['bands'])} bands "
-               f"{','.join(info['bands'])}: val OA {info['val_oa_best']:.4f} (epoch {info['best_val_epoch']}), "
-               f"test OA {info['test_oa']:.4f}")
+               f"{','.join(info['bands'])}: {_val_text(info)} (epoch {info['best_val_epoch']}), {teacher_summary(info)}")
     click.echo(f"checkpoint: {record.checkpoint}")
 
 
@@ -81,7 +94,7 @@ def _teacher_seed(text: str | None) -> int | str | None:
                    "with --no-ssm, random or random-fixed (default random).")
 @click.option("--seed", type=int, default=None, help="Student seed (default 0).")
 @click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile).")
-@click.option("--profile", type=_PROFILE, default=None, help="paper (default) or fast.")
+@click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--device", type=_DEVICE, default=None, help="auto (default), cpu or cuda.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from checkpoints/last.pt (starts fresh when absent).")
@@ -95,9 +108,11 @@ def _teacher_seed(text: str | None) -> int | str | None:
 @click.option("--no-ot1", is_flag=True, default=None, help="SemBridge ablation: no token alignment loss.")
 @click.option("--no-ot2", is_flag=True, default=None, help="SemBridge ablation: no embedding alignment loss.")
 @click.option("--dynm-epochs", default=None, help="Explicit DynM epochs, e.g. 3,7 (0-based).")
+@click.option("--train-fraction", type=float, default=None,
+              help="Train the student on this fraction of its train split (one built with build-dataset --train-fractions).")
 @click.option("--quiet", is_flag=True, help="No progress bar or messages.")
 def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device, config_file, resume, cost_every,
-            teacher_seed, no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, quiet):
+            teacher_seed, no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, train_fraction, quiet):
     """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
     from ackd_bench.config import parse_epoch_list, resolve_config
     from ackd_bench.engine import distributed
@@ -107,7 +122,7 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
                  "no_ot2": no_ot2 or None, "dynm_epochs": parse_epoch_list(dynm_epochs)}
     overrides = {"benchmark": str(benchmark), "method": method, "pair": pair, "pairing": pairing, "seed": seed,
                  "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge,
-                 "teacher": {"seed": _teacher_seed(teacher_seed)}}
+                 "train_fraction": train_fraction, "teacher": {"seed": _teacher_seed(teacher_seed)}}
     cfg = resolve_config(profile, config_file, overrides)
     # under `torchrun --nproc_per_node N` this joins the process group (DDP, docs/scale.md); no-op otherwise
     with distributed.session(cfg["device"]):
@@ -117,7 +132,7 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
         return
     m = result["metrics"]
     click.echo(f"{out}: test OA {m['test_oa_best_val']:.4f} (best val epoch {m['best_val_epoch']}), "
-               f"last {m['test_oa_last']:.4f}, teacher {m['teacher_test_oa']:.4f}")
+               f"last {m['test_oa_last']:.4f}, teacher {_teacher_score(m)}")
 
 
 COMMANDS = [train_teacher_cmd, run_cmd]

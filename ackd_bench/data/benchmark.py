@@ -71,6 +71,42 @@ class Benchmark:
     size = property(lambda self: int(self.card["size"]))
     manifests_sha256 = property(lambda self: dict(self.card["manifests_sha256"]))
     paired = property(lambda self: bool(self.card.get("paired")))
+    # a multi-label teacher (card key `multilabel`, manifest column `labels`); the student is single-label
+    multilabel = property(lambda self: bool(self.card.get("multilabel")))
+
+    def targets(self, pool: str, split: str) -> np.ndarray:
+        """(N, K) float32 multi-hot targets in `load_arrays(pool, split)` order: every label of a
+        multi-label pool (manifest column `labels`), else the one-hot of `label`."""
+        df = self.manifest(pool)
+        df = df[df["split"] == split]
+        out = np.zeros((len(df), self.num_classes), dtype=np.float32)
+        sets = df["labels"] if "labels" in df.columns else ([int(v)] for v in df["label"])
+        for row, (primary, labels) in enumerate(zip(df["label"], sets)):
+            idx = np.asarray(labels, dtype=np.int64)
+            if idx.size == 0 or idx.min() < 0 or idx.max() >= self.num_classes or int(primary) not in idx:
+                raise DataError(f"row {df['sample_id'].iloc[row]!r}: labels {list(idx)} must be class indices "
+                                f"< {self.num_classes} that include label {int(primary)}", self.root / f"{pool}.parquet")
+            out[row, idx] = 1.0
+        return out
+
+    @property
+    def train_fractions(self) -> list[float]:
+        """Student train fractions built with `--train-fractions` ([] when none)."""
+        return [float(f) for f in (self.card.get("train_fractions") or {}).get("fractions", [])]
+
+    def check_train_fraction(self, fraction: float | None) -> float | None:
+        """`fraction` if this benchmark built it (1 = the whole train split, always there), else ConfigError."""
+        if fraction is None:
+            return None
+        f = float(fraction)
+        if f == 1.0:
+            return 1.0
+        built = self.train_fractions
+        if not any(abs(f - b) < 1e-9 for b in built):
+            have = ", ".join(f"{b:g}" for b in built) if built else "none"
+            raise ConfigError(f"train fraction {f:g} was not built into this benchmark (built: {have}; "
+                              "rebuild with build-dataset --train-fractions)", self.root / "benchmark.json")
+        return f
 
     def manifest(self, pool: str) -> pd.DataFrame:
         if pool not in POOLS:
@@ -95,12 +131,21 @@ class Benchmark:
         return resolve_root(self.card["roots"][pool], self.root)
 
     # ------------------------------------------------------------ arrays
-    def load_arrays(self, pool: str, split: str, bands: list[str] | str | None = None, packed: bool = True) -> PoolArrays:
-        """(N,C,H,W) raw arrays in manifest order: packed memmap when present, else decoded files (same values)."""
+    def load_arrays(self, pool: str, split: str, bands: list[str] | str | None = None, packed: bool = True,
+                    train_fraction: float | None = None) -> PoolArrays:
+        """(N,C,H,W) raw arrays in manifest order: packed memmap when present, else decoded files (same values).
+
+        `train_fraction` (student train split only): the nested subset built with --train-fractions."""
         if split not in SPLITS:
             raise ConfigError(f"unknown split {split!r} (train, val or test)")
         df = self.manifest(pool)
         df = df[df["split"] == split]
+        keep = None
+        fraction = self.check_train_fraction(train_fraction)
+        if fraction is not None and fraction < 1.0:
+            if pool != "student" or split != "train":
+                raise ConfigError(f"a train fraction applies to the student train split, not {pool} {split}")
+            keep = np.flatnonzero((df["train_fraction"] <= fraction + 1e-9).to_numpy())
         ids = df["sample_id"].tolist()
         labels = df["label"].to_numpy(dtype=np.int64)
         all_bands = self.available_bands if pool == "teacher" else ["R", "G", "B"]
@@ -111,6 +156,8 @@ class Benchmark:
                 raise DataError(f"packed {pool}_{split} sample order differs from {pool}.parquet", self.root / "packed" / "index.json")
         else:
             x = self._decode(pool, df)
+        if keep is not None:
+            x, labels, ids = x[keep], labels[keep], [ids[i] for i in keep]
         if pool == "teacher" and bands is not None:
             sel = resolve_band_set(bands)
             idx = band_indices(all_bands, sel)

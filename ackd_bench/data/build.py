@@ -19,7 +19,9 @@ from ackd_bench import __version__
 from ackd_bench.data import checks, packing
 from ackd_bench.data.bands import band_indices, resolve_band_set
 from ackd_bench.data.manifest import SPLITS, check_rel_path, make_frame, write_manifest, write_table
-from ackd_bench.data.splits import POOL_RULES, assign_splits, check_fractions, pool_split
+from ackd_bench.data.sources._multilabel import LABELS_KEY, labels_of
+from ackd_bench.data.splits import (POOL_RULES, TRAIN_FRACTION_RULE, assign_splits, check_fractions, check_train_fractions,
+                                   pool_split, train_fraction_of)
 from ackd_bench.data.stats import compute_stats
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_dir, atomic_write_json, sha256_bytes, sha256_file
@@ -45,11 +47,13 @@ class BuildSpec:
     split_by: str = "region"
     seed: int = 0
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    train_fractions: tuple[float, ...] = ()  # nested student train subsets (label-efficiency runs)
     class_map: str | None = None
     version: str = "1"
     description: str = ""
     licence: dict = field(default_factory=dict)
     command: str = ""
+    card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
     # SCKD reference (docs/datasets.md): an ACKD build names its paired sibling; a paired build names the ACKD
     # build it is the reference of and keeps only that build's student side (`paired_students_of` = its rule)
     sckd_reference: str | None = None
@@ -76,9 +80,10 @@ def _pool(spec: PoolSpec, size: int):
 
 
 # ---------------------------------------------------------------- classes
-def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None]:
-    """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map."""
-    t_src = {s.class_name for s in teacher}
+def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None, dict | None]:
+    """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map,
+    and the multi-label teacher's summary (None for a single-label teacher; see `_multilabel_teacher`)."""
+    t_src = {c for s in teacher for c in labels_of(s)}
     s_src = {s.class_name for s in student}
     mapping: dict[str, str] | None = None
     if class_map:
@@ -111,7 +116,8 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
     for pool, samples in (("teacher", teacher), ("student", student)):
         kept, lost = {}, {}
         for s in samples:
-            c = mapped(s.class_name)
+            # the primary class: the first of the sample's labels (primary first) that survives the map
+            c = next((m for m in map(mapped, labels_of(s)) if m in keep), None)
             if c in keep:
                 kept[s.sample_id] = (s, c)
             else:
@@ -119,7 +125,39 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
         out.append(kept)
         dropped[pool] = dict(sorted(lost.items()))
     cmap = {"mapping": dict(sorted(mapping.items())), "file": Path(class_map).name} if mapping else None
-    return classes, out[0], out[1], dropped, cmap
+    return classes, out[0], out[1], dropped, cmap, _multilabel_teacher(out[0], mapped, classes)
+
+
+def _multilabel_teacher(teacher: dict, mapped, classes: list[str]) -> dict | None:
+    """For a multi-label teacher source (samples with extra["labels"]): {"labels": {id: [class index, ...]}
+    (sorted, every label that survives the class map, the primary included), "source_class": {id: source
+    name of the primary}, "card": summary}; else None."""
+    if not any(LABELS_KEY in s.extra for s, _ in teacher.values()):
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    sets: dict[str, list[int]] = {}
+    source_class: dict[str, str] = {}
+    lost: dict[str, int] = {}
+    for sid, (s, primary) in teacher.items():
+        kept = {index[primary]}
+        for name in labels_of(s):
+            m = mapped(name)
+            if m in index:
+                kept.add(index[m])
+                source_class.setdefault(sid, name)  # the source name the primary came from
+            else:
+                lost[name] = lost.get(name, 0) + 1
+        sets[sid] = sorted(kept)
+    per_class = np.bincount([i for v in sets.values() for i in v], minlength=len(classes))
+    card = {
+        "pool": "teacher",
+        "encoding": "manifest column `labels`: sorted list of class indices (the primary `label` included)",
+        "primary_rule": "first of the source's ordered labels that survives the class map",
+        "label_counts": {c: int(n) for c, n in zip(classes, per_class)},
+        "mean_labels_per_sample": round(float(np.mean([len(v) for v in sets.values()])), 4) if sets else 0.0,
+        "dropped_labels": dict(sorted(lost.items())),
+    }
+    return {"labels": sets, "source_class": source_class, "card": card}
 
 
 def _shared_tiles(spec: BuildSpec, teacher: dict, student: dict) -> bool:
@@ -155,10 +193,10 @@ def _from_4326(crs: str):
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform
 
 
-def _progress(items, quiet: bool, desc: str):
+def _progress(items, quiet: bool, desc: str, total: int | None = None):
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, disable=quiet, unit="img", leave=False, mininterval=0.5)
+    return tqdm(items, desc=desc, disable=quiet, unit="img", leave=False, mininterval=0.5, total=total)
 
 
 # ---------------------------------------------------------------- main entry
@@ -168,19 +206,21 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DataError("output folder exists and is not empty (pass --overwrite to replace it)", out)
     fractions = check_fractions(spec.fractions)
+    train_fractions = check_train_fractions(spec.train_fractions) if spec.train_fractions else ()
     bands_sel = resolve_band_set(spec.bands)
     if spec.size <= 0:
         raise ConfigError(f"--size must be positive, got {spec.size}")
     t_src, s_src = _pool(spec.teacher, spec.size), _pool(spec.student, spec.size)
     if t_src.modality != "ms" or s_src.modality != "rgb":
         raise ConfigError(f"teacher source must be multispectral and student RGB, got {spec.teacher.source} ({t_src.modality}) and {spec.student.source} ({s_src.modality})")
-    classes, teacher, student, dropped, cmap = _classes(t_src.scan(), s_src.scan(), spec.class_map)
+    classes, teacher, student, dropped, cmap, multilabel = _classes(t_src.scan(), s_src.scan(), spec.class_map)
     label = {c: i for i, c in enumerate(classes)}
     t_root_txt = spec.teacher.root or spec.teacher.source
 
     # pools
-    shared = _shared_tiles(spec, teacher, student)
     rule = spec.split_by
+    # `sources`: keep every sample in the pool its source gave it, even students rendered from teacher tiles
+    shared = rule != "sources" and _shared_tiles(spec, teacher, student)
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
@@ -213,27 +253,50 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
             split_of[pool] = {tid: follows.get(tid, split) for tid, split in split_of[pool].items()}
         counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
 
+    fraction_of: dict[str, float] = {}
+    if train_fractions:
+        train_by_class: dict[str, list[str]] = {c: [] for c in classes}
+        for sid, (_, c) in student.items():
+            if split_of["student"][sid] == "train":
+                train_by_class[c].append(sid)
+        fraction_of = train_fraction_of(train_by_class, train_fractions, spec.seed)
+
     overlaps = 0
     if rule != "paired":
         strict = "region" if spec.split_by == "region" else rule
         overlaps = checks.check_disjoint_footprints([s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt)
 
     with atomic_dir(out, overwrite=True) as tmp:
-        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet)
+        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet,
+                            multilabel, fraction_of if train_fractions else None)
         card.update(
             name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
-            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))} for p, ps in (("teacher", spec.teacher), ("student", spec.student))},
+            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
+                         **({"details": d} if (d := src.card_details()) else {})}
+                     for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
             counts=dict(sorted(counts.items())), paired=bool(pairs), class_map=cmap,
             sckd_reference=spec.sckd_reference if rule != "paired" else None,
             sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
             dropped=dropped,
+            **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
         )
+        if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
+            card["multilabel"] = multilabel["card"]
+        card.update({k: v for k, v in spec.card_extra.items() if k not in card})
         atomic_write_json(tmp / "benchmark.json", card)
         _publishable(tmp)
     return card
+
+
+def _fraction_card(fractions: tuple[float, ...], fraction_of: dict[str, float], student: dict, classes: list[str], seed: int) -> dict:
+    """Card entry: the fractions, the rule, the seed, and the per-class sample count of every subset."""
+    counts = {f"{f:g}": {c: sum(1 for sid, g in fraction_of.items() if g <= f and student[sid][1] == c) for c in classes}
+              for f in fractions}
+    return {"fractions": list(fractions), "pool": "student", "split": "train", "seed": int(seed),
+            "column": "train_fraction", "rule": TRAIN_FRACTION_RULE, "counts": counts}
 
 
 def _publishable(root: Path) -> None:
@@ -271,14 +334,24 @@ class _PoolWriter:
         self.means: list[np.ndarray] = []
         self.bands: tuple[str, ...] = ()
         self.file_id: dict[str, str] = {}  # sid -> file stem when it differs (SCKD tiles)
+        self.label_sets: dict[str, list[int]] | None = None  # multi-label teacher: sid -> class indices
+        self.source_class: dict[str, str] = {}  # multi-label teacher: sid -> source name of the primary
         self._dirs: set[Path] = set()
 
     def run(self) -> None:
         sizes = {sp: sum(1 for sid in self.order if self.split_of[sid] == sp) for sp in SPLITS}
+        slot: list[int] = []  # position of each ordered sample inside its split's array
+        for sid in self.order:
+            sp = self.split_of[sid]
+            slot.append(len(self.ids[sp]))
+            self.ids[sp].append(sid)
+        samples = [self.items[sid][0] for sid in self.order]
+        means: list[np.ndarray | None] = [None] * len(samples)
         shape = None
-        for sid in _progress(self.order, self.quiet, f"{self.key} images"):
+        # the source picks the reading order (e.g. s2-scene reads each band once per block of patches)
+        for k, x in _progress(self.src.read_many(samples), self.quiet, f"{self.key} images", total=len(samples)):
+            sid = self.order[k]
             sample, cls = self.items[sid]
-            x = self.src.read(sample)
             where = self._where(sample)
             if shape is None:
                 shape, self.bands = (x.shape, x.dtype), tuple(sample.bands)
@@ -287,11 +360,12 @@ class _PoolWriter:
                 raise DataError(f"sample is {x.dtype} {x.shape} with bands {list(sample.bands)}, others are {shape[1]} {shape[0]} with {list(self.bands)}", where)
             if self.kind == "png" and (x.dtype != np.uint8 or x.shape[0] != 3):
                 raise DataError(f"student image must be uint8 RGB, got {x.dtype} {x.shape}", where)
-            sp = self.split_of[sid]
-            self.arrays[sp][len(self.ids[sp])] = x
-            self.ids[sp].append(sid)
-            self.means.append(x.reshape(x.shape[0], -1).mean(axis=1, dtype=np.float64))
+            self.arrays[self.split_of[sid]][slot[k]] = x
+            means[k] = x.reshape(x.shape[0], -1).mean(axis=1, dtype=np.float64)
             self._store(sid, sample, cls, x)
+        if any(m is None for m in means):
+            raise AssertionError(f"source {self.src.name!r} read_many skipped samples")  # a source bug, not bad input
+        self.means = means  # type: ignore[assignment]
 
     def _where(self, sample) -> str:
         if sample.path:
@@ -329,8 +403,10 @@ class _PoolWriter:
                 "sample_id": sid, "path": self.path[sid], "sha256": self.sha[sid], "class_name": cls, "label": label[cls],
                 "split": self.split_of[sid], "source": s.source, "region": s.region, "height": int(s.height if self.kind == "png" else self.arrays_shape[1]),
                 "width": int(s.width if self.kind == "png" else self.arrays_shape[2]), "bands": ",".join(s.bands), "crs": s.crs,
-                "source_class": s.class_name,
+                "source_class": self.source_class.get(sid, s.class_name),
             })
+            if self.label_sets is not None:
+                rows[-1]["labels"] = list(self.label_sets[sid])
             geoms.append(s.footprint)
         return rows, geoms
 
@@ -340,13 +416,16 @@ class _PoolWriter:
 
 
 def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, pairs, pair_tiles, split_of,
-                 t_src, s_src, bands_sel, quiet) -> dict:
+                 t_src, s_src, bands_sel, quiet, multilabel: dict | None = None,
+                 fraction_of: dict[str, float] | None = None) -> dict:
     """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
     def order(items: dict) -> list[str]:
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
 
     t_root_txt = spec.teacher.root or spec.teacher.source
     tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet)
+    if multilabel:
+        tw.label_sets, tw.source_class = multilabel["labels"], multilabel["source_class"]
     tw.run()
     band_indices(tw.bands, bands_sel)  # the default selection must exist
     sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)
@@ -393,7 +472,10 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
     manifests: dict[str, str] = {}
     for pool, w in (("teacher", tw), ("student", sw)):
         rows, geoms = w.rows(label)
-        write_manifest(make_frame(rows, geoms), tmp / f"{pool}.parquet")
+        frame = make_frame(rows, geoms)
+        if pool == "student" and fraction_of is not None:  # smallest train fraction holding the sample (NaN: none)
+            frame["train_fraction"] = frame["sample_id"].map(fraction_of).astype("float64")
+        write_manifest(frame, tmp / f"{pool}.parquet")
         manifests[f"{pool}.parquet"] = sha256_file(tmp / f"{pool}.parquet")
     if pairs_df is not None:
         from ackd_bench.io import atomic_path

@@ -1,7 +1,8 @@
 """Manifests: one row per sample, written as (Geo)Parquet deterministically and read back.
 
 Columns (ARCHITECTURE.md §2): sample_id, path, sha256, class_name, label, split, source, region, height,
-width, bands, crs, source_class, geometry (EPSG:4326; only when the pool has footprints).
+width, bands, crs, source_class, geometry (EPSG:4326; only when the pool has footprints), and for a
+multi-label teacher `labels` (list<int64>: every class index of the sample, sorted, `label` included).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ COLUMNS = [
     "sample_id", "path", "sha256", "class_name", "label", "split", "source", "region",
     "height", "width", "bands", "crs", "source_class",
 ]
+OPTIONAL_COLUMNS = ["labels"]  # multi-label teacher: sorted list of class indices (the primary `label` included)
 SPLITS = ("train", "val", "test")
 PARQUET_OPTS = {"compression": "zstd", "compression_level": 3}
 
@@ -32,7 +34,7 @@ def check_rel_path(path: str, where: str | Path) -> str:
 
 def make_frame(rows: list[dict[str, Any]], geometries: list[Any] | None) -> pd.DataFrame:
     """Rows (dicts with COLUMNS) -> DataFrame sorted by (label, sample_id); a GeoDataFrame with footprints."""
-    df = pd.DataFrame(rows, columns=COLUMNS)
+    df = pd.DataFrame(rows, columns=COLUMNS + [c for c in OPTIONAL_COLUMNS if rows and c in rows[0]])
     df = df.astype({"label": "int64", "height": "int64", "width": "int64"})
     for col in ("crs",):
         df[col] = df[col].astype(object)

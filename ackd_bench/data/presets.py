@@ -67,6 +67,56 @@ PRESETS: dict[str, dict[str, Any]] = {
         "licence": SYNTHETIC_LICENCE,
     },
 }
+# The paper's three benchmarks (sembridge-spec.md §2), built from downloaded datasets (`ackd-bench download`).
+# A root "download:NAME" is the folder `<data dir>/NAME` that `ackd-bench download NAME` makes. Teacher and
+# student come from different datasets, joined by a class map under datasets/classmaps/<preset>/.
+PAPER_PRESETS: dict[str, dict[str, Any]] = {
+    "s2s-eu": {
+        "description": "S2S-EU stand-in: EuroSAT-MS teacher (Sentinel-2, Europe) -> NWPU-RESISC45 RGB student "
+                       "(Google Earth, worldwide), 9 EuroSAT classes (no RGB source has PermanentCrop)",
+        "teacher": {"source": "eurosat-ms", "root": "download:eurosat-ms", "options": {}},
+        "student": {"source": "imagefolder-rgb", "root": "download:nwpu-resisc45", "options": {"region": "nwpu-resisc45"}},
+        "class_map": "repo:datasets/classmaps/s2s-eu/nwpu-resisc45.yaml",
+        "size": 64,
+        "paper_dataset": "S2S-EU",
+        "student_choice": "NWPU-RESISC45: the public RGB scene set covering most EuroSAT classes (9 of 10, incl. "
+                          "Highway and HerbaceousVegetation) with 700 images per source class; AID (7 classes) and UC "
+                          "Merced (6 classes, 100 images each) cover fewer (class maps committed as alternatives)",
+    },
+    "s2s-cn": {
+        "description": "S2S-CN stand-in: NaSC-TG2 14-band MS teacher (Tiangong-2, China) -> NWPU-RESISC45 RGB student, "
+                       "all 10 NaSC-TG2 classes",
+        "teacher": {"source": "multiband-tif", "root": "download:nasc-tg2-ms", "options": {}},
+        "student": {"source": "imagefolder-rgb", "root": "download:nwpu-resisc45", "options": {"region": "nwpu-resisc45"}},
+        "class_map": "repo:datasets/classmaps/s2s-cn/nwpu-resisc45.yaml",
+        "size": 128,
+        "bands": ",".join(f"W{i:02d}" for i in range(1, 15)),  # every NaSC-TG2 band (the paper feeds all 14)
+        "paper_dataset": "S2S-CN",
+        "student_choice": "NWPU-RESISC45: the public RGB set that has all 10 NaSC-TG2 classes (beach, circular/"
+                          "rectangular farmland, cloud, desert, forest, mountain, residential, river, snowberg); "
+                          "NaSC-TG2's own RGB version shows the teacher's scenes, so it would be a paired setting",
+    },
+    "m2s-gl": {
+        "description": "M2S-GL stand-in: BigEarthNet-S2 v1.0 multi-label teacher (Sentinel-2, 10 European countries) "
+                       "-> NWPU-RESISC45 RGB student (worldwide), 12 of the 15 M2S-GL classes",
+        # nomenclature 43: the class map uses the original CORINE names (sport, transport, airport, port
+        # exist only there, not in the 19-class nomenclature)
+        # per_class 550: at most 550 patches per primary CORINE label (43 x 550 = 23,650 scanned, about the
+        # paper's ~23,400 M2S-GL MS images; fewer are kept: patches with no mapped label are dropped). The
+        # full 590,326 patches would be ~200 GB of resampled GeoTIFFs (+ the same as packed arrays).
+        "teacher": {"source": "bigearthnet-s2", "root": "download:bigearthnet-s2", "options": {"nomenclature": 43, "per_class": 550}},
+        "student": {"source": "imagefolder-rgb", "root": "download:nwpu-resisc45", "options": {"region": "nwpu-resisc45"}},
+        "class_map": "repo:datasets/classmaps/m2s-gl/nwpu-resisc45.yaml",
+        "size": 128,
+        "paper_dataset": "M2S-GL",
+        "student_choice": "NWPU-RESISC45: covers 12 of the 15 CORINE-style M2S-GL classes (incl. sport, transport, "
+                          "airport, port); no public RGB scene set has open sea, natural grassland distinct from "
+                          "meadow, or permanent crops",
+    },
+}
+for _name, _p in PAPER_PRESETS.items():
+    PRESETS[_name] = {"split_by": "region", "licence": None, **_p}
+
 DEFAULT_PRESET = "eurosat-sample"
 PRESET_DEFAULTS = {"bands": "s2_10", "size": 64, "split_by": "region", "seed": 0, "fractions": [0.6, 0.2, 0.2],
                    "class_map": None, "version": "1", "card": None, "sckd_reference": None,
@@ -80,13 +130,63 @@ def get_preset(name: str) -> dict[str, Any]:
     return {**copy.deepcopy(PRESET_DEFAULTS), "name": name, **copy.deepcopy(PRESETS[name])}
 
 
+def resolve_downloads(p: dict[str, Any], data_dir: str | Path | None = None, download: bool = False,
+                      quiet: bool = False) -> dict[str, Any]:
+    """Point a preset's `download:NAME` roots at `<data_dir>/NAME`, fetching missing ones when `download`.
+
+    Fills each such pool's source options from the entry, resolves a `repo:` class map, composes the licence
+    from the entries and returns the card fields that record them (`paper_dataset`, `downloads`, class map).
+    A missing dataset without `download` is a ConfigError naming the command that fetches it.
+    """
+    from ackd_bench.data.build import REPO
+    from ackd_bench.data.downloads import default_data_dir, get_entry, install, receipt
+    from ackd_bench.io import sha256_file
+
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    extra: dict[str, Any] = {}
+    downloads: dict[str, Any] = {}
+    for pool in ("teacher", "student"):
+        root = p[pool]["root"]
+        if not root.startswith("download:"):
+            continue
+        name = root[len("download:"):]
+        entry = get_entry(name)
+        rec = receipt(data_dir, name)
+        if rec is None and download:
+            rec = install(name, data_dir, quiet=quiet)
+        if rec is None:
+            raise ConfigError(f"preset {p['name']!r} needs dataset {name!r}, not found in {data_dir}: run "
+                              f"`ackd-bench download {name} --to {data_dir}` or pass --download")
+        p[pool]["root"] = str(data_dir / name)
+        p[pool]["options"] = {**entry.source_options, **p[pool]["options"]}
+        downloads[pool] = {k: rec.get(k) for k in ("name", "title", "version", "archive", "checksum", "sha256", "verified", "url")}
+        downloads[pool]["licence"], downloads[pool]["citation"] = entry.licence, entry.citation
+    if downloads:
+        extra["downloads"] = downloads
+        if p.get("licence") is None:
+            p["licence"] = {"name": "per source: " + "; ".join(f"{d['name']}: {d['licence']}" for d in downloads.values()),
+                            "attribution": " | ".join(d["citation"] for d in downloads.values()), "file": None}
+    cmap = p.get("class_map")
+    if isinstance(cmap, str) and cmap.startswith("repo:"):
+        path = REPO / cmap[len("repo:"):]
+        p["class_map"] = str(path)
+        extra["class_map_file"] = cmap[len("repo:"):]
+        extra["class_map_sha256"] = sha256_file(path) if path.is_file() else None
+    for key in ("paper_dataset", "student_choice"):
+        if p.get(key):
+            extra[key] = p[key]
+    return extra
+
+
 def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | None = None, student: tuple[str, str] | None = None,
                       teacher_options: dict | None = None, student_options: dict | None = None, class_map: str | None = None,
                       bands: str | None = None, size: int | None = None, split_by: str | None = None, seed: int | None = None,
-                      name: str | None = None):
+                      name: str | None = None, data_dir: str | Path | None = None, download: bool = False, quiet: bool = False,
+                      train_fractions: tuple[float, ...] | None = None):
     """A BuildSpec from a preset (default `eurosat-sample` when no sources are given) plus CLI overrides.
 
-    The recorded `command` is rebuilt from the options (never the output path), so it is deterministic.
+    The recorded `command` is rebuilt from the options (never the output path or data folder), so it is
+    deterministic. Presets reading downloaded datasets look for them in `data_dir` (`resolve_downloads`).
     """
     from ackd_bench.data.build import BuildSpec, PoolSpec
 
@@ -95,9 +195,11 @@ def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | N
     if teacher is not None and preset is not None:
         raise ConfigError("pass either --preset or --teacher/--student, not both")
     cmd = ["ackd-bench", "build-dataset"]
+    card_extra: dict[str, Any] = {}
     if teacher is None:
         p = get_preset(preset or DEFAULT_PRESET)
         cmd += ["--preset", p["name"]]
+        card_extra = resolve_downloads(p, data_dir, download, quiet)
     else:
         p = {**copy.deepcopy(PRESET_DEFAULTS), "name": "custom", "description": "custom build",
              "teacher": {"source": teacher[0], "root": teacher[1], "options": {}},
@@ -113,11 +215,18 @@ def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | N
         if value is not None:
             p[key] = value
             cmd += [flag, Path(str(value)).name if key == "class_map" else str(value)]
+    if class_map is not None:  # the preset's own class map is not the one used
+        card_extra.pop("class_map_file", None)
+        card_extra.pop("class_map_sha256", None)
+    if train_fractions:
+        cmd += ["--train-fractions", ",".join(f"{f:g}" for f in train_fractions)]
     return BuildSpec(
+        train_fractions=tuple(train_fractions or ()),
         name=p["name"], version=str(p["version"]),
         teacher=PoolSpec(**p["teacher"]), student=PoolSpec(**p["student"]),
         bands=p["bands"], size=int(p["size"]), split_by=p["split_by"], seed=int(p["seed"]),
         fractions=tuple(p["fractions"]), class_map=p["class_map"], description=p.get("description", ""),
-        licence=p.get("licence", {}), command=" ".join(cmd), sckd_reference=p["sckd_reference"],
-        sckd_reference_for=p["sckd_reference_for"], paired_students_of=p["paired_students_of"],
+        licence=p.get("licence") or {}, command=" ".join(cmd), card_extra=card_extra,
+        sckd_reference=p["sckd_reference"], sckd_reference_for=p["sckd_reference_for"],
+        paired_students_of=p["paired_students_of"],
     )

@@ -23,7 +23,7 @@ POOL_RULES = {
     "region": "per class: tiles sorted by footprint-centroid longitude (then sample_id); western ceil(n/2) -> teacher, eastern floor(n/2) -> student",
     "random": "per class: seeded permutation of the sorted tiles; first ceil(n/2) -> teacher, rest -> student",
     "paired": "every tile (an SCKD sibling: the tiles of its ACKD build's student images) in both pools; each tile takes the split of the student image rendered from it",
-    "sources": "teacher and student come from different sources; every sample stays in its own pool",
+    "sources": "every sample stays in the pool its source gave it (separate sources, or --split-by sources)",
 }
 
 
@@ -87,3 +87,40 @@ def pool_split(tiles: list[Any], rule: str, seed: int, class_of) -> tuple[set[st
         teacher |= {t.sample_id for t in items[:k]}
         student |= {t.sample_id for t in items[k:]}
     return teacher, student
+
+
+TRAIN_FRACTION_RULE = (
+    "per class, a seeded permutation of the class's student train samples (sorted by sample_id); fraction f "
+    "takes its first max(1, floor(f * n + 0.5)) samples (at most n). Subsets are nested (the smaller fraction's "
+    "samples are the first ones of every larger one) and hold at least one sample per class. Manifest column "
+    "train_fraction = the smallest built fraction a sample belongs to (empty for val/test, and for train "
+    "samples outside the largest fraction when 1 is not built); fraction F = rows with train_fraction <= F"
+)
+
+
+def check_train_fractions(fractions) -> tuple[float, ...]:
+    """Sorted unique fractions in (0, 1]; ConfigError otherwise."""
+    try:
+        f = sorted({float(x) for x in fractions})
+    except (TypeError, ValueError):
+        raise ConfigError(f"--train-fractions expects numbers in (0, 1] like 0.01,0.1,1, got {fractions!r}") from None
+    if not f or any(not 0.0 < x <= 1.0 for x in f):
+        raise ConfigError(f"--train-fractions must be numbers in (0, 1], got {list(fractions)}")
+    return tuple(f)
+
+
+def train_fraction_of(train_ids_by_class: dict[str, list[str]], fractions: Sequence[float], seed: int) -> dict[str, float]:
+    """sample_id -> the smallest fraction whose subset holds it (TRAIN_FRACTION_RULE); absent = in none."""
+    fractions = check_train_fractions(fractions)
+    out: dict[str, float] = {}
+    for cls in sorted(train_ids_by_class):
+        ids = sorted(train_ids_by_class[cls])
+        n = len(ids)
+        order = _rng(seed, "train_fraction", cls).permutation(n)
+        sizes = [min(n, max(1, int(np.floor(f * n + 0.5)))) for f in fractions]
+        for rank, i in enumerate(order):
+            for f, k in zip(fractions, sizes):
+                if rank < k:
+                    out[ids[i]] = f
+                    break
+    return out

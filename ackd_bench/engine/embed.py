@@ -74,7 +74,7 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     t_pool = load_pool(bench, "teacher", split, dev, cfg["bands"], cfg["ms_norm"])
     t_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
                             split, t_pool, bs, dev, quiet=quiet).outputs
-    s_pool = load_pool(bench, "student", split, dev)
+    s_pool = load_pool(bench, "student", split, dev, train_fraction=cfg.get("train_fraction"))
     best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
     student = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
     student.load_state_dict(best["student"])

@@ -17,11 +17,14 @@ def batch_indices(n: int, batch_size: int, gen: torch.Generator, device: torch.d
 
 
 def make_optimizer(params, opt_cfg: dict) -> torch.optim.Optimizer:
-    """Adam or SGD from a config dict with optimizer, lr, weight_decay, momentum."""
+    """Adam (L2 weight decay), AdamW (decoupled weight decay) or SGD from a config dict with optimizer, lr,
+    weight_decay, momentum."""
     params = [p for p in params if p.requires_grad]
     if opt_cfg["optimizer"] == "sgd":
         return torch.optim.SGD(params, lr=opt_cfg["lr"], momentum=opt_cfg["momentum"],
                                weight_decay=opt_cfg["weight_decay"])
+    if opt_cfg["optimizer"] == "adamw":
+        return torch.optim.AdamW(params, lr=opt_cfg["lr"], weight_decay=opt_cfg["weight_decay"])
     return torch.optim.Adam(params, lr=opt_cfg["lr"], weight_decay=opt_cfg["weight_decay"])
 
 

@@ -1,4 +1,4 @@
-"""Classification metrics (OA, macro-F1, per-class accuracy) and the metrics.jsonl log."""
+"""Classification metrics (OA, macro-F1, per-class accuracy; multi-label mAP/F1/subset accuracy) and the metrics.jsonl log."""
 
 from __future__ import annotations
 
@@ -43,6 +43,54 @@ def per_class_accuracy(pred: np.ndarray, labels: np.ndarray, class_names: list[s
         if mask.any():
             out[name] = float((pred[mask] == k).mean())
     return out
+
+
+def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
+    """Area under the precision-recall step curve for one class (sklearn's average_precision_score):
+    sum over distinct score thresholds of (recall gain) x precision. NaN when there is no positive."""
+    scores, positives = np.asarray(scores, dtype=np.float64), np.asarray(positives).astype(bool)
+    n_pos = int(positives.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    scores, positives = scores[order], positives[order]
+    last = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]  # last index of each distinct score
+    tp = np.cumsum(positives)[last]
+    precision = tp / (last + 1)
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def multilabel_metrics(logits: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Multi-label metrics of (N, K) logits against (N, K) 0/1 targets.
+
+    - `map`: mean over classes with at least one positive of the average precision of sigmoid(logits);
+    - `micro_f1`, `macro_f1`: F1 of the predictions sigmoid(logit) >= 0.5 (i.e. logit >= 0; the
+      official code thresholded raw logits at 0.5), micro over all (sample, class) cells, macro over
+      the classes with a positive target or prediction (as `macro_f1`);
+    - `subset_accuracy`: fraction of samples whose whole predicted label set is exactly right.
+    All 0.0 for an empty set.
+    """
+    logits, targets = np.asarray(logits, dtype=np.float64), np.asarray(targets).astype(bool)
+    if logits.shape != targets.shape or logits.ndim != 2:
+        raise ValueError(f"logits {logits.shape} and targets {targets.shape} must both be (N, K)")
+    if len(targets) == 0:
+        return {"map": 0.0, "micro_f1": 0.0, "macro_f1": 0.0, "subset_accuracy": 0.0}
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    pred = probs >= 0.5
+    aps = [average_precision(probs[:, k], targets[:, k]) for k in range(targets.shape[1]) if targets[:, k].any()]
+    tp = (pred & targets).sum(0)
+    fp = (pred & ~targets).sum(0)
+    fn = (~pred & targets).sum(0)
+    micro_denom = 2 * tp.sum() + fp.sum() + fn.sum()
+    present = (tp + fp + fn) > 0
+    per_class = 2 * tp[present] / (2 * tp[present] + fp[present] + fn[present])
+    return {
+        "map": float(np.mean(aps)) if aps else 0.0,
+        "micro_f1": float(2 * tp.sum() / micro_denom) if micro_denom else 0.0,
+        "macro_f1": float(per_class.mean()) if present.any() else 0.0,
+        "subset_accuracy": float((pred == targets).all(1).mean()),
+    }
 
 
 class MetricsLog:

@@ -17,9 +17,11 @@ def load_pool(
     device: torch.device,
     bands: list[str] | None = None,
     ms_norm: str = "mean_std",
+    train_fraction: float | None = None,
 ) -> PoolTensors | None:
     """`pool`: "teacher" (MS, `bands` selected, `ms_norm`), "student" (RGB) or "sckd_teacher" (the MS tiles
     the student images of `split` were rendered from, row-aligned with the student split; None without pairs).
+    `train_fraction`: the student train subset of that fraction (Benchmark.load_arrays).
     """
     if pool in ("teacher", "sckd_teacher"):
         sel = list(bands) if bands else None
@@ -31,7 +33,7 @@ def load_pool(
                 return None
         norm = bench.teacher_norm(list(arrays.bands), mode=ms_norm)
     else:
-        arrays = bench.load_arrays("student", split)
+        arrays = bench.load_arrays("student", split, train_fraction=train_fraction if split == "train" else None)
         norm = bench.student_norm()
     raw = np.ascontiguousarray(arrays.x)
     chunks = [norm(torch.from_numpy(np.array(raw[i : i + _CHUNK]))).float() for i in range(0, len(raw), _CHUNK)]

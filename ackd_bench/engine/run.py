@@ -21,8 +21,9 @@ import yaml
 from tqdm import tqdm
 
 from ackd_bench import __version__
-from ackd_bench.config import dump_yaml, teacher_seed
+from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe, teacher_seed
 from ackd_bench.engine import distributed
+from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.engine.context import PoolTensors, RunContext
@@ -33,11 +34,12 @@ from ackd_bench.engine.pairing import Pairer
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import (determinism_plan, generator, record_nondeterminism, rng_state, seed_everything,
                                    set_deterministic, set_rng_state)
-from ackd_bench.engine.teacher import get_teacher, load_teacher
+from ackd_bench.engine.teacher import get_teacher, load_teacher, resolve_teacher_epochs, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
+from ackd_bench.fidelity import fidelity_record
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
@@ -65,6 +67,10 @@ def finalize_config(cfg: dict, bench) -> dict:
     cfg["student_arch"] = student_arch
     if not cfg.get("bands"):
         cfg["bands"] = list(bench.teacher_bands)
+    cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
+    # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
+    cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
+    resolve_teacher_epochs(bench, cfg)
     if is_sembridge(cfg["method"]):
         from ackd_bench.config import deep_update
         from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
@@ -168,8 +174,9 @@ class StudentRun:
             self.record = get_teacher(bench, cfg, device, quiet=self.quiet)
             self.teacher_model = load_teacher(self.record, device)
         _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
-                         f"test OA {self.record.info['test_oa']:.4f}): {self.record.dir}")
-        self.student = {s: load_pool(bench, "student", s, device) for s in ("train", "val", "test")}
+                         f"{teacher_summary(self.record.info)}): {self.record.dir}")
+        self.student = {s: load_pool(bench, "student", s, device, train_fraction=cfg.get("train_fraction"))
+                        for s in ("train", "val", "test")}
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
         with timed(timings, "teacher_cache"), distributed.main_first():
             self.teacher_out = self._outputs("train", self.teacher_train)
@@ -251,10 +258,12 @@ class StudentRun:
                 self.pairer.set_method_table(method.rematch(self.ctx, epoch, round_idx), round_idx)
         partners = torch.as_tensor(self.pairer.partners_for_epoch(epoch), device=device)
         lr = self.optimizer.param_groups[0]["lr"]
+        augment = epoch_augment(cfg["augment"], len(self.student["train"].labels),
+                                generator(cfg["seed"], "augment", epoch))
         with timed(timings, "distill"):
             stats = train_epoch(self.train_step, self.optimizer, self.student["train"],
                                 partners if self.uses_teacher else None, self.teacher_fn, cfg["batch_size"],
-                                generator(cfg["seed"], "batches", epoch), device)
+                                generator(cfg["seed"], "batches", epoch), device, augment)
             val_oa = _oa(method.student, self.student["val"], cfg, device)
         self.scheduler.step()
         timings["train_images"] = timings.get("train_images", 0.0) + stats["images"]
@@ -367,8 +376,10 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "per_class_acc": per_class_accuracy(best_pred, labels, list(bench.classes)),
         "best_val_epoch": int(best_ck["epoch"]),
         "val_oa_best": float(best_ck["val_oa"]),
-        "teacher_test_oa": float(record.info["test_oa"]),
+        "teacher_test_oa": None if record.info["test_oa"] is None else float(record.info["test_oa"]),
     }
+    if record.info.get("test_multilabel"):  # a multi-label teacher has no OA; its own metrics instead
+        metrics["teacher_test_multilabel"] = dict(record.info["test_multilabel"])
     result = {
         "schema_version": 1,
         "ackd_bench_version": __version__,
@@ -384,6 +395,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "band_set": list(cfg["bands"]),
         "profile": cfg["profile"],
         "epochs": cfg["epochs"],
+        "train_fraction": float(cfg.get("train_fraction") or 1.0),  # of the student train split
         "metrics": metrics,
         "timings": {
             "teacher_s": timings.get("teacher", 0.0),
@@ -398,10 +410,16 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "environment": environment(device),
         "config": cfg,
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
+        # the recipe and how each budget became epochs (docs/running.md "Budgets and the training recipe")
+        "training": {
+            "student": {**recipe(cfg), **budget_record(cfg, len(student["train"].labels))},
+            "teacher": {**recipe(cfg["teacher"]), **(record.info.get("budget") or {})},
+        },
     }
     if transport_cost is not None:
         result["transport"] = transport_cost
     result.update(method.record_extra() or {})
+    result["fidelity"] = fidelity_record(cfg, method)  # deviations from the official ACKD code (docs/fidelity.md)
     return result
 
 

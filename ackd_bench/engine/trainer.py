@@ -8,6 +8,7 @@ from typing import Callable
 import torch
 
 from ackd_bench.engine import distributed, faults
+from ackd_bench.engine.augment import Augment
 from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.device import autocast, prepare_input
 from ackd_bench.engine.loops import batch_indices, forward_all
@@ -28,10 +29,12 @@ def train_epoch(
     batch_size: int,
     gen: torch.Generator,
     device: torch.device,
+    augment: Augment | None = None,
 ) -> dict:
     """Train the distiller for one epoch; returns mean weighted losses by name, train_acc, images, seconds.
 
     Each step gathers the partner teachers' outputs by index: `teacher(partners[idx])` (cached or live).
+    `augment(x, idx)` transforms the student images only (engine/augment.py); train_acc is on augmented images.
     """
     method.train()
     _sync(device)
@@ -43,6 +46,8 @@ def train_epoch(
     # in one process every batch with weight 1
     for idx, weight in distributed.shard_batches(batch_indices(len(train.labels), batch_size, gen, device)):
         x = prepare_input(train.x[idx], device)
+        if augment is not None:
+            x = augment(x, idx)
         y = train.labels[idx]
         t_out = teacher(partners[idx]) if partners is not None and teacher is not None else None
         with autocast(device):

@@ -15,6 +15,22 @@ from ackd_bench.registry import Registry
 W_CE_DEFAULT = 0.3  # official train.py lam_task
 W_KD_DEFAULT = 0.4  # official train.py lam_kd
 
+# Epoch schedules written for the official run length (DynM epochs, DKD's and CTKD's warm-ups) are scaled to
+# shorter runs by min(1, E / REFERENCE_EPOCHS) (config key `warmups`).
+REFERENCE_EPOCHS = 200  # official main_config.py epochs
+WARMUPS = ("scaled", "absolute", "official")
+
+
+def run_length_factor(num_epochs: int, reference: int = REFERENCE_EPOCHS) -> float:
+    """min(1, num_epochs / reference): how much a schedule written for `reference` epochs shrinks."""
+    return min(1.0, int(num_epochs) / reference)
+
+
+def warmup_length(epochs: float, num_epochs: int, mode: str) -> float:
+    """A warm-up of `epochs` (written for REFERENCE_EPOCHS) in a run of `num_epochs`: scaled by
+    run_length_factor in mode 'scaled' (fractional lengths are fine for a ramp), as given otherwise."""
+    return float(epochs) * run_length_factor(num_epochs) if mode == "scaled" else float(epochs)
+
 
 class TeacherOutput(NamedTuple):
     """Teacher outputs for one batch; never part of the autograd graph of the student."""
@@ -89,8 +105,11 @@ class Distiller(nn.Module):
         self.hparams: dict[str, Any] = {
             k: _coerce(self.name, k, d, args[k]) if k in args else d for k, d in self.defaults.items()
         }
+        self.warmups = cfg.get("warmups") or "scaled"
+        if self.warmups not in WARMUPS:
+            raise ConfigError(f"config warmups={self.warmups!r}: expected one of {', '.join(WARMUPS)}")
         self.epoch = 0
-        self.num_epochs = 1
+        self.num_epochs = REFERENCE_EPOCHS  # set by on_epoch_start
 
     # --- training API -------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> BackboneOutput:

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput
+from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput, warmup_length
 from ackd_bench.methods.kd import kd_loss
 from ackd_bench.models.base import BackboneOutput
 
@@ -29,7 +29,7 @@ def grad_reverse(x: torch.Tensor, lambda_: float) -> torch.Tensor:
     return GradientReversal.apply(x, lambda_)
 
 
-def cosine_lambda(epoch: int, warmup_epochs: int, lambda_min: float = 0.0, lambda_max: float = 1.0) -> float:
+def cosine_lambda(epoch: int, warmup_epochs: float, lambda_min: float = 0.0, lambda_max: float = 1.0) -> float:
     """Cosine curriculum from lambda_min (epoch 0) to lambda_max (epoch >= warmup_epochs)."""
     if warmup_epochs <= 0:
         return lambda_max
@@ -73,7 +73,10 @@ class CTKD(Distiller):
 
     def current_lambda(self) -> float:
         hp = self.hparams
-        return cosine_lambda(self.epoch, hp["warmup_epochs"], hp["lambda_min"], hp["lambda_max"])
+        # scaled to the run length like DynM (warmups: scaled); absolute and official count the epochs as given,
+        # which is the official CosineDecay(0, -1, 5).get_value(epoch) with its 0-based epoch
+        length = warmup_length(hp["warmup_epochs"], self.num_epochs, self.warmups)
+        return cosine_lambda(self.epoch, length, hp["lambda_min"], hp["lambda_max"])
 
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         T = self.temperature(self.current_lambda())

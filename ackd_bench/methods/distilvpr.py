@@ -2,8 +2,12 @@
 Recognition" -- relational distillation on embeddings in Euclidean, cosine and Poincare-ball geometries.
 
 Implemented per geometry g (weights w_g, default 0.1 each):
-    w_g * [ MSE(R_g(S,S), R_g(S,T)) + MSE(R_g(S,T), R_g(T,T)) ]
-with R_g(X,Y)[i,j] = relation(x_i, y_j). The official code's extra 10 x RKD-G term is NOT included.
+    w_g * [ MSE(R_g(S,S), sg(R_g(S,T))) + MSE(R_g(S,T), sg(R_g(T,T))) ]
+with R_g(X,Y)[i,j] = relation(x_i, y_j) and sg a stop-gradient on the TARGET relation of each term, as the
+official code (`distil_loss_fn(distmat_ss, distmat_st.detach())`, `(distmat_st, distmat_tt.detach())`):
+R_SS is pulled towards R_ST, and R_ST towards R_TT, never the other way. `stop_grad: false` lets the gradient
+flow through both sides of each MSE (same values, different gradients). The official code's extra 10 x RKD-G
+term is NOT included.
 `normalize=True` (the default) L2-normalises both embeddings first, as VPR global descriptors are: the
 relations then live on the unit sphere (Euclidean distances in [0, 2], the Poincare map of a unit vector has
 norm tanh(sqrt(c)) / sqrt(c) < 1 / sqrt(c)), so the loss is on the scale of CE whatever the backbone. With
@@ -71,8 +75,10 @@ def _relations(geometry: str, x: torch.Tensor, y: torch.Tensor, c: float) -> tor
     return poincare_relation(x, y, c)
 
 
-def distilvpr_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, c: float) -> dict[str, torch.Tensor]:
-    """Unweighted per-geometry loss MSE(R_SS, R_ST) + MSE(R_ST, R_TT)."""
+def distilvpr_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, stop_grad: bool = True
+                    ) -> dict[str, torch.Tensor]:
+    """Unweighted per-geometry loss MSE(R_SS, sg(R_ST)) + MSE(R_ST, sg(R_TT)) (sg = identity without stop_grad)."""
+    sg = (lambda r: r.detach()) if stop_grad else (lambda r: r)
     off_diag = 1.0 - torch.eye(s_emb.shape[0], dtype=s_emb.dtype, device=s_emb.device)
     terms: dict[str, torch.Tensor] = {}
     for geometry in ("euclidean", "cosine", "poincare"):
@@ -85,26 +91,29 @@ def distilvpr_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, c: float) -> dict[
         if geometry != "cosine":  # self-distances: exact zero diagonal
             r_ss, r_tt = r_ss * off_diag, r_tt * off_diag
         r_st = _relations(geometry, s, t, c)
-        terms[geometry] = F.mse_loss(r_ss, r_st) + F.mse_loss(r_st, r_tt)
+        terms[geometry] = F.mse_loss(r_ss, sg(r_st)) + F.mse_loss(r_st, sg(r_tt))
     return terms
 
 
 def distilvpr_loss(
-    s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, w_euclidean: float, w_cosine: float, w_poincare: float
+    s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, w_euclidean: float, w_cosine: float, w_poincare: float,
+    stop_grad: bool = True,
 ) -> torch.Tensor:
-    terms = distilvpr_terms(s_emb, t_emb, c)
+    terms = distilvpr_terms(s_emb, t_emb, c, stop_grad)
     return w_euclidean * terms["euclidean"] + w_cosine * terms["cosine"] + w_poincare * terms["poincare"]
 
 
 @METHODS.register("distilvpr")
 class DistilVPR(Distiller):
     name = "distilvpr"
-    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": True}
+    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": True,
+                "stop_grad": True}
 
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         hp = self.hparams
         s_emb, t_emb = s.embedding, t.embedding
         if hp["normalize"]:
             s_emb, t_emb = F.normalize(s_emb, dim=1, eps=EPS), F.normalize(t_emb, dim=1, eps=EPS)
-        kd = distilvpr_loss(s_emb, t_emb, hp["c"], hp["w_euclidean"], hp["w_cosine"], hp["w_poincare"])
+        kd = distilvpr_loss(s_emb, t_emb, hp["c"], hp["w_euclidean"], hp["w_cosine"], hp["w_poincare"],
+                            hp["stop_grad"])
         return {"ce": self.ce(s, labels), "kd": self.w_kd * kd}

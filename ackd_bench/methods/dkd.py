@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput
+from ackd_bench.methods.base import METHODS, REFERENCE_EPOCHS, Distiller, TeacherOutput, warmup_length
 from ackd_bench.models.base import BackboneOutput
 
 
@@ -34,9 +34,18 @@ def dkd_terms(
     return tckd, nckd
 
 
-def dkd_warmup(epoch: int, warmup: int) -> float:
-    """Linear warm-up min(e / warmup, 1) with e = epoch + 1 the 1-based epoch number (mdistiller counts from 1)."""
-    return min((epoch + 1) / warmup, 1.0) if warmup > 0 else 1.0
+def dkd_warmup(epoch: int, warmup: float, num_epochs: int = REFERENCE_EPOCHS, mode: str = "scaled") -> float:
+    """The DKD loss factor in 0-based `epoch` of a run of `num_epochs` epochs.
+
+    - scaled (default): min((epoch + 1) / W, 1) with W = warmup * min(1, num_epochs / 200), as DynM scales;
+    - absolute: min((epoch + 1) / warmup, 1), mdistiller's epoch / warmup with its 1-based epochs;
+    - official: min(epoch / warmup, 1) with the 0-based epoch, as ACKD's train.py passes it (the first epoch
+      gets no DKD term, full weight from epoch `warmup` on: one epoch later than mdistiller).
+    """
+    if mode == "official":
+        return min(epoch / warmup, 1.0) if warmup > 0 else 1.0
+    length = warmup_length(warmup, num_epochs, mode)
+    return min((epoch + 1) / length, 1.0) if length > 0 else 1.0
 
 
 @METHODS.register("dkd")
@@ -47,5 +56,6 @@ class DKD(Distiller):
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         hp = self.hparams
         tckd, nckd = dkd_terms(s.logits, t.logits, labels, hp["T"])
-        kd = dkd_warmup(self.epoch, hp["warmup"]) * (hp["alpha"] * tckd + hp["beta"] * nckd)
+        factor = dkd_warmup(self.epoch, hp["warmup"], self.num_epochs, self.warmups)
+        kd = factor * (hp["alpha"] * tckd + hp["beta"] * nckd)
         return {"ce": self.ce(s, labels), "kd": self.w_kd * kd}

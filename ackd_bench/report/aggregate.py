@@ -21,9 +21,9 @@ BASELINE = "kd"
 
 
 def record_dirs(root: str | Path) -> list[Path]:
-    """Every `<benchmark>/<method>/<pairing>/<pair>/seed<k>` folder holding a result.json, sorted."""
+    """Every `<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>` folder holding a result.json, sorted."""
     root = Path(root)
-    return sorted(p.parent for p in root.glob("*/*/*/*/*/result.json")) if root.is_dir() else []
+    return sorted(p.parent for p in root.glob("*/*/*/*/*/*/result.json")) if root.is_dir() else []
 
 
 def pair_sort_key(pair: str) -> tuple[int, str]:
@@ -43,14 +43,22 @@ def _costs(t: dict | None) -> dict[str, float]:
 
 
 def load(root: str | Path) -> dict[str, pd.DataFrame]:
-    """{"runs", "per_class", "epochs"} DataFrames for the submissions under `root`."""
-    runs, per_class, epochs = [], [], []
+    """{"runs", "per_class", "epochs", "fraction_runs"} DataFrames for the submissions under `root`.
+
+    "runs", "per_class" and "epochs" hold the runs on the whole student train split; "fraction_runs" every
+    run with its `train_fraction` (report/label_efficiency.py)."""
+    runs, per_class, epochs, fraction_runs = [], [], [], []
     root = Path(root)
     for folder in record_dirs(root):
         r = read_json(folder / "result.json")
         ident = {"benchmark": r["benchmark"]["name"], "method": r["method"], "pairing": r["pairing"],
                  "pair": r["pair"], "seed": int(r["seed"])}
         m, t, tm = r["metrics"], r.get("transport"), r["timings"]
+        fraction = float(r.get("train_fraction") or 1.0)
+        fraction_runs.append({**ident, "train_fraction": fraction, "test_oa": float(m["test_oa_best_val"]),
+                              "path": folder.relative_to(root).as_posix()})
+        if fraction < 1.0:
+            continue
         runs.append({**ident, "benchmark_version": r["benchmark"]["version"],
                      "protocol": "SCKD" if r["pairing"] == "oracle" else "ACKD",
                      "teacher_arch": r["teacher_arch"], "student_arch": r["student_arch"],
@@ -62,8 +70,10 @@ def load(root: str | Path) -> dict[str, pd.DataFrame]:
         for cls, acc in sorted(m["per_class_acc"].items()):
             per_class.append({**ident, "class_name": cls, "acc": float(acc)})
         epochs += _epoch_rows(folder / "metrics.jsonl", ident)
-    cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"]}
-    frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs)}
+    cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"],
+            "fraction_runs": KEY + ["train_fraction", "seed"]}
+    frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
+              "fraction_runs": pd.DataFrame(fraction_runs)}
     return {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
 
 

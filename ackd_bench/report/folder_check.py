@@ -1,6 +1,7 @@
 """Validate a whole submissions folder, like a results repository's CI (tests/test_submissions_folder.py).
 
-Checks: layout `<benchmark>/<method>/<pairing>/<pair>/seed<k>/{result.json, predictions.parquet, metrics.jsonl}`
+Checks: layout `<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>/{result.json, predictions.parquet,
+metrics.jsonl}`
 and nothing else (no hidden leftovers), file size limit, result schema, folder names equal the record's
 content, no duplicate runs (same predictions file twice), and the stored predictions reproduce the record's
 test OA and macro-F1. The benchmark itself is not needed: `submit` already checked against its labels.
@@ -31,9 +32,9 @@ def _layout(root: Path) -> tuple[list[Path], list[str]]:
         if any(p.startswith(".") for p in rel.parts):
             out.append(f"{rel.as_posix()}: hidden or temporary entry")
         elif path.is_file():
-            if len(rel.parts) != 6 or rel.name not in RUN_FILES:
+            if len(rel.parts) != 7 or rel.name not in RUN_FILES:
                 out.append(f"{rel.as_posix()}: unexpected file (layout: <benchmark>/<method>/<pairing>/<pair>/"
-                           f"seed<k>/{{{', '.join(RUN_FILES)}}})")
+                           f"<config hash>/seed<k>/{{{', '.join(RUN_FILES)}}})")
             else:
                 folders.add(path.parent)
         elif path.is_symlink():

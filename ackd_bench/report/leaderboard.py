@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_text
-from ackd_bench.report import aggregate, html, plots, tables
+from ackd_bench.report import aggregate, html, label_efficiency, plots, tables
 from ackd_bench.report.submit import safe_component, submissions_lock
 
 CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
@@ -91,6 +91,14 @@ def _build(submissions: str | Path, out: Path) -> dict[str, pd.DataFrame]:
     if len(paired):
         parts.append(html.table_html("paired", "Paired comparison with kd (exact sign-flip test)", paired,
                                      PAIRED_COLUMNS))
+    curves = label_efficiency.table(data["fraction_runs"], submissions)  # runs on student train fractions
+    if len(curves):
+        images.update(label_efficiency.images(curves))
+        atomic_write_text(out / "label_efficiency.csv", _csv(curves))
+        parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
+                                     curves, label_efficiency.HTML_COLUMNS))
+    elif (out / "label_efficiency.csv").exists():
+        (out / "label_efficiency.csv").unlink()
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
     intro = ("Student test OA at the best-val epoch; SCKD = oracle pairing, others ACKD. "
              f"{len(data['runs'])} runs. Click a header to sort; type to filter.")
@@ -98,4 +106,4 @@ def _build(submissions: str | Path, out: Path) -> dict[str, pd.DataFrame]:
     with atomic_dir(out / "plots", overwrite=True) as tmp:
         for name, png in images.items():
             atomic_write_bytes(tmp / name, png)
-    return {**data, "cells": cells, "asymmetry": asym, "paired": paired}
+    return {**data, "cells": cells, "asymmetry": asym, "paired": paired, "label_efficiency": curves}

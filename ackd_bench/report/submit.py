@@ -2,7 +2,11 @@
 
 Every check runs before anything is written; a refusal raises SubmissionError with ALL violations and
 leaves the submissions folder untouched. An accepted record is built in a temp folder and renamed into
-`<to>/<benchmark>/<method>/<pairing>/<pair>/seed<k>/` (result.json, predictions.parquet, metrics.jsonl).
+`<to>/<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>/` (result.json, predictions.parquet,
+metrics.jsonl); the config hash is the run's configuration identity (report/identity.py): runs that differ in
+a hyper-parameter or in the teacher's recipe are separate cells, never averaged together. The stored
+result.json gains a `submission` block {config_hash, variant}: `variant` is the name given with
+`submit --variant NAME` (null: the leaderboard derives one from the config's difference to its profile).
 Writers (`submit`) and readers (`ackd-bench leaderboard`) of one submissions folder take `submissions_lock`,
 so concurrent processes never lose a record or read a half-replaced one (tests/test_concurrency.py).
 """
@@ -18,6 +22,7 @@ from filelock import FileLock
 from ackd_bench.errors import AckdError, SubmissionError
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from ackd_bench.report import validate
+from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.benchmarks import DATASETS_DIR, identity_violations, known_cards, open_benchmark
 from ackd_bench.report.schema import schema_violations
 
@@ -45,7 +50,8 @@ def safe_component(value: object) -> str | None:
 
 
 def record_key(record: dict) -> tuple[list[str], list[str]]:
-    """The record's folder components [benchmark, method, pairing, pair, seed<k>] and any unsafe-name violations."""
+    """The record's folder components [benchmark, method, pairing, pair, config hash, seed<k>] and any
+    unsafe-name violations. A run on a student train fraction F < 1 goes to `seed<k>-frac<F>` instead of `seed<k>`."""
     bench = record.get("benchmark")
     fields = [("benchmark.name", bench.get("name") if isinstance(bench, dict) else None), ("method", record.get("method")),
               ("pairing", record.get("pairing")), ("pair", record.get("pair"))]
@@ -55,10 +61,20 @@ def record_key(record: dict) -> tuple[list[str], list[str]]:
         if part is None:
             out.append(f"{label}: {value!r} cannot be a folder name (allowed: letters, digits, . _ + - and ':')")
         parts.append(part or "")
+    config = record.get("config")
+    if isinstance(config, dict):
+        parts.append(identity_hash(config))
+    else:
+        out.append("config: the resolved config (an object) is needed for the configuration identity")
+        parts.append("")
     seed = record.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         out.append(f"seed: {seed!r} cannot be a folder name (a non-negative integer is required)")
-    parts.append(f"seed{seed}")
+    fraction = record.get("train_fraction", 1)
+    if isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction < 1:
+        parts.append(f"seed{seed}-frac{fraction:g}")  # label-efficiency runs sit beside the full-split run
+    else:
+        parts.append(f"seed{seed}")
     return parts, out
 
 
@@ -147,11 +163,30 @@ def check_run(run_dir: str | Path, *, benchmark: str | Path | None = None,
     return record, out
 
 
+def _variant_violations(cell: Path, variant: str | None, seed_folder: str) -> list[str]:
+    """A `--variant` name must agree with the name the cell's other seeds were submitted with."""
+    for sibling in sorted(cell.glob("seed*/result.json")) if cell.is_dir() else []:
+        if sibling.parent.name == seed_folder:
+            continue
+        try:
+            other = (json.loads(sibling.read_text(encoding="utf-8")).get("submission") or {}).get("variant")
+        except (ValueError, OSError, AttributeError):
+            continue
+        if other != variant:
+            return [f"variant: {variant!r} differs from {other!r}, the name this configuration's other seeds were "
+                    f"submitted with ({sibling.parent.as_posix()})"]
+    return []
+
+
 def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchmark: str | Path | None = None,
-           replace: bool = False, datasets_dir: str | Path = DATASETS_DIR) -> Path:
-    """Validate `run_dir` and store it; returns the record's folder. Raises SubmissionError listing every violation."""
+           replace: bool = False, datasets_dir: str | Path = DATASETS_DIR, variant: str | None = None) -> Path:
+    """Validate `run_dir` and store it; returns the record's folder. Raises SubmissionError listing every violation.
+
+    `variant`: a readable name for the run's configuration (default: derived by the leaderboard)."""
     run_dir = Path(run_dir)
     record, out = check_run(run_dir, benchmark=benchmark, datasets_dir=datasets_dir)
+    if variant is not None and (not variant.strip() or len(variant) > 100 or not variant.isprintable()):
+        out.append(f"--variant: {variant!r} must be 1-100 printable characters")
     target = None
     if record is not None and isinstance(record, dict):
         parts, unsafe = record_key(record)
@@ -159,12 +194,16 @@ def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchma
             target = Path(to).joinpath(*parts)
             if target.exists() and not replace:
                 out.append(f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)")
+            out += _variant_violations(target.parent, variant, target.name)
     if out or target is None:
         raise SubmissionError(out or ["record could not be read"], run_dir)
+    record = {**record, "submission": {"config_hash": parts[4], "variant": variant}}
     with submissions_lock(to):
-        if target.exists() and not replace:  # submitted by another process since the check above
-            raise SubmissionError([f"duplicate: {'/'.join(parts)} is already submitted (use --replace to "
-                                   "overwrite it)"], run_dir)
+        late = [] if replace or not target.exists() else [
+            f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)"]
+        late += _variant_violations(target.parent, variant, target.name)  # others may have submitted since
+        if late:
+            raise SubmissionError(late, run_dir)
         with atomic_dir(target, overwrite=replace) as tmp:
             atomic_write_json(tmp / "result.json", record)
             for name in RUN_FILES[1:]:

@@ -13,10 +13,10 @@ import yaml
 
 from ackd_bench.errors import ConfigError
 
-GRID_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds", "run_args", "out", "slurm")
+GRID_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds", "train_fractions", "run_args", "out", "slurm")
 LIST_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds")
 # Options the grid itself sets on every `ackd-bench run`; run_args may not repeat them.
-RESERVED_RUN_ARGS = {"benchmark", "method", "arch", "pair", "pairing", "seed", "out", "resume"}
+RESERVED_RUN_ARGS = {"benchmark", "method", "arch", "pair", "pairing", "seed", "out", "resume", "train-fraction", "train_fraction"}
 # run_args that name a file: relative values are relative to the grid file, like every path in it.
 PATH_RUN_ARGS = {"config"}
 
@@ -32,16 +32,17 @@ def sanitize(name: str) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One (benchmark, method, pairing, pair, seed) combination and where it runs."""
+    """One (benchmark, method, pairing, pair, seed, train fraction) combination and where it runs."""
 
     benchmark: Path  # absolute benchmark folder
     method: str
     pairing: str
     pair: str
     seed: int
-    run_dir: Path  # absolute: <out>/<benchmark-name>/<method>/<pairing>/<pair>/seed<k>
+    run_dir: Path  # absolute: <out>/<benchmark-name>/<method>/<pairing>/<pair>/seed<k>[-frac<F>]
     rel_dir: str  # run_dir relative to the out root (POSIX)
     run_args: tuple[str, ...] = ()
+    train_fraction: float | None = None  # None / 1: the whole student train split
 
     # The sweep's own files sit NEXT TO the run folder, not in it: `ackd-bench run` refuses to start in a
     # non-empty folder that is not a run folder yet.
@@ -67,6 +68,7 @@ class Cell:
             "--arch", self.pair,
             "--pairing", self.pairing,
             "--seed", str(self.seed),
+            *(("--train-fraction", f"{self.train_fraction:g}") if self.train_fraction not in (None, 1.0) else ()),
             *self.run_args,
             "--out", str(self.run_dir),
             "--resume",
@@ -83,6 +85,7 @@ class Grid:
     pairings: list[str]
     pairs: list[str]
     seeds: list[int]
+    train_fractions: list[float] = field(default_factory=lambda: [1.0])
     run_args: dict[str, Any] = field(default_factory=dict)
     out: Path | None = None
     slurm: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +131,34 @@ def _check_run_args(path: Path, value: Any) -> dict[str, Any]:
     return args
 
 
+def _check_fractions(path: Path, value: Any) -> list[float]:
+    """Optional `train_fractions` axis: numbers in (0, 1] (1 = the whole student train split)."""
+    if value is None:
+        return [1.0]
+    if not isinstance(value, list) or not value:
+        raise _fail(path, f"'train_fractions' must be a non-empty list, got {value!r}")
+    for f in value:
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
+            raise _fail(path, f"'train_fractions' items must be numbers in (0, 1], got {f!r}")
+    if len({float(f) for f in value}) != len(value):
+        raise _fail(path, "'train_fractions' repeats a value")
+    return [float(f) for f in value]
+
+
+def _check_built_fractions(grid: Grid, bench: Path) -> None:
+    """Every train fraction < 1 of the grid must have been built into `bench` (build-dataset --train-fractions)."""
+    from ackd_bench.io import read_json
+
+    wanted = [f for f in grid.train_fractions if f < 1.0]
+    if not wanted:
+        return
+    built = (read_json(bench / "benchmark.json").get("train_fractions") or {}).get("fractions", [])
+    missing = [f for f in wanted if not any(abs(f - b) < 1e-9 for b in built)]
+    if missing:
+        raise _fail(grid.path, f"benchmark {bench} has no train fraction {', '.join(f'{f:g}' for f in missing)} "
+                               f"(built: {', '.join(f'{b:g}' for b in built) or 'none'}; rebuild with --train-fractions)")
+
+
 def run_args_to_argv(run_args: dict[str, Any]) -> tuple[str, ...]:
     """{profile: fast, epochs: 1, no_dynm: true} -> ('--profile', 'fast', '--epochs', '1', '--no-dynm')."""
     argv: list[str] = []
@@ -171,6 +202,7 @@ def load_grid(path: str | Path) -> Grid:
         pairings=_check_list(path, "pairings", raw["pairings"], str),
         pairs=_check_list(path, "pairs", raw["pairs"], str),
         seeds=_check_list(path, "seeds", raw["seeds"], int),
+        train_fractions=_check_fractions(path, raw.get("train_fractions")),
         run_args=_check_run_args(path, raw.get("run_args")),
         out=base / out if out is not None else None,
         slurm=check_slurm(path, raw.get("slurm")),
@@ -220,7 +252,8 @@ def left_out(grid: Grid) -> list[tuple[str, str, str]]:
 
 
 def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:
-    """All valid cells in YAML order (benchmarks x methods x pairings x pairs x seeds), under `out_root`.
+    """All valid cells in YAML order (benchmarks x methods x pairings x pairs x seeds x train fractions), under
+    `out_root`. A fraction F < 1 runs in `seed<k>-frac<F>` (the submissions layout) with --train-fraction F.
 
     Method/pairing combinations that `ackd-bench run` refuses (`left_out`) are not cells; a grid with no
     valid combination at all is a ConfigError.
@@ -229,6 +262,7 @@ def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:
     for bench in grid.benchmarks:
         if not bench.is_dir():
             raise _fail(grid.path, f"benchmark folder {bench} does not exist")
+        _check_built_fractions(grid, bench)
     benchmarks = [b.resolve() for b in grid.benchmarks]
     bench_names = _unique_names(grid.path, "benchmarks", [str(b) for b in benchmarks], lambda v: Path(v).name)
     methods = _unique_names(grid.path, "methods", grid.methods)
@@ -240,13 +274,14 @@ def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:
         m, p, why = left_out(grid)[0]
         raise _fail(grid.path, f"no valid method/pairing combination (e.g. {m} with {p}: {why})")
     cells = []
-    for bench, method, pairing, pair, seed in product(
-        benchmarks, grid.methods, grid.pairings, grid.pairs, grid.seeds
+    for bench, method, pairing, pair, seed, fraction in product(
+        benchmarks, grid.methods, grid.pairings, grid.pairs, grid.seeds, grid.train_fractions
     ):
         if (method, pairing) in invalid:
             continue
-        rel = "/".join([bench_names[str(bench)], methods[method], pairings[pairing], pairs[pair], f"seed{seed}"])
-        cells.append(Cell(bench, method, pairing, pair, seed, root / rel, rel, argv))
+        leaf = f"seed{seed}" if fraction == 1.0 else f"seed{seed}-frac{fraction:g}"
+        rel = "/".join([bench_names[str(bench)], methods[method], pairings[pairing], pairs[pair], leaf])
+        cells.append(Cell(bench, method, pairing, pair, seed, root / rel, rel, argv, fraction))
     return cells
 
 

@@ -60,6 +60,7 @@ class CellStatus:
             "pairing": c.pairing,
             "pair": c.pair,
             "seed": c.seed,
+            "train_fraction": c.train_fraction,
             "state": self.state,
             "returncode": self.returncode,
             "log": f"{c.rel_dir}.sweep.log",

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -67,6 +67,16 @@ class Source:
     def read(self, sample: RawSample) -> np.ndarray:
         """(C, H, W) array; C follows `sample.bands`. MS: the file's dtype; RGB: uint8 (3, size, size)."""
         raise NotImplementedError
+
+    def read_many(self, samples: Sequence[RawSample]) -> Iterator[tuple[int, np.ndarray]]:
+        """(index into `samples`, array) for every sample once, in whatever order the source reads fastest
+        (`build-dataset` uses this). Default: `read` each sample in the given order."""
+        for i, sample in enumerate(samples):
+            yield i, self.read(sample)
+
+    def card_details(self) -> dict:
+        """JSON-safe facts about the raw data the benchmark card should record (after `scan`); {} if none."""
+        return {}
 
 
 def sort_samples(samples: list[RawSample]) -> list[RawSample]:

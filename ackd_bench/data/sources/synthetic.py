@@ -3,8 +3,11 @@
 For scale tests and controlled studies. Everything is derived from (`seed`, sample_id): no files.
 - Spectra: per-class Sentinel-2 L1C-like DN signatures (reflectance x 10000, EuroSAT band order):
   water is dark in NIR/SWIR, vegetation has NIR >> red, bare soil is bright in SWIR, B10 (cirrus) ~ 10-20.
+  Crops and Grass share their visible signature and texture (RGB_CONFUSABLE) and differ in red edge, NIR
+  and SWIR, so the MS teacher carries class information an RGB student cannot see. Each tile has its own
+  brightness (x N(1, 0.05)) and canopy vigour (red edge/NIR x (1 + v), SWIR x (1 - v/2), v ~ N(0, 0.06)).
 - Texture: smooth random fields (bilinear upsampling of coarse Gaussian noise) that mix each class with
-  a secondary material (forest with grass, crops in parcels with bare soil, a road across grass, ...).
+  a secondary material (forest with grass, crops and grass in parcels with bare soil, a road across grass, ...).
 - Regions: named fake regions at real lon/lat, each in its own UTM zone; tiles sit on a grid around the
   region centre, so every sample has a real CRS and footprint. Teacher regions and student regions are
   disjoint.
@@ -34,23 +37,30 @@ import numpy as np
 from ackd_bench.data.bands import EUROSAT_ORDER, RGB_BANDS, band_indices
 from ackd_bench.data.render import render_rgb
 from ackd_bench.data.sources import SOURCES, RawSample, Source
+from ackd_bench.data.sources._multilabel import LABELS_KEY
 from ackd_bench.errors import ConfigError
 
 # DN per band in EUROSAT_ORDER: B01 B02 B03 B04 B05 B06 B07 B08 B09 B10 B11 B12 B8A
+# Loosely after Sentinel-2 L1C spectra (atmosphere included: B01/B02 never dark). Crops (a green summer crop)
+# and Grass (grassland/pasture) share their visible reflectance (B02-B04) and their texture, so an RGB image
+# cannot tell them apart; they differ where real crops and grassland do: red edge (B05-B07), NIR (B08, B8A;
+# denser canopy) and SWIR (B11, B12; drier grass). docs/datasets.md "The synthetic generator".
 SIGNATURES: dict[str, tuple[int, ...]] = {
     "Water": (1300, 1100, 900, 650, 550, 450, 420, 380, 150, 12, 150, 100, 330),
     "Forest": (1250, 950, 850, 600, 1000, 2100, 2500, 2650, 800, 14, 1500, 700, 2800),
-    "Crops": (1350, 1100, 1150, 900, 1400, 2400, 2900, 3000, 950, 15, 2000, 1100, 3150),
-    "Grass": (1300, 1050, 1100, 950, 1350, 2000, 2300, 2400, 850, 14, 2100, 1300, 2550),
+    "Crops": (1300, 1050, 1100, 800, 1450, 2600, 3100, 3250, 1000, 15, 1800, 950, 3400),
+    "Grass": (1300, 1050, 1100, 800, 1300, 1950, 2300, 2450, 800, 14, 2500, 1550, 2550),
     "BareSoil": (1500, 1400, 1600, 1900, 2200, 2400, 2550, 2600, 1000, 18, 3200, 2600, 2750),
     "BuiltUp": (1600, 1500, 1450, 1500, 1650, 1900, 2050, 2100, 800, 16, 2300, 1900, 2200),
     "Road": (1550, 1450, 1400, 1450, 1550, 1700, 1800, 1850, 700, 15, 2100, 1800, 1900),
 }
+# the pairs of classes an RGB image cannot separate (same visible signature and pattern), for docs and checks
+RGB_CONFUSABLE: tuple[tuple[str, str], ...] = (("Crops", "Grass"),)
 DEFAULT_CLASSES: tuple[str, ...] = tuple(SIGNATURES)
 # secondary material and spatial pattern per class
 PATTERNS: dict[str, tuple[str, str]] = {
     "Water": ("Grass", "shore"), "Forest": ("Grass", "patches"), "Crops": ("BareSoil", "parcels"),
-    "Grass": ("Crops", "patches"), "BareSoil": ("Grass", "shore"), "BuiltUp": ("Road", "blocks"),
+    "Grass": ("BareSoil", "parcels"), "BareSoil": ("Grass", "shore"), "BuiltUp": ("Road", "blocks"),
     "Road": ("Grass", "stripe"),
 }
 # (name, lon, lat): every region in its own UTM zone
@@ -58,6 +68,9 @@ TEACHER_REGIONS = (("lowland-north", 5.1, 52.1), ("alpine-foothills", 11.3, 47.8
 STUDENT_REGIONS = (("iberian-meseta", -3.7, 40.4), ("baltic-coast", 24.1, 56.9), ("anatolian-plateau", 32.9, 39.9))
 PIXEL_M = 10.0
 _HAZE = {"B02": 500.0, "B03": 350.0, "B04": 250.0}
+# per-tile canopy vigour v ~ N(0, 0.06): red edge and NIR x (1 + v), SWIR x (1 - v / 2); visible bands unchanged
+_VIGOUR = {"B05": 0.5, "B06": 1.0, "B07": 1.0, "B08": 1.0, "B8A": 1.0, "B11": -0.5, "B12": -0.5}
+_VIGOUR_SD = 0.06
 _SEASON = {"B04": 0.3, "B05": -0.3, "B06": -0.3, "B07": -0.3, "B08": -0.3, "B8A": -0.3}
 
 
@@ -152,10 +165,17 @@ def generate_ms(seed: int, sample_id: str, cls: str, size: int, bands: tuple[str
         else:  # stripe: the class material is the road, the background the secondary class
             m = 1.0 - (np.abs(along - np.float32(offset)) < np.float32(0.08)).astype(np.float32)
     shade = np.float32(gain) * (1 + 0.06 * fine + 0.01 * rng.standard_normal((size, size), dtype=np.float32))
+    vigour = _vigour_gain(tuple(bands), float(rng.normal(0.0, _VIGOUR_SD)))
     tile = np.multiply(m, diff, dtype=np.float32)  # (C, H, W); the rest in place (speed)
     tile += a
     tile *= shade
+    tile *= vigour
     return tile
+
+
+def _vigour_gain(bands: tuple[str, ...], v: float) -> np.ndarray:
+    """(C, 1, 1) per-band gain of a tile's canopy vigour `v` (1 on the visible bands, B01, B09 and B10)."""
+    return np.array([1 + v * _VIGOUR.get(b, 0.0) for b in bands], np.float32)[:, None, None]
 
 
 def to_uint16(tile: np.ndarray) -> np.ndarray:
@@ -194,6 +214,7 @@ class Synthetic(Source):
     modality = "ms"  # the instance's modality follows option pool
     defaults = {"pool": "teacher", "per_class": 50, "classes": 7, "seed": 0, "consistency": 0.0, "scenes": "own",
                 "link_scenes": False}
+    defaults["multilabel"] = 0.0  # fraction of mixed multi-label tiles (see multilabel_classes)
 
     def __init__(self, root: str | Path = ".", *, bands=None, size=64, **options):
         super().__init__(root, bands=bands, size=size, **options)
@@ -214,6 +235,9 @@ class Synthetic(Source):
         else:
             self.bands = ("R", "G", "B")
         self.n_paired = int(round(self.consistency * self.per_class))
+        self.multilabel = float(o["multilabel"])
+        if not 0.0 <= self.multilabel <= 1.0:
+            raise ConfigError(f"synthetic: multilabel must be a fraction in [0, 1], got {o['multilabel']!r}")
         self.scenes, self.link_scenes = o["scenes"], bool(o["link_scenes"])
         if self.scenes not in ("own", "student") or (self.scenes == "student" and self.pool != "teacher"):
             raise ConfigError(f"synthetic: scenes must be 'own', or 'student' for the teacher pool, got {o}")
@@ -248,7 +272,7 @@ class Synthetic(Source):
     def scan(self) -> list[RawSample]:
         import shapely
 
-        rows = self.layout()
+        rows = self._with_labels(self.layout())
         side = self.size * PIXEL_M
         footprints: list = [None] * len(rows)
         for crs in sorted({r[4][0] for r in rows}):
@@ -269,6 +293,12 @@ class Synthetic(Source):
         return sorted(samples, key=lambda s: (s.class_name, s.sample_id))
 
     def read(self, sample: RawSample) -> np.ndarray:
+        mixed = self._read_multilabel(sample)
+        if mixed is not None:
+            return mixed
+        if self.pool == "teacher":
+            return to_uint16(generate_ms(self.seed, sample.sample_id, sample.class_name, self.size, sample.bands))
+        return self.render_student(sample.sample_id, sample.class_name, sample.extra.get("rendered_from"))
         if self.pool == "teacher":  # scenes="student": the tile of the student scene `ms-of-<student id>`
             scene = sample.sample_id[len("ms-of-"):] if self.scenes == "student" else sample.sample_id
             return to_uint16(generate_ms(self.seed, scene, sample.class_name, self.size, sample.bands))
@@ -284,6 +314,55 @@ class Synthetic(Source):
         rng = _rng(self.seed + 1, sample_id)
         tile = shift_appearance(tile, RGB_BANDS, 1.0 - self.consistency, rng)
         return render_rgb(to_uint16(tile), RGB_BANDS)
+
+
+    # ---- multi-label mode (option `multilabel`) ----------------------------------------------------
+    def _with_labels(self, rows: list) -> list:
+        """Teacher rows with `extra["labels"]` (primary first) when the multi-label mode is on."""
+        if self.pool != "teacher" or self.multilabel <= 0:
+            return rows
+        return [(sid, cls, region, {**extra, LABELS_KEY: list(multilabel_classes(self.seed, sid, cls, self.classes, self.multilabel))}, place)
+                for sid, cls, region, extra, place in rows]
+
+    def _read_multilabel(self, sample: RawSample) -> np.ndarray | None:
+        """A mixed tile (teacher) or the rendering of one (student `rendered_from`); None for a plain tile."""
+        if self.multilabel <= 0:
+            return None
+        sid = sample.sample_id if self.pool == "teacher" else sample.extra.get("rendered_from")
+        if not sid:
+            return None
+        labels = multilabel_classes(self.seed, sid, sample.class_name, self.classes, self.multilabel)
+        if len(labels) == 1:
+            return None
+        bands = sample.bands if self.pool == "teacher" else RGB_BANDS
+        tile = to_uint16(generate_multilabel_ms(self.seed, sid, labels, self.size, bands))
+        return tile if self.pool == "teacher" else render_rgb(tile, RGB_BANDS)
+
+
+def multilabel_classes(seed: int, sample_id: str, cls: str, classes: tuple[str, ...], fraction: float) -> tuple[str, ...]:
+    """Classes of a teacher tile in the multi-label mode: a seeded `fraction` of the tiles mix in one
+    other class of `classes` (drawn uniformly), so they carry (cls, other); the rest carry (cls,)."""
+    rng = _rng(seed + 7919, sample_id)
+    others = [c for c in classes if c != cls]
+    if not others or rng.random() >= fraction:
+        return (cls,)
+    return (cls, others[int(rng.integers(len(others)))])
+
+
+def generate_multilabel_ms(seed: int, sample_id: str, labels: tuple[str, ...], size: int, bands: tuple[str, ...]) -> np.ndarray:
+    """A float32 (C, size, size) DN tile of `labels[0]` in which every further label replaces a
+    straight-edged part (a seeded share of 25-45 % of the pixels, beyond a random line): the
+    primary class stays the majority, and every class the tile shows is in its label set."""
+    tile = generate_ms(seed, sample_id, labels[0], size, bands)
+    yy, xx = _grid(size)
+    for other in labels[1:]:
+        rng = _rng(seed + 7919, f"{sample_id}+{other}")
+        theta, share = rng.uniform(0, 2 * np.pi), rng.uniform(0.25, 0.45)
+        along = xx * np.float32(np.cos(theta)) + yy * np.float32(np.sin(theta))
+        mask = along >= np.quantile(along, 1.0 - share)
+        part = generate_ms(seed, f"{sample_id}+{other}", other, size, bands)
+        tile = np.where(mask[None], part, tile)
+    return tile
 
 
 @lru_cache(maxsize=16)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ackd_bench.errors import ConfigError
+from ackd_bench.methods.base import REFERENCE_EPOCHS
 
-PAPER_EPOCHS = 200
+PAPER_EPOCHS = REFERENCE_EPOCHS  # the same run-length rule as the DKD/CTKD warm-ups (methods/base.py)
 
 # (e0, de, em, rounds): reproduces the official `adjust_epoch` lists exactly (spec §3.2 b).
 PAPER_SCHEDULES: dict[str, tuple[int, int, int, int]] = {

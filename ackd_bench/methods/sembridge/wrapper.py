@@ -16,7 +16,7 @@ from torch import nn
 from ackd_bench.engine import distributed, faults
 from ackd_bench.errors import ConfigError
 from ackd_bench.methods.base import Distiller, TeacherOutput
-from ackd_bench.methods.sembridge.coral import SCALES, coral
+from ackd_bench.methods.sembridge.coral import CALIBRATED, OFFICIAL_WEIGHT, SCALES, coral, term_weight
 from ackd_bench.methods.sembridge.matcher import MatcherInfo, embed, load_matcher, resolve_matcher_cfg, train_matcher
 from ackd_bench.methods.sembridge.matching import (
     batched_forward,
@@ -39,9 +39,11 @@ SEMBRIDGE_DEFAULTS: dict[str, Any] = {
     "planner_dim": 512,
     "planner_heads": 8,
     "coral_scale": "deep_coral",  # or "official"
-    "loss_form": "code",  # code: w_ce CE + w_kd L_kd + w_ot (L_ot1 + L_ot2); paper: 1, l1, 1 - l1
+    "loss_form": "code",  # code: w_ce CE + w_kd L_kd + w_ot1 L_ot1 + w_ot2 L_ot2; paper: 1, l1, 1 - l1
     "lambda1": 0.5,
-    "w_ot": 0.003,  # official 0.3 * 0.01
+    # the code form's SKA weight, one per CORAL scale (coral.py): "calibrated" = 0.003 * 255^2 / d per term
+    # (the official strength at the official batch 256); a number = that weight for both terms
+    "w_ot": {"deep_coral": CALIBRATED, "official": OFFICIAL_WEIGHT},
     "retrieval_backend": "auto",  # auto | faiss | torch
     "matcher": {},  # matcher options (matcher.MATCHER_DEFAULTS)
 }
@@ -57,6 +59,7 @@ def sembridge_options(cfg: dict) -> dict[str, Any]:
     opts = {k: d if given.get(k) is None else given[k] for k, d in SEMBRIDGE_DEFAULTS.items()}
     if opts["coral_scale"] not in SCALES:
         raise ConfigError(f"unknown sembridge.coral_scale {opts['coral_scale']!r} (known: {', '.join(SCALES)})")
+    opts["w_ot"] = _ot_weights(given.get("w_ot"))
     if opts["loss_form"] not in LOSS_FORMS:
         raise ConfigError(f"unknown sembridge.loss_form {opts['loss_form']!r} (known: code, paper)")
     opts["loss_form"] = LOSS_FORMS[opts["loss_form"]]
@@ -80,6 +83,26 @@ def sembridge_options(cfg: dict) -> dict[str, Any]:
     return opts
 
 
+def _ot_weights(given: Any) -> dict[str, float | str]:
+    """sembridge.w_ot: a mapping CORAL scale -> weight, merged over the defaults (a bare number is refused:
+    a weight tuned for one scale is 127x off for the other at batch 256)."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"sembridge.w_ot={given!r}: expected a mapping per CORAL scale, e.g. "
+                          f"{{deep_coral: {CALIBRATED}, official: {OFFICIAL_WEIGHT}}} (each scale has its own weight)")
+    unknown = sorted(set(given) - set(SCALES))
+    if unknown:
+        raise ConfigError(f"sembridge.w_ot: unknown CORAL scale(s) {', '.join(unknown)} (known: {', '.join(SCALES)})")
+    out = {**SEMBRIDGE_DEFAULTS["w_ot"], **given}
+    for scale, w in out.items():
+        ok_number = isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+        if not ok_number and not (scale == "deep_coral" and w == CALIBRATED):
+            allowed = f"{CALIBRATED!r} or a number >= 0" if scale == "deep_coral" else "a number >= 0"
+            raise ConfigError(f"sembridge.w_ot.{scale}={w!r}: expected {allowed}")
+    return out
+
+
 class SemBridge(nn.Module):
     """Adds SKA losses (ot1, ot2) to a base method and provides the SFM pairing hooks."""
 
@@ -91,11 +114,13 @@ class SemBridge(nn.Module):
         self.matcher_cfg = dict(self.opts["matcher"] or {})
         resolve_matcher_cfg(self.matcher_cfg)  # validate early
         self.name = f"{base.name}+sembridge"
-        if self.opts["loss_form"] == "paper":
+        self.scale = self.opts["coral_scale"]
+        if self.opts["loss_form"] == "paper":  # 1, l1, 1 - l1 whatever the CORAL scale (the paper's is unknown)
             lam = float(self.opts["lambda1"])
             base.w_ce, base.w_kd, self.w_ot = 1.0, lam, 1.0 - lam
         else:
-            self.w_ot = float(self.opts["w_ot"])
+            self.w_ot = self.opts["w_ot"][self.scale]
+        self.ot_weights: dict[str, float] = {}  # the weight each term got (per-term when calibrated), recorded
         dim, heads = int(self.opts["planner_dim"]), int(self.opts["planner_heads"])
         self.teacher_planner = Planner(teacher_token_dim, dim, heads)
         self.student_planner = Planner(student_token_dim, dim, heads)
@@ -123,22 +148,29 @@ class SemBridge(nn.Module):
         s_out = self.base.student(student_x)
         return s_out.logits, self.compute_losses(s_out, TeacherOutput(*teacher).detached(), labels)
 
-    def ot1(self, s_tokens: torch.Tensor, t_tokens: torch.Tensor) -> torch.Tensor:
-        """CORAL between planner-refined teacher and student tokens (aligned to a common N x C)."""
+    def ot1_features(self, s_tokens: torch.Tensor, t_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Planner-refined student and teacher tokens, aligned to a common N x C (L_ot1 compares them)."""
         if t_tokens is None:
             raise ConfigError("SemBridge L_ot1 needs teacher tokens in the teacher-output cache")
         z_t = refine(t_tokens, token_weights(self.teacher_planner(t_tokens)))
         z_s = refine(s_tokens, token_weights(self.student_planner(s_tokens)))
         z_s = self.align(z_s)
         n = min(z_t.shape[1], z_s.shape[1])
-        return coral(pool_tokens(z_s, n), pool_tokens(z_t, n), self.opts["coral_scale"])
+        return pool_tokens(z_s, n), pool_tokens(z_t, n)
+
+    def weighted_coral(self, name: str, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """w * CORAL(source, target) with the weight of this scale for a term of this dimension."""
+        dim = source[0].numel()
+        weight = term_weight(self.scale, self.w_ot, dim)
+        self.ot_weights[name] = weight
+        return weight * coral(source, target, self.scale)
 
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         losses = dict(self.base.compute_losses(s, t, labels))
         if not self.opts["no_ot1"]:
-            losses["ot1"] = self.w_ot * self.ot1(s.tokens, t.tokens)
+            losses["ot1"] = self.weighted_coral("ot1", *self.ot1_features(s.tokens, t.tokens))
         if not self.opts["no_ot2"]:
-            losses["ot2"] = self.w_ot * coral(s.embedding, t.embedding, self.opts["coral_scale"])
+            losses["ot2"] = self.weighted_coral("ot2", s.embedding, t.embedding)
         return losses
 
     def sembridge_modules(self) -> list[nn.Module]:
@@ -224,6 +256,8 @@ class SemBridge(nn.Module):
             "ot1": not self.opts["no_ot1"],
             "ot2": not self.opts["no_ot2"],
             "dynm_epochs": list(self.dynm_schedule),
+            "coral_scale": self.scale,
+            "ot_weights": dict(self.ot_weights),  # per term, as applied
             "matcher": self.matcher_info.summary() if self.matcher_info else None,
         }
         return out

@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ackd_bench.config import deep_update, resolve_config
 from ackd_bench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
 from ackd_bench.report.cost import costs_from_embeddings
+from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.validate import score
 
 REPO = Path(__file__).resolve().parents[3]
@@ -96,8 +98,10 @@ def test_ids(bench: Path) -> pd.DataFrame:
 
 
 def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "random", pair: str = "R-R",
-             seed: int = 0, wrong: int = 2, epochs: int = 3, benchmark_path: str | None = None) -> Path:
-    """A run folder whose first `wrong` test samples (seeded order) are misclassified."""
+             seed: int = 0, wrong: int = 2, epochs: int = 3, benchmark_path: str | None = None,
+             config: dict | None = None) -> Path:
+    """A run folder whose first `wrong` test samples (seeded order) are misclassified; its config is the `fast`
+    profile's resolved config for the run, with `config` merged in (e.g. {"method_args": {"T": 2.0}})."""
     card = json.loads((bench / "benchmark.json").read_text())
     classes = list(card["classes"])
     test = test_ids(bench)
@@ -129,12 +133,27 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
                     "rematch_s": 0.0, "distill_s": 10.0 + seed, "total_s": 12.0 + seed, "train_images_per_s": 100.0},
         "environment": {"python": "3.11", "torch": "2.14.1", "numpy": "2.4.6", "platform": "linux",
                         "device": "cpu", "git_sha": None},
-        "config": {"benchmark": benchmark_path if benchmark_path is not None else str(bench), "seed": seed},
+        "config": run_config(method, pairing, pair, seed, benchmark_path if benchmark_path is not None else str(bench),
+                             config),
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
         "transport": transport,
     }
     atomic_write_json(run_dir / "result.json", record)
     return run_dir
+
+
+def run_config(method: str, pairing: str, pair: str, seed: int, benchmark: str, extra: dict | None = None) -> dict:
+    """A resolved config as `ackd-bench run` records it (the `fast` profile), plus `extra`."""
+    teacher, student = pair.split(":") if ":" in pair else ("resnet34", "resnet34")
+    cfg = resolve_config("fast", overrides={"method": method, "pairing": pairing, "pair": pair, "seed": seed,
+                                            "student_arch": student, "teacher": {"arch": teacher}})
+    cfg = deep_update(cfg, {"benchmark": benchmark, "bands": ["B02", "B03", "B04", "B08"], **(extra or {})})
+    return json.loads(json.dumps(cfg))
+
+
+def cell_hash(run_dir: Path) -> str:
+    """The configuration identity (submissions folder level) of a run folder's record."""
+    return identity_hash(json.loads((run_dir / "result.json").read_text())["config"])
 
 
 def _epoch_transport(classes: list[str], seed: int, epoch: int, sckd: bool) -> dict:

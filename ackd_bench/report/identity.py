@@ -1,0 +1,125 @@
+"""The configuration identity of a run: which runs may share a leaderboard cell (docs/leaderboard.md, "Cells").
+
+A cell is one configuration: (benchmark, method, pairing, pair, config hash), its seeds being the cell's
+repeats. The hash is taken over the run's resolved config (result.json["config"]) after
+- dropping what may legitimately vary within a cell: `VARYING` (the seed, the device and the retrieval
+  backend that follows it, the benchmark folder path, checkpoint and logging intervals, data-loader workers,
+  the eval batch size, and the profile's name, whose values are in the config itself);
+- dropping SemBridge's options from runs that use neither SemBridge nor its pairings (they are ignored there).
+Nothing is filled in from the code's current defaults, so a stored record's hash never changes when a default
+does (an option left out and the same option given at its default value are therefore two configurations;
+the variant names, which do fill in the method's defaults, show that they do not differ).
+The teacher's recipe (`teacher.*`, including `teacher.seed`: a fixed integer or "follow", both constant across
+a cell's seeds) stays in the hash: runs distilled from differently trained teachers are different cells.
+
+The variant's readable name is the profile plus the config's difference to that profile's defaults
+(e.g. `fast: sembridge.coral_scale=official`), or a name given with `submit --variant NAME`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from ackd_bench.config import DEFAULTS, PROFILES, config_hash, deep_update
+
+VARYING = ("seed", "device", "benchmark", "checkpoint_every_s", "num_workers", "cost_every", "eval_batch_size",
+           "profile")
+VARYING_NESTED = (("sembridge", "retrieval_backend"),)
+# set by the run itself (method, pair, ...): part of the cell key already, never part of a variant's difference
+IDENTITY = ("method", "pairing", "pair", "student_arch")
+SSM_PAIRINGS = ("ssm", "ssm-free")
+
+
+def _method_defaults(method: str) -> dict | None:
+    """The base method's `method_args` defaults (None for a method this version does not know)."""
+    from ackd_bench.methods import METHODS, split_method_name
+
+    base, _ = split_method_name(method)
+    return dict(METHODS.get(base).defaults) if base in METHODS else None
+
+
+def _sembridge_defaults() -> dict:
+    from ackd_bench.methods.sembridge.matcher import MATCHER_DEFAULTS
+    from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
+
+    return {**SEMBRIDGE_DEFAULTS, "matcher": dict(MATCHER_DEFAULTS)}
+
+
+def _fill(defaults: dict, given: Any) -> Any:
+    """`defaults` overlaid with `given` (a None value in `given` means the default, as the method reads it)."""
+    if not isinstance(given, dict):
+        return copy.deepcopy(given)
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _fill(out[key], value)
+        elif value is not None or key not in out:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def canonical_config(config: dict, fill_defaults: bool = False) -> dict:
+    """The part of a resolved config that defines the cell; `fill_defaults`: with the method's current defaults
+    filled in (`method_args`, SemBridge's and its matcher's options), for showing differences only."""
+    cfg = {k: copy.deepcopy(v) for k, v in config.items() if k not in VARYING}
+    method = str(cfg.get("method") or "")
+    with_sembridge = method == "sembridge" or method.endswith("+sembridge")
+    defaults = _method_defaults(method) if fill_defaults and method else None
+    if defaults is not None:
+        cfg["method_args"] = _fill(defaults, cfg.get("method_args") or {})
+    if with_sembridge or cfg.get("pairing") in SSM_PAIRINGS:
+        if fill_defaults:
+            cfg["sembridge"] = _fill(_sembridge_defaults(), cfg.get("sembridge") or {})
+    else:
+        cfg.pop("sembridge", None)
+    for outer, inner in VARYING_NESTED:
+        if isinstance(cfg.get(outer), dict):
+            cfg[outer].pop(inner, None)
+    return cfg
+
+
+def identity_hash(config: dict) -> str:
+    """16 hex digits identifying the configuration (see the module docstring)."""
+    return config_hash(canonical_config(config))
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict) and obj:
+        out = {}
+        for key in sorted(obj, key=str):
+            out.update(_flatten(obj[key], f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: obj}
+
+
+def _reference(config: dict, default_bands: list[str] | None) -> dict:
+    """The defaults of the run's profile, with the run's own identity keys (method, pair, ...) copied in."""
+    profile = config.get("profile")
+    ref = deep_update(DEFAULTS, PROFILES.get(profile, {})) if isinstance(profile, str) else copy.deepcopy(DEFAULTS)
+    for key in IDENTITY:
+        ref[key] = config.get(key)
+    if isinstance(ref.get("teacher"), dict) and isinstance(config.get("teacher"), dict):
+        ref["teacher"]["arch"] = config["teacher"].get("arch")
+    if not ref.get("bands"):  # the profile leaves the bands to the benchmark (`official` fixes them)
+        ref["bands"] = list(default_bands) if default_bands else config.get("bands")
+    return ref
+
+
+def config_diff(config: dict, default_bands: list[str] | None = None) -> dict[str, Any]:
+    """{dotted key: value} where the run's canonical config differs from its profile's defaults (keys the
+    run has and the defaults lack count too). `default_bands`: the benchmark's teacher bands, when known."""
+    mine = _flatten(canonical_config(config, fill_defaults=True))
+    ref = _flatten(canonical_config(_reference(config, default_bands), fill_defaults=True))
+    return {k: v for k, v in mine.items() if k not in ref or ref[k] != v}
+
+
+def _value(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+
+
+def variant_label(config: dict, diff: dict[str, Any]) -> str:
+    """`<profile>` for a run at its profile's defaults, else `<profile>: key=value, ...`."""
+    profile = str(config.get("profile") or "custom")
+    return profile if not diff else f"{profile}: " + ", ".join(f"{k}={_value(v)}" for k, v in sorted(diff.items()))
