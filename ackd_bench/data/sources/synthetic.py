@@ -241,8 +241,8 @@ class Synthetic(Source):
         self.scenes, self.link_scenes = o["scenes"], bool(o["link_scenes"])
         if self.scenes not in ("own", "student") or (self.scenes == "student" and self.pool != "teacher"):
             raise ConfigError(f"synthetic: scenes must be 'own', or 'student' for the teacher pool, got {o}")
-        if (self.scenes == "student" or self.link_scenes) and self.consistency != 0.0:
-            raise ConfigError("synthetic: scenes='student' and link_scenes need consistency 0")
+        if (self.scenes == "student" or self.link_scenes) and (self.consistency != 0.0 or self.multilabel > 0):
+            raise ConfigError("synthetic: scenes='student' and link_scenes need consistency 0 and multilabel 0")
 
     # ---- layout ----------------------------------------------------------------------------------
     def placement(self, region: str, idx: int) -> tuple[str, float, float]:
@@ -296,9 +296,6 @@ class Synthetic(Source):
         mixed = self._read_multilabel(sample)
         if mixed is not None:
             return mixed
-        if self.pool == "teacher":
-            return to_uint16(generate_ms(self.seed, sample.sample_id, sample.class_name, self.size, sample.bands))
-        return self.render_student(sample.sample_id, sample.class_name, sample.extra.get("rendered_from"))
         if self.pool == "teacher":  # scenes="student": the tile of the student scene `ms-of-<student id>`
             scene = sample.sample_id[len("ms-of-"):] if self.scenes == "student" else sample.sample_id
             return to_uint16(generate_ms(self.seed, scene, sample.class_name, self.size, sample.bands))
