@@ -19,6 +19,7 @@ $(STAMP): requirements-cpu.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 test: install
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 # The main job. 1) The embedded real sample (smoke scale: 20 student test images, its CIs cannot resolve

@@ -1,8 +1,11 @@
-"""A tiny name -> object registry with a decorator, used for sources, models and methods."""
+"""A tiny name -> object registry with a decorator, used for sources, downloads, models and methods, and
+`import_submodules`, which imports every module of a registering package so that adding an entry is one file."""
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+import importlib
+import pkgutil
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from ackd_bench.errors import ConfigError
 
@@ -38,3 +41,14 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def import_submodules(package: str, path: Iterable[str], skip: Iterable[str] = ()) -> list[str]:
+    """Import every module of `package` (its `__path__` is `path`) in name order, so that their registration
+    decorators run. Sub-packages, `_private` modules and the names in `skip` are left out. Returns the names."""
+    skipped = set(skip)
+    names = sorted(m.name for m in pkgutil.iter_modules(path) if not m.ispkg)
+    names = [n for n in names if not n.startswith("_") and n not in skipped]
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

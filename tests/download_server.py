@@ -2,7 +2,7 @@
 
 Supports `Range: bytes=N-` (206 + Content-Range) unless `ranges` is off; `drop_next` makes the next
 N GET responses announce the full length and close the connection half way (an interrupted transfer).
-Every GET is logged as (path, Range header). Bounded: 10 s socket timeout per request, stopped by
+`content_encoding` adds that header without changing the bytes. Every GET is logged as (path, Range header). Bounded: 10 s socket timeout per request, stopped by
 `stop()` (the `loopback_server` fixture in the tests calls it).
 """
 
@@ -53,6 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
         payload = data[start:]
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Accept-Ranges", "bytes" if srv.ranges else "none")
+        if srv.content_encoding:  # as servers configured with `AddEncoding x-gzip .gz` label .tar.gz files
+            self.send_header("Content-Encoding", srv.content_encoding)
         self.end_headers()
         if not body:
             return
@@ -72,6 +74,7 @@ class LoopbackServer:
         self.log: list[tuple[str, str | None]] = []
         self.ranges = True
         self.drop_next = 0
+        self.content_encoding: str | None = None
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self  # type: ignore[attr-defined]
         self._httpd.daemon_threads = True

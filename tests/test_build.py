@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from ackd_bench.cli import cli
@@ -20,14 +19,6 @@ SAMPLE = REPO / "datasets" / "eurosat-sample"
 
 def run_cli(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def default_bench(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("default") / "bench"
-    res = run_cli("build-dataset", "--out", str(out), "--quiet")
-    assert res.exit_code == 0, res.output
-    return out
 
 
 def test_shipped_sample_matches_checksums():
@@ -114,10 +105,8 @@ def test_overwrite_replaces(default_bench, tmp_path):
     assert json.loads((out / "benchmark.json").read_text())["name"] == "synthetic-small"
 
 
-def test_synthetic_small_matches_shipped_card(tmp_path):
-    out = tmp_path / "syn"
-    res = run_cli("build-dataset", "--preset", "synthetic-small", "--out", str(out), "--quiet")
-    assert res.exit_code == 0, res.output
+def test_synthetic_small_matches_shipped_card(synthetic_small_bench):
+    out = synthetic_small_bench  # built by `build-dataset --preset synthetic-small` (conftest.py)
     card = json.loads((out / "benchmark.json").read_text())
     assert card == json.loads((REPO / "datasets" / "synthetic-small" / "card.json").read_text())
     assert card["paired"] is False and not (out / "sckd_pairs.parquet").exists()

@@ -26,6 +26,9 @@ _spec.loader.exec_module(make_archives)
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)  # a proxy would be a non-loopback hop
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     real_connect = socket.socket.connect
 
     def guarded(self, address):
@@ -85,6 +88,7 @@ def _one_line_error(res, *needles):
 def test_download_zip_and_tar_then_list(tmp_path, monkeypatch, archives, server):
     _catalog(tmp_path, monkeypatch, archives, server)
     to = tmp_path / "data"
+    server.content_encoding = "gzip"  # the archive's bytes must be stored as sent, never gunzipped
     for name in ("ucmerced", "bigearthnet-s2"):
         res = _run("download", name, "--to", str(to), "--quiet", "--retries", "0")
         assert res.exit_code == 0, res.output
@@ -217,3 +221,24 @@ def test_catalog_override_is_validated(tmp_path, monkeypatch):
     _one_line_error(_run("download", "imagenet", "--to", str(tmp_path / "d")), "unknown dataset download 'imagenet'")
     bad.write_text(json.dumps({"ucmerced": {"checksum": "md5:xyz"}}))
     _one_line_error(_run("download", "ucmerced", "--to", str(tmp_path / "d")), "checksum must be")
+
+
+def test_complete_or_foreign_part_file(tmp_path, monkeypatch, archives, server):
+    """A .part already as long as the archive (killed before the rename) gets 416 and a fresh download;
+    a .part holding other bytes resumes into a checksum mismatch and is deleted (nothing extracted)."""
+    _catalog(tmp_path, monkeypatch, archives, server)
+    to = tmp_path / "data"
+    part = to / ".downloads" / "EuroSAT.zip.part"
+    part.parent.mkdir(parents=True)
+    size = archives["eurosat-rgb"].stat().st_size
+    part.write_bytes(archives["eurosat-rgb"].read_bytes())
+    res = _run("download", "eurosat-rgb", "--to", str(to), "--quiet", "--retries", "0")
+    assert res.exit_code == 0, res.output
+    assert [r for _, r in server.log] == [f"bytes={size}-", None]  # 416, then the whole file
+    assert receipt(to, "eurosat-rgb")["verified"]
+    part = to / ".downloads" / "UCMerced_LandUse.zip.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"not the archive" * 100)
+    _one_line_error(_run("download", "ucmerced", "--to", str(to), "--quiet", "--retries", "0"), "checksum mismatch")
+    assert not part.exists() and not (to / "ucmerced").exists()
+    assert _run("download", "ucmerced", "--to", str(to), "--quiet", "--retries", "0").exit_code == 0  # fresh start

@@ -14,8 +14,8 @@ from ackd_bench.methods.ctkd import CTKD, cosine_lambda
 from ackd_bench.methods.distilvpr import distilvpr_terms
 from ackd_bench.methods.dkd import dkd_terms
 from ackd_bench.methods.kd import kd_loss
-from ackd_bench.methods.lskd import lskd_loss, zscore
 from ackd_bench.methods.logits import logits_loss
+from ackd_bench.methods.lskd import lskd_loss, zscore
 from ackd_bench.methods.rkd import rkd_angle_loss, rkd_distance_loss
 from ackd_bench.models import BackboneOutput
 

@@ -18,12 +18,12 @@ torch.set_num_threads(1)
 
 K = 5
 BATCH = 4
-METHOD_NAMES = ["student", "kd", "logits", "rkd", "dkd", "ctkd", "lskd", "distilvpr"]
+METHOD_NAMES = METHODS.names()  # every registered base method; the checks below run on each
 DISTILLING = [m for m in METHOD_NAMES if m != "student"]
 
 
 def test_all_methods_registered():
-    assert METHODS.names() == sorted(METHOD_NAMES)
+    assert {"student", "kd", "logits", "rkd", "dkd", "ctkd", "lskd", "distilvpr"} <= set(METHOD_NAMES)
     names = method_names()
     assert "sembridge" in names and "dkd+sembridge" in names and "distilvpr+sembridge" in names
     assert "student+sembridge" not in names

@@ -144,6 +144,7 @@ def test_m2s_gl_builds_from_downloads(tmp_path, monkeypatch, archives, server): 
     assert card["classes"] == sorted(set(PAPER_CLASSES["M2S-GL"]) - {"sea", "grassland", "crop"})
     t = card["sources"]["teacher"]
     assert (t["source"], t["root"], t["options"]) == ("bigearthnet-s2", str(data / "bigearthnet-s2"), {"nomenclature": 43, "per_class": 550})
+    assert t["details"]["nomenclature"] == 43 and t["details"]["layout"] == "BigEarthNet-S2 v1.0"  # card_details
     assert card["downloads"]["teacher"]["name"] == "bigearthnet-s2" and card["downloads"]["teacher"]["verified"]
     assert card["multilabel"] is not None and card["size"] == 128
     teacher = pd.read_parquet(bench / "teacher.parquet")

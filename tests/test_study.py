@@ -18,8 +18,8 @@ from ackd_bench.study.spec import (
     SCKD_NAME,
     StudySpec,
     level_name,
+    needed_test_images,
     per_class_for,
-    test_images_needed,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_rerun_resumes_and_rewrites_nothing(tiny_study):
 
 
 def test_power_arithmetic():
-    assert test_images_needed(0.02, 3) == math.ceil(1.959964**2 * 0.25 / (3 * 0.01**2)) == 3202
+    assert needed_test_images(0.02, 3) == math.ceil(1.959964**2 * 0.25 / (3 * 0.01**2)) == 3202
     n = per_class_for(3202, 4)
     from ackd_bench.data.splits import split_counts
 

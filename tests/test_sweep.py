@@ -307,13 +307,10 @@ def ackd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ackd_bench", *args], capture_output=True, text=True, cwd=cwd)
 
 
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory) -> Path:
-    """The default benchmark (the shipped EuroSAT sample), built once for this module."""
-    out = tmp_path_factory.mktemp("sweep-bench") / "eurosat"
-    proc = ackd("build-dataset", "--out", str(out), "--quiet")
-    assert proc.returncode == 0, proc.stderr
-    return out
+@pytest.fixture
+def bench(default_bench) -> Path:
+    """The default benchmark (the shipped EuroSAT sample), built once per session (conftest.py)."""
+    return default_bench
 
 
 def tiny_grid(tmp_path: Path, benchmarks: list[str], seeds: list[int], **extra) -> Path:
@@ -333,7 +330,7 @@ def test_local_sweep_runs_then_skips_finished_cells(tmp_path, bench):
     grid = tiny_grid(tmp_path, [str(bench)], [0, 1])
     proc = ackd("sweep", str(grid), "--workers", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    runs = tmp_path / "runs" / "eurosat" / "student" / "random" / "S-S"
+    runs = tmp_path / "runs" / bench.name / "student" / "random" / "S-S"
     results = [runs / f"seed{k}" / "result.json" for k in (0, 1)]
     for k, path in enumerate(results):
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -351,7 +348,7 @@ def test_local_sweep_runs_then_skips_finished_cells(tmp_path, bench):
     assert "2 finished (skipped), 0 to run" in proc.stdout
     assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in results] == before
     assert status_of(tmp_path / "runs")["counts"]["skipped"] == 2
-    assert ackd("sweep", str(grid), "--dry-run").stdout.count("skip eurosat/") == 2
+    assert ackd("sweep", str(grid), "--dry-run").stdout.count(f"skip {bench.name}/") == 2
 
 
 @pytest.mark.slow
@@ -377,7 +374,7 @@ def test_slurm_path_with_submitit_local_executor(tmp_path, bench):
     proc = ackd("sweep", str(grid), "--executor", "slurm")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "submitted job array" in proc.stdout
-    assert is_finished(tmp_path / "runs" / "eurosat" / "student" / "random" / "S-S" / "seed3")
+    assert is_finished(tmp_path / "runs" / bench.name / "student" / "random" / "S-S" / "seed3")
     status = status_of(tmp_path / "runs")
     assert status["executor"] == "slurm" and status["counts"]["done"] == 1
     assert list((tmp_path / "runs" / ".submitit").glob("*_result.pkl"))

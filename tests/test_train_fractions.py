@@ -161,6 +161,9 @@ def test_leaderboard_label_efficiency(tmp_path):
         submit(run, subs, benchmark=bench)
     name = json.loads((bench / "benchmark.json").read_text())["name"]
     assert len(list((subs / name / "kd" / "random" / "R-R").glob("*/seed0-frac0.1/result.json"))) == 1
+    from ackd_bench.report.folder_check import validate_submissions_folder
+
+    assert validate_submissions_folder(subs) == []  # the fraction folders are part of the layout
     tables = build(subs, tmp_path / "lb")
     n = len(fx.test_ids(bench))
     assert len(tables["runs"]) == 3  # the main tables keep the whole-split runs only

@@ -14,8 +14,17 @@ from scipy.stats import ortho_group
 
 from ackd_bench.report.cost import costs_from_embeddings, headline
 from ackd_bench.report.schema import schema_violations
-from ackd_bench.transport import (PROB_COST_SCALE, TransportError, class_costs, gromov_wasserstein, pair_cost,
-                                  partner_rows, sinkhorn_bias_bound, softmax, wasserstein)
+from ackd_bench.transport import (
+    PROB_COST_SCALE,
+    TransportError,
+    class_costs,
+    gromov_wasserstein,
+    pair_cost,
+    partner_rows,
+    sinkhorn_bias_bound,
+    softmax,
+    wasserstein,
+)
 
 HEADLINE = ("w2_prob", "gw", "pair_cost")
 

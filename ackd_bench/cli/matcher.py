@@ -20,10 +20,10 @@ import click
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="auto, cpu or cuda.")
 def train_matcher_cmd(benchmark, arch, epochs, seed, batch_size, loss, bands, ms_norm, device):
     """Train the MS/pseudo-RGB matcher on the teacher TRAIN pool; print its cache entry and val loss."""
+    from ackd_bench.config import DEFAULTS
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine.cache import cache_root
-    from ackd_bench.config import DEFAULTS
     from ackd_bench.engine.device import resolve_device
     from ackd_bench.engine.seed import set_deterministic
     from ackd_bench.methods.sembridge.matcher import train_matcher

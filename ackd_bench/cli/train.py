@@ -37,7 +37,7 @@ def _teacher_arch(arch: str) -> str:
 @click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
 @click.option("--arch", required=True, help="Teacher architecture, or a pair (R-R, R-S, ...) whose teacher to train.")
 @click.option("--seed", type=int, default=None, help="Teacher seed (config teacher.seed, default 0).")
-@click.option("--epochs", type=int, default=None, help="Teacher epochs (overrides the profile).")
+@click.option("--epochs", type=int, default=None, help="Teacher epochs (overrides the profile's step budget, docs/running.md).")
 @click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
@@ -93,7 +93,7 @@ def _teacher_seed(text: str | None) -> int | str | None:
                    "pairs), ssm/ssm-free (SemBridge's matcher). Default: ssm for +sembridge methods, else random; "
                    "with --no-ssm, random or random-fixed (default random).")
 @click.option("--seed", type=int, default=None, help="Student seed (default 0).")
-@click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile).")
+@click.option("--epochs", type=int, default=None, help="Student epochs (overrides the profile's step budget, docs/running.md).")
 @click.option("--profile", type=_PROFILE, default=None, help="paper (default), fast or official (the official ACKD protocol, docs/fidelity.md).")
 @click.option("--device", type=_DEVICE, default=None, help="auto (default), cpu or cuda.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")

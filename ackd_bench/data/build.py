@@ -16,18 +16,25 @@ from typing import Any
 import numpy as np
 
 from ackd_bench import __version__
+from ackd_bench.config import LOSS_WEIGHTS_DEFAULT
 from ackd_bench.data import checks, packing
-from ackd_bench.data.bands import band_indices, resolve_band_set
+from ackd_bench.data.bands import DEFAULT_BAND_SET, band_indices, resolve_band_set
 from ackd_bench.data.manifest import SPLITS, check_rel_path, make_frame, write_manifest, write_table
 from ackd_bench.data.sources._multilabel import LABELS_KEY, labels_of
-from ackd_bench.data.splits import (POOL_RULES, TRAIN_FRACTION_RULE, assign_splits, check_fractions, check_train_fractions,
-                                   pool_split, train_fraction_of)
+from ackd_bench.data.splits import (
+    POOL_RULES,
+    TRAIN_FRACTION_RULE,
+    assign_splits,
+    check_fractions,
+    check_train_fractions,
+    pool_split,
+    train_fraction_of,
+)
 from ackd_bench.data.stats import compute_stats
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_dir, atomic_write_json, sha256_bytes, sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
-LOSS_WEIGHTS_DEFAULT = {"w_ce": 0.3, "w_kd": 0.4, "w_ot": 0.003, "form": "official"}
 
 
 @dataclass
@@ -42,7 +49,7 @@ class BuildSpec:
     name: str
     teacher: PoolSpec
     student: PoolSpec
-    bands: str = "s2_10"
+    bands: str = DEFAULT_BAND_SET
     size: int = 64
     split_by: str = "region"
     seed: int = 0

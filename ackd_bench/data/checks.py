@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
@@ -82,6 +81,3 @@ def check_band_sanity(x: np.ndarray, bands: Sequence[str], class_names: Sequence
             if m[nir] <= m[red]:
                 raise DataError(f"vegetation class {cls!r}: NIR B08 mean {m[nir]:.0f} is not above red B04 {m[red]:.0f}: wrong band order?", where)
 
-
-def count_by(values: Sequence[str]) -> dict[str, int]:
-    return dict(sorted(Counter(values).items()))

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from ackd_bench.data.bands import DEFAULT_BAND_SET
 from ackd_bench.errors import ConfigError
 
 EUROSAT_LICENCE = {
@@ -118,7 +119,7 @@ for _name, _p in PAPER_PRESETS.items():
     PRESETS[_name] = {"split_by": "region", "licence": None, **_p}
 
 DEFAULT_PRESET = "eurosat-sample"
-PRESET_DEFAULTS = {"bands": "s2_10", "size": 64, "split_by": "region", "seed": 0, "fractions": [0.6, 0.2, 0.2],
+PRESET_DEFAULTS = {"bands": DEFAULT_BAND_SET, "size": 64, "split_by": "region", "seed": 0, "fractions": [0.6, 0.2, 0.2],
                    "class_map": None, "version": "1", "card": None, "sckd_reference": None,
                    "sckd_reference_for": None, "paired_students_of": None}
 

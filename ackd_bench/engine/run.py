@@ -32,9 +32,16 @@ from ackd_bench.engine.loops import forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, per_class_accuracy
 from ackd_bench.engine.pairing import Pairer
 from ackd_bench.engine.pools import load_pool
-from ackd_bench.engine.seed import (determinism_plan, generator, record_nondeterminism, rng_state, seed_everything,
-                                   set_deterministic, set_rng_state)
-from ackd_bench.engine.teacher import get_teacher, load_teacher, resolve_teacher_epochs, teacher_summary, train_count
+from ackd_bench.engine.seed import (
+    determinism_plan,
+    generator,
+    record_nondeterminism,
+    rng_state,
+    seed_everything,
+    set_deterministic,
+    set_rng_state,
+)
+from ackd_bench.engine.teacher import get_teacher, load_teacher, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
@@ -70,7 +77,6 @@ def finalize_config(cfg: dict, bench) -> dict:
     cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
     # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
     cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
-    resolve_teacher_epochs(bench, cfg)
     if is_sembridge(cfg["method"]):
         from ackd_bench.config import deep_update
         from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
@@ -121,6 +127,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     wall_start = time.perf_counter()
     out = Path(out)
     bench = Benchmark.open(cfg["benchmark"])
+    budget = budget_record(cfg, train_count(bench, "student"))  # before finalize_config fills in `epochs`
     cfg = finalize_config(cfg, bench)
     if cfg["pairing"] == "oracle" and bench.sckd_pairs is None:
         raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet",
@@ -134,7 +141,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     distributed.barrier()  # every rank has checked RUN_DIR before rank 0 writes into it
     if distributed.is_main():  # under torchrun only rank 0 writes the run folder
         atomic_write_text(out / "config.yaml", dump_yaml(cfg))
-    run = StudentRun(cfg, bench, out, quiet)
+    run = StudentRun(cfg, bench, out, quiet, budget)
     with record_nondeterminism(determinism_plan(run.device.type, cfg["deterministic"])) as determinism:
         run.setup()
         run.restore(resuming)
@@ -150,8 +157,10 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
 class StudentRun:
     """The state of one run: teacher side, student pools, method, optimiser, pairing, best-val bookkeeping."""
 
-    def __init__(self, cfg: dict, bench, out: Path, quiet: bool):
+    def __init__(self, cfg: dict, bench, out: Path, quiet: bool, budget: dict | None = None):
         self.cfg, self.bench, self.out, self.quiet = cfg, bench, out, quiet
+        # how `epochs` was chosen (config.budget_record before finalize_config); default: as given
+        self.budget = budget or budget_record(cfg, train_count(bench, "student"))
         self.device = resolve_device(cfg["device"])
         self.timings: dict[str, float] = {}
         self.start_epoch = 0
@@ -343,7 +352,7 @@ class StudentRun:
 
     def finish(self) -> dict:
         return _finish(self.cfg, self.bench, self.method, self.student, self.record, self.out, self.timings,
-                       self.device, self.transport_cost)
+                       self.device, self.transport_cost, self.budget)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -356,7 +365,7 @@ def _oa(model: torch.nn.Module, pool: PoolTensors, cfg: dict, device: torch.devi
 
 
 def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings: dict, device: torch.device,
-            transport_cost) -> dict:
+            transport_cost, budget: dict) -> dict:
     """Test at the last and best-val epochs, predictions.parquet, and the result record."""
     test = student["test"]
     labels = test.labels.cpu().numpy()
@@ -412,7 +421,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
         # the recipe and how each budget became epochs (docs/running.md "Budgets and the training recipe")
         "training": {
-            "student": {**recipe(cfg), **budget_record(cfg, len(student["train"].labels))},
+            "student": {**recipe(cfg), **budget},
             "teacher": {**recipe(cfg["teacher"]), **(record.info.get("budget") or {})},
         },
     }

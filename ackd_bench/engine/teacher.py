@@ -57,16 +57,9 @@ def train_count(bench, pool: str, train_fraction: float | None = None) -> int:
     return int(train.sum())
 
 
-def resolve_teacher_epochs(bench, cfg: dict) -> dict:
-    """Set cfg["teacher"]["epochs"] from the teacher budget when it is null (in place; returns cfg)."""
-    if cfg["teacher"].get("epochs") is None:
-        cfg["teacher"]["epochs"] = derive_epochs(cfg["teacher"], train_count(bench, "teacher"))
-    return cfg
-
-
 def teacher_key(bench, cfg: dict, device: torch.device) -> str:
-    """Cache key; the recipe (optimizer, weight decay, schedule, augmentation) and the budget are part of it."""
-    resolve_teacher_epochs(bench, cfg)
+    """Cache key; the recipe (optimizer, weight decay, schedule, augmentation) and the budget are part of it
+    (a `steps` budget becomes epochs on this benchmark's teacher pool, whose manifests are in the key)."""
     t = cfg["teacher"]
     return config_hash(
         {
@@ -103,7 +96,6 @@ def _stale(quiet: bool, text: str) -> None:
 
 def get_teacher(bench, cfg: dict, device: torch.device, quiet: bool = False, force: bool = False) -> TeacherRecord:
     """The cached teacher for (benchmark, arch, bands, seed, config), training it first when absent."""
-    resolve_teacher_epochs(bench, cfg)
     key = teacher_key(bench, cfg, device)
     entry = cache_root() / "teachers" / key
     entry.mkdir(parents=True, exist_ok=True)

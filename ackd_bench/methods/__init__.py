@@ -7,17 +7,13 @@ The `sembridge` sub-package is imported lazily by `build_method`.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from torch import nn
 
 from ackd_bench.errors import ConfigError
 from ackd_bench.methods.base import METHODS, Distiller, TeacherOutput
+from ackd_bench.registry import import_submodules
 
-for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.ispkg):
-    if not _mod.startswith("_") and _mod != "base":
-        importlib.import_module(f"{__name__}.{_mod}")  # registration
+import_submodules(__name__, __path__, skip=("base",))  # registration
 
 SEMBRIDGE_SUFFIX = "+sembridge"
 

@@ -8,12 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ackd_bench.config import DEFAULTS
 from ackd_bench.errors import ConfigError
 from ackd_bench.models.base import BackboneOutput
 from ackd_bench.registry import Registry
 
-W_CE_DEFAULT = 0.3  # official train.py lam_task
-W_KD_DEFAULT = 0.4  # official train.py lam_kd
+W_CE_DEFAULT: float = DEFAULTS["w_ce"]
+W_KD_DEFAULT: float = DEFAULTS["w_kd"]
 
 # Epoch schedules written for the official run length (DynM epochs, DKD's and CTKD's warm-ups) are scaled to
 # shorter runs by min(1, E / REFERENCE_EPOCHS) (config key `warmups`).

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from ackd_bench.io import atomic_write_json
-from ackd_bench.transport import (DEFAULT_TEMPERATURE, GROUND_COSTS, HEADLINE, TransportError, class_costs,
-                                  partner_rows)
+from ackd_bench.transport import DEFAULT_TEMPERATURE, GROUND_COSTS, HEADLINE, TransportError, class_costs, partner_rows
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:

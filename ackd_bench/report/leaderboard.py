@@ -18,7 +18,7 @@ from ackd_bench.report.submit import safe_component, submissions_lock
 CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
                 ("protocol", "protocol", "text"), ("pair", "pair", "text"), ("n", "n", "int"),
                 ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("OA std", "oa_std", "pct"),
-                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"), 
+                ("OA last %", "oa_last_mean", "pct"), ("macro-F1 %", "f1_mean", "pct"),
                 ("W2 prob", "w2_prob_mean", "num"), ("GW", "gw_mean", "num"), ("pair cost", "pair_cost_mean", "num"),
                 ("pair cost SCKD", "pair_cost_sckd_mean", "num"), ("distill s", "distill_s_mean", "sec")]
 PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),

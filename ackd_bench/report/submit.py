@@ -22,8 +22,8 @@ from filelock import FileLock
 from ackd_bench.errors import AckdError, SubmissionError
 from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from ackd_bench.report import validate
-from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.benchmarks import DATASETS_DIR, identity_violations, known_cards, open_benchmark
+from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.schema import schema_violations
 
 DEFAULT_SUBMISSIONS = Path("leaderboard") / "submissions"

@@ -4,8 +4,8 @@
   CI (hierarchical bootstrap: seeds, then test images within each seed), the teacher's test OA and the
   transport costs at the end of training (means over seeds).
 - penalty: the asymmetry penalty of a method at a level = its OA on the SCKD reference minus its OA at the
-  level. The two cells have different test images, so its CI is the normal approximation
-  +-sqrt(h_sckd^2 + h_level^2) from the two cells' half-widths.
+  level. The two cells have different test images, so its CI comes from two independent hierarchical
+  bootstraps (`report.stats.difference_ci`).
 - gain: a method's OA minus the student-only baseline's at the same level: shared seeds and test images, so
   it is the leaderboard's paired comparison: hierarchical bootstrap CI of the per-image difference and the
   exact McNemar p per seed, combined over seeds.
@@ -57,6 +57,16 @@ except ImportError:  # pragma: no cover - until report/stats.py lands (same conv
         diffs = {s: np.asarray(a_by_seed[s], float) - np.asarray(b_by_seed[s], float) for s in shared}
         mean, lo, hi = hierarchical_bootstrap_ci(diffs, n_resamples, level, seed)
         return SimpleNamespace(mean_diff=mean, lo=lo, hi=hi, p_mcnemar=math.nan)
+
+
+try:
+    from ackd_bench.report.stats import difference_ci
+except ImportError:  # pragma: no cover - until the leaderboard's difference_ci lands: normal approximation
+    def difference_ci(a_by_seed, b_by_seed, n_resamples: int = 2000, level: float = 0.95, seed: int = 0):
+        ma, la, ha = hierarchical_bootstrap_ci(a_by_seed, n_resamples, level, seed)
+        mb, lb, hb = hierarchical_bootstrap_ci(b_by_seed, n_resamples, level, seed)
+        half = math.hypot((ha - la) / 2, (hb - lb) / 2)
+        return ma - mb, ma - mb - half, ma - mb + half
 
 
 def bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray]) -> tuple[float, float, float]:
@@ -129,19 +139,29 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def penalty(cell_df: pd.DataFrame) -> pd.DataFrame:
-    """OA on the SCKD reference minus OA at each level, per method (module docstring for its CI)."""
+def penalty(cell_df: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """OA on the SCKD reference minus OA at each level, per method, with the 95% CI of the difference of two
+    independent hierarchical bootstraps (the two builds share no test images)."""
     sckd = cell_df[cell_df["protocol"] == "SCKD"].set_index("method")
     rows = []
     for _, c in cell_df[cell_df["protocol"] == "ACKD"].iterrows():
         if c["method"] not in sckd.index:
             continue
-        ref = sckd.loc[c["method"]]
-        value = float(ref["oa_mean"] - c["oa_mean"])
-        half = math.hypot(ref["ci_half"], c["ci_half"])
-        rows.append({"level": c["level"], "method": c["method"], "penalty": value, "ci_lo": value - half,
-                     "ci_hi": value + half})
+        ref = _by_seed(runs, sckd.loc[c["method"], "benchmark"], c["method"])
+        value, lo, hi = independent_difference(ref, _by_seed(runs, c["benchmark"], c["method"]))
+        rows.append({"level": c["level"], "method": c["method"], "penalty": value, "ci_lo": lo, "ci_hi": hi})
     return pd.DataFrame(rows, columns=["level", "method", "penalty", "ci_lo", "ci_hi"])
+
+
+def _by_seed(runs: pd.DataFrame, benchmark: str, method: str) -> dict[int, np.ndarray]:
+    g = runs[(runs["benchmark"] == benchmark) & (runs["method"] == method)]
+    return dict(zip(g["seed"], g["correct"]))
+
+
+def independent_difference(a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarray]) -> tuple[float, float, float]:
+    """(OA(a) - OA(b), lo, hi) as fractions for two cells on different test images."""
+    d, lo, hi = difference_ci(a, b, n_resamples=N_RESAMPLES, level=LEVEL, seed=0)
+    return d / 100, lo / 100, hi / 100
 
 
 def paired_gain(runs: pd.DataFrame, method: str, baseline: str, benchmark: str) -> tuple[float, float, float, float] | None:

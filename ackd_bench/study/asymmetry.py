@@ -22,7 +22,7 @@ def run_asymmetry(spec: StudySpec, out: str | Path, *, work: str | Path | None =
     work = Path(work) if work is not None else out / "work"
     submissions = Path(submissions) if submissions is not None else out / "submissions"
     echo(f"study: {spec.images_per_class} images per class and pool, {len(spec.levels)} levels + SCKD reference")
-    benchmarks = family.build_family(spec, work / "benchmarks")
+    benchmarks = family.build_family(spec, work / "benchmarks", workers=workers)
     sweep = runner.make_sweep(runner.write_grids(spec, benchmarks, work))
     runner.run_cells(sweep, workers, echo)
     runner.submit_cells(sweep, submissions, echo)

@@ -50,17 +50,27 @@ def _up_to_date(folder: Path, build) -> bool:
             and card.get("split", {}).get("split_by") == build.split_by)
 
 
-def build_family(spec: StudySpec, root: str | Path, quiet: bool = True) -> dict[str, Path]:
-    """Build (or reuse) every benchmark of the study under `root`; returns name -> folder, levels first."""
+def _build(build, folder: Path, quiet: bool) -> None:
     from ackd_bench.data.build import build_dataset
+
+    build_dataset(build, folder, overwrite=True, quiet=quiet)
+
+
+def build_family(spec: StudySpec, root: str | Path, quiet: bool = True, workers: int = 1) -> dict[str, Path]:
+    """Build (or reuse) every benchmark of the study under `root` with up to `workers` processes; returns
+    name -> folder, levels first."""
+    from concurrent.futures import ProcessPoolExecutor
 
     root = Path(root)
     plans = [(name, c, "sources") for c, name in spec.level_names.items()] + [(SCKD_NAME, 1.0, "paired")]
-    out: dict[str, Path] = {}
-    for name, consistency, split_by in plans:
-        build = _build_spec(spec, name, consistency, split_by)
-        folder = root / name
-        if not _up_to_date(folder, build):
-            build_dataset(build, folder, overwrite=True, quiet=quiet)
-        out[name] = folder
+    out = {name: root / name for name, _, _ in plans}
+    todo = [(b, out[b.name]) for b in (_build_spec(spec, n, c, rule) for n, c, rule in plans)
+            if not _up_to_date(out[b.name], b)]
+    if len(todo) > 1 and workers > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            for future in [pool.submit(_build, b, folder, quiet) for b, folder in todo]:
+                future.result()
+    else:
+        for b, folder in todo:
+            _build(b, folder, quiet)
     return out

@@ -32,7 +32,7 @@ def level_name(level: float) -> str:
     return f"{FAMILY}-c{level:.2f}"
 
 
-def test_images_needed(diff: float = 0.02, seeds: int = 3, z: float = Z95) -> int:
+def needed_test_images(diff: float = 0.02, seeds: int = 3, z: float = Z95) -> int:
     """Smallest N with z * sqrt(0.25 / (seeds * N)) <= diff / 2 (module docstring)."""
     half = diff / 2
     return math.ceil(z * z * 0.25 / (seeds * half * half))
@@ -93,7 +93,7 @@ class StudySpec:
     def images_per_class(self) -> int:
         if self.per_class is not None:
             return self.per_class
-        return per_class_for(test_images_needed(self.resolve_diff, len(self.seeds)), len(self.class_names),
+        return per_class_for(needed_test_images(self.resolve_diff, len(self.seeds)), len(self.class_names),
                              self.fractions)
 
     @property
@@ -105,7 +105,7 @@ class StudySpec:
         out.update(levels=list(self.levels), methods=list(self.methods), seeds=list(self.seeds),
                    fractions=list(self.fractions), classes=list(self.class_names),
                    images_per_class=self.images_per_class, student_epochs=self.student_epochs,
-                   test_images_needed=test_images_needed(self.resolve_diff, len(self.seeds)))
+                   needed_test_images=needed_test_images(self.resolve_diff, len(self.seeds)))
         return out
 
     @property
@@ -129,5 +129,8 @@ class StudySpec:
             "eval_batch_size": 256,
             "cost_every": self.student_epochs,
             "teacher": {"steps": self.teacher_steps, "min_epochs": 1, "batch_size": 32},
-            "sembridge": {"matcher": {"arch": self.matcher_arch, "epochs": self.matcher_epochs, "batch_size": 32}},
+            # one matcher per benchmark, like the teacher (seed 0, shared by every student seed): seed spreads
+            # exclude matcher variance as they exclude teacher variance, and 3x fewer matchers are trained
+            "sembridge": {"matcher": {"arch": self.matcher_arch, "epochs": self.matcher_epochs, "batch_size": 32,
+                                      "seed": 0}},
         }

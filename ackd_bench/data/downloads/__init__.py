@@ -14,15 +14,13 @@ tests use it to point every entry at a server on 127.0.0.1).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ackd_bench.errors import ConfigError
-from ackd_bench.registry import Registry
+from ackd_bench.registry import Registry, import_submodules
 
 CATALOG_ENV = "ACKD_BENCH_DOWNLOAD_CATALOG"
 DATA_DIR_ENV = "ACKD_BENCH_DATA"
@@ -122,15 +120,10 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _load_entries() -> None:
-    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-        if not mod.startswith("_"):
-            importlib.import_module(f"{__name__}.{mod}")
+import_submodules(__name__, __path__)
 
-
-_load_entries()
-
-from ackd_bench.data.downloads._install import describe, install, is_present, receipt
+# Re-exported last: _install imports the registry and helpers above.
+from ackd_bench.data.downloads._install import describe, install, is_present, receipt  # noqa: E402
 
 __all__ = [
     "DOWNLOADS",

@@ -28,27 +28,37 @@ class RangeDownloader:
 
     def __call__(self, url: str, output_file, pooch=None, check_only: bool = False):
         import requests
+        import urllib3
 
         if check_only:
             return requests.head(url, allow_redirects=True, timeout=TIMEOUT).ok
         have = self.part.stat().st_size if self.part.exists() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
+        headers = {"Accept-Encoding": "identity"}  # the archive's own bytes: never a transfer-encoded variant
+        if have:
+            headers["Range"] = f"bytes={have}-"
         with requests.get(url, headers=headers, stream=True, timeout=TIMEOUT, allow_redirects=True) as r:
-            if r.status_code == 416:  # nothing left to send: the .part is complete or bogus; start over
+            if r.status_code == 416 and have:  # nothing left to send: the .part is complete or bogus; start over
                 self.part.unlink(missing_ok=True)
                 return self(url, output_file, pooch)
             r.raise_for_status()
-            resumed = r.status_code == 206 and _range_start(r.headers.get("Content-Range")) == have
+            resumed = r.status_code == 206
+            if resumed and _range_start(r.headers.get("Content-Range")) != have:  # not the range asked for
+                self.part.unlink(missing_ok=True)
+                raise requests.exceptions.ChunkedEncodingError(f"server sent {r.headers.get('Content-Range')!r} for bytes={have}-")
             if not resumed:
                 have = 0
             length = r.headers.get("Content-Length")
             expected = have + int(length) if length and length.isdigit() else None
             with open(self.part, "ab" if resumed else "wb") as f, _progress(self.quiet, expected or self.total, have, url) as bar:
-                for block in r.iter_content(CHUNK):
-                    f.write(block)
-                    bar.update(len(block))
-                f.flush()
-                os.fsync(f.fileno())
+                try:
+                    for block in r.raw.stream(CHUNK, decode_content=False):  # bytes as sent (no gunzip of .tar.gz)
+                        f.write(block)
+                        bar.update(len(block))
+                except urllib3.exceptions.HTTPError as exc:  # a broken transfer: what arrived stays in .part
+                    raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+                finally:
+                    f.flush()
+                    os.fsync(f.fileno())
         got = self.part.stat().st_size
         if expected is not None and got != expected:
             raise requests.exceptions.ChunkedEncodingError(f"transfer ended at {got} of {expected} bytes")
@@ -85,7 +95,7 @@ def fetch_archive(urls: tuple[str, ...], archive: Path, known_hash: str | None, 
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
     part = archive.with_name(archive.name + ".part")
-    logging.getLogger("pooch").setLevel(logging.WARNING)
+    pooch.get_logger().setLevel(logging.WARNING if quiet else logging.INFO)  # "Downloading file ... from ..."
     reasons = []
     for url in urls:
         fetcher = pooch.create(path=archive.parent, base_url="", registry={archive.name: known_hash},

@@ -8,8 +8,6 @@ importing `ackd_bench.data.sources` registers every source. See docs/adding-a-so
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
@@ -17,7 +15,7 @@ from typing import Any, ClassVar, Iterator, Sequence
 import numpy as np
 
 from ackd_bench.errors import ConfigError
-from ackd_bench.registry import Registry
+from ackd_bench.registry import Registry, import_submodules
 
 
 @dataclass(frozen=True)
@@ -85,8 +83,6 @@ def sort_samples(samples: list[RawSample]) -> list[RawSample]:
 
 SOURCES: Registry[type[Source]] = Registry("source")
 
-for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if not _mod.startswith("_"):
-        importlib.import_module(f"{__name__}.{_mod}")
+import_submodules(__name__, __path__)
 
 __all__ = ["SOURCES", "Source", "RawSample", "sort_samples"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ackd_bench.errors import DataError
 from ackd_bench.data.sources import SOURCES, RawSample, Source, sort_samples
 from ackd_bench.data.sources._folders import class_files, find_class_root, rel_posix, sample_ids
+from ackd_bench.errors import DataError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 RGB_NAMES: tuple[str, ...] = ("R", "G", "B")

@@ -381,8 +381,8 @@ def write_synthetic_tree(out_dir: str | Path, *, per_class: int = 10, size: int 
     """Write `ms/<Class>/<id>.tif` (13-band uint16 UTM GeoTIFFs, EuroSAT band order) and
     `rgb/<Class>/<id>.png`; returns the file counts. Each file is written atomically."""
     import rasterio
-    from PIL import Image
     from affine import Affine
+    from PIL import Image
 
     from ackd_bench.io import atomic_path
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import torch
 
+from ackd_bench.config import OFFICIAL_OT_WEIGHT
+
 SCALES = ("deep_coral", "official")
-OFFICIAL_WEIGHT = 0.003  # official train.py: lam_ot 0.3 * ot_weights 0.01, for the official formula
+OFFICIAL_WEIGHT = OFFICIAL_OT_WEIGHT  # official train.py: lam_ot 0.3 * ot_weights 0.01, for the official formula
 OFFICIAL_BATCH = 256  # official main_config.py batch, at which OFFICIAL_WEIGHT was tuned
 CALIBRATED = "calibrated"
 
