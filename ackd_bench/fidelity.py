@@ -59,6 +59,17 @@ def _cfg(path: str, default: Any = None) -> Callable[[dict, Any], Any]:
     return get
 
 
+def _epochs(section: str | None) -> Callable[[dict, Any], Any]:
+    """The epochs of the run (section None) or of cfg[section]; a step budget not yet turned into epochs is
+    shown as "<steps> steps"."""
+    def get(cfg: dict, method: Any) -> Any:
+        node = cfg.get(section) or {} if section else cfg
+        if node.get("epochs") is None and node.get("steps") is not None:
+            return f"{node['steps']} steps"
+        return node.get("epochs")
+    return get
+
+
 def _sem(key: str) -> Callable[[dict, Any], Any]:
     return lambda cfg, method: method.opts[key]
 
@@ -85,7 +96,7 @@ def _has_warmup(cfg: dict, method: Any) -> bool:
 
 OFFICIAL: list[Setting] = [
     # the student's training protocol (main_config.py, train.py)
-    Setting("epochs", 200, _cfg("epochs")),
+    Setting("epochs", 200, _epochs(None)),
     Setting("batch_size", 256, _cfg("batch_size")),
     Setting("optimizer", "adam", _cfg("optimizer")),
     Setting("lr", 1e-3, _cfg("lr")),
@@ -96,7 +107,7 @@ OFFICIAL: list[Setting] = [
     Setting("w_kd", 0.4, lambda cfg, method: _base(method).w_kd, _distils),
     Setting("warmups", "official", _cfg("warmups", "scaled"), _has_warmup),
     # the teacher (train_teacher.py)
-    Setting("teacher.epochs", 200, _cfg("teacher.epochs")),
+    Setting("teacher.epochs", 200, _epochs("teacher")),
     Setting("teacher.batch_size", 256, _cfg("teacher.batch_size")),
     Setting("teacher.optimizer", "adam", _cfg("teacher.optimizer")),
     Setting("teacher.lr", 1e-3, _cfg("teacher.lr")),

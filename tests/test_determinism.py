@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from ackd_bench.config import resolve_config, teacher_seed
-from ackd_bench.engine.device import autocast, autocast_dtype, numerics
 from ackd_bench.engine.seed import NONDETERMINISTIC_OP, determinism_plan, record_nondeterminism, set_deterministic
 from ackd_bench.errors import ConfigError
+from ackd_bench.runtime.device import autocast, autocast_dtype, numerics
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")  # a device object needs no GPU; the decisions are pure
 

@@ -98,3 +98,10 @@ def test_run_records_profile_and_deviations(synthetic_small_bench, tiny_cfg, tmp
     assert _keys(fid["deviations"]) == {"epochs", "batch_size", "teacher.epochs", "teacher.batch_size"}
     assert record["config"]["ms_norm"] == "per_image_max" and record["band_set"] == PAPER10
     assert record["config"]["warmups"] == "official"
+
+
+def test_a_step_budget_is_shown_as_steps():
+    cfg = resolve_config("official", None, {"method": "kd"})
+    cfg["teacher"].update(epochs=None, steps=400)  # the teacher's budget is turned into epochs where it trains
+    assert _configurable(deviations(cfg, _method("kd", cfg))) == [
+        {"key": "teacher.epochs", "official": 200, "run": "400 steps"}]

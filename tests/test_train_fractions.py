@@ -107,6 +107,7 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert res.exit_code == 0, res.output
     result = json.loads((out / "result.json").read_text())
     assert result["train_fraction"] == 0.5 and result["config"]["train_fraction"] == 0.5
+    assert result["training"]["student"]["train_images"] == 16  # the budget counts the fraction's images
     s = Benchmark.open(frac_bench).manifest("student")
     subset = set(s[(s.split == "train") & (s.train_fraction <= 0.5)].sample_id)
     paired = pd.read_parquet(next((out / "pairings").glob("*.parquet")))

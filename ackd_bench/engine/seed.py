@@ -52,7 +52,7 @@ def determinism_plan(device_type: str, deterministic: bool) -> dict:
     the same machine and software gives the same bits, unless an op has no deterministic CUDA kernel (torch then
     only warns; those ops are recorded). Without deterministic mode nothing is promised.
     """
-    from ackd_bench.engine.device import autocast_dtype
+    from ackd_bench.runtime.device import autocast_dtype
 
     dtype = autocast_dtype(device_type, deterministic)
     why: list[str] = []
