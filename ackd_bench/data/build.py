@@ -61,6 +61,11 @@ class BuildSpec:
     licence: dict = field(default_factory=dict)
     command: str = ""
     card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
+    # SCKD reference (docs/datasets.md): an ACKD build names its paired sibling; a paired build names the ACKD
+    # build it is the reference of and keeps only that build's student side (`paired_students_of` = its rule)
+    sckd_reference: str | None = None
+    sckd_reference_for: str | None = None
+    paired_students_of: str | None = None
 
 
 def resolve_root(root: str, bench: Path | None = None) -> Path:
@@ -226,6 +231,10 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
+        if rule == "paired" and spec.paired_students_of:  # the SCKD sibling: only the ACKD build's student side
+            _, s_tiles = pool_split([s for s, _ in teacher.values()], spec.paired_students_of, spec.seed,
+                                    lambda s: teacher[s.sample_id][1])
+            t_ids = set(s_tiles)
         pairs = {sid: s.extra["rendered_from"] for sid, (s, _) in student.items() if s.extra["rendered_from"] in s_tiles}
         student = {sid: student[sid] for sid in pairs}
         pair_tiles = {tid: teacher[tid] for tid in pairs.values()}
@@ -239,13 +248,16 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     # splits + coverage
     split_of: dict[str, dict[str, str]] = {}
     counts: dict[str, dict] = {}
-    for pool, items in (("teacher", teacher), ("student", student)):
+    # students first: in a paired build each tile takes the split of its student image, so the student splits
+    # are drawn exactly as in the ACKD build (the same student test images as its ACKD sibling)
+    for pool, items in (("student", student), ("teacher", teacher)):
         by_class: dict[str, list[str]] = {c: [] for c in classes}
         for sid, (_, c) in items.items():
             by_class[c].append(sid)
         split_of[pool] = assign_splits(by_class, spec.seed, pool, fractions)
-        if rule == "paired" and pool == "student":
-            split_of[pool] = {sid: split_of["teacher"][pairs[sid]] for sid in items}
+        if rule == "paired" and pool == "teacher":
+            follows = {tid: split_of["student"][sid] for sid, tid in pairs.items()}
+            split_of[pool] = {tid: follows.get(tid, split) for tid, split in split_of[pool].items()}
         counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
 
     fraction_of: dict[str, float] = {}
@@ -271,7 +283,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
                      for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
-            counts=counts, paired=bool(pairs), class_map=cmap,
+            counts=dict(sorted(counts.items())), paired=bool(pairs), class_map=cmap,
+            sckd_reference=spec.sckd_reference if rule != "paired" else None,
+            sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
             dropped=dropped,
             **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,

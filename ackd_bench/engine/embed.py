@@ -11,6 +11,7 @@ import yaml
 
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.engine.pools import load_pool
+from ackd_bench.engine.seed import set_deterministic
 from ackd_bench.engine.teacher import get_teacher, load_teacher
 from ackd_bench.engine.teacher_outputs import teacher_outputs
 from ackd_bench.errors import DataError
@@ -66,6 +67,7 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     cfg = load_run_config(run_dir)
     bench = Benchmark.open(benchmark or cfg["benchmark"])
     dev = resolve_device(device)
+    set_deterministic(cfg["deterministic"], dev)  # the run's numerics: the same cache entries, the same outputs
     record = get_teacher(bench, cfg, dev, quiet=quiet)
     teacher_model = load_teacher(record, dev)
     bs = cfg["eval_batch_size"]

@@ -22,7 +22,7 @@ import yaml
 from tqdm import tqdm
 
 from ackd_bench import __version__
-from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe
+from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe, teacher_seed
 from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
@@ -30,7 +30,15 @@ from ackd_bench.engine.loops import forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, per_class_accuracy
 from ackd_bench.engine.pairing import Pairer, check_protocol
 from ackd_bench.engine.pools import load_pool
-from ackd_bench.engine.seed import generator, rng_state, seed_everything, set_deterministic, set_rng_state
+from ackd_bench.engine.seed import (
+    determinism_plan,
+    generator,
+    record_nondeterminism,
+    rng_state,
+    seed_everything,
+    set_deterministic,
+    set_rng_state,
+)
 from ackd_bench.engine.teacher import TeacherRecord, get_teacher, load_teacher, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
@@ -119,10 +127,12 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     if distributed.is_main():  # under torchrun only rank 0 writes the run folder
         atomic_write_text(out / "config.yaml", dump_yaml(cfg))
     run = StudentRun(cfg, bench, out, quiet, budget)
-    run.setup()
-    run.restore(resuming)
-    run.train(on_epoch_end)
-    result = run.finish()
+    with record_nondeterminism(determinism_plan(run.device.type, cfg["deterministic"])) as determinism:
+        run.setup()
+        run.restore(resuming)
+        run.train(on_epoch_end)
+        result = run.finish()
+    result["determinism"] = determinism
     result["timings"]["total_s"] = time.perf_counter() - wall_start
     if distributed.is_main():
         atomic_write_json(out / "result.json", result)
@@ -389,6 +399,8 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "teacher_arch": cfg["teacher"]["arch"],
         "student_arch": cfg["student_arch"],
         "seed": cfg["seed"],
+        "teacher_seed": teacher_seed(cfg),
+        "teacher_seed_policy": "follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
         "band_set": list(cfg["bands"]),
         "profile": cfg["profile"],
         "epochs": cfg["epochs"],
