@@ -1,7 +1,7 @@
 """Crash safety: a real `ackd-bench run` process killed with SIGKILL at many points, then restarted with the
 same command plus `--resume`, ends with exactly the numbers of an uninterrupted run (CPU, deterministic).
 
-The kill points are made deterministic by `ACKD_BENCH_CRASH_AT` (ackd_bench/engine/faults.py): the process
+The kill points are made deterministic by `ACKD_BENCH_CRASH_AT` (ackd_bench/runtime/faults.py): the process
 sends itself SIGKILL there (no cleanup, no `finally`, no atexit), exactly like `kill -9` from outside. One run
 folder goes through every kill in turn (each restart resumes from what the previous kill left), while the
 uninterrupted reference run trains in parallel with its own, separate cache. A MobileNetV2 student (dropout:
@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import torch
 
-from ackd_bench.engine.checkpoint import load_checkpoint
+from ackd_bench.runtime.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = """\

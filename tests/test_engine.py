@@ -194,7 +194,7 @@ def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
 
 
 def test_device_choice():
-    from ackd_bench.engine.device import resolve_device
+    from ackd_bench.runtime.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

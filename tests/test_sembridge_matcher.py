@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.data.build import build_dataset
 from ackd_bench.data.presets import spec_from_options
-from ackd_bench.engine.context import RunContext
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.errors import DataError
 from ackd_bench.io import sha256_file
 from ackd_bench.methods import TeacherOutput, build_method
+from ackd_bench.methods.context import RunContext
 from ackd_bench.methods.sembridge.matcher import (
     clip_soft_loss,
     infonce_loss,

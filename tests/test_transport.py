@@ -12,7 +12,6 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import ortho_group
 
-from ackd_bench.report.cost import costs_from_embeddings, headline
 from ackd_bench.report.schema import schema_violations
 from ackd_bench.transport import (
     PROB_COST_SCALE,
@@ -25,6 +24,7 @@ from ackd_bench.transport import (
     softmax,
     wasserstein,
 )
+from ackd_bench.transport_costs import costs_from_embeddings, headline
 
 HEADLINE = ("w2_prob", "gw", "pair_cost")
 

@@ -23,8 +23,8 @@ def train_matcher_cmd(benchmark, arch, epochs, seed, batch_size, loss, bands, ms
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine.cache import cache_root
-    from ackd_bench.engine.device import resolve_device
     from ackd_bench.methods.sembridge.matcher import train_matcher
+    from ackd_bench.runtime.device import resolve_device
 
     given = {"arch": arch, "epochs": epochs, "seed": seed, "batch_size": batch_size, "loss": loss, "norm": ms_norm}
     cfg = {k: v for k, v in given.items() if v is not None}

@@ -50,9 +50,9 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     from ackd_bench.config import resolve_config
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
-    from ackd_bench.engine import distributed
-    from ackd_bench.engine.device import resolve_device
     from ackd_bench.engine.teacher import get_teacher, teacher_summary
+    from ackd_bench.runtime import distributed
+    from ackd_bench.runtime.device import resolve_device
 
     overrides = {"benchmark": str(benchmark), "device": device, "ms_norm": ms_norm,
                  "bands": list(resolve_band_set(bands)) if bands else None,
@@ -102,8 +102,8 @@ def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device
             no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, train_fraction, quiet):
     """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
     from ackd_bench.config import parse_epoch_list, resolve_config
-    from ackd_bench.engine import distributed
     from ackd_bench.engine.run import run_experiment
+    from ackd_bench.runtime import distributed
 
     sembridge = {"no_ssm": no_ssm or None, "no_dynm": no_dynm or None, "no_ot1": no_ot1 or None,
                  "no_ot2": no_ot2 or None, "dynm_epochs": parse_epoch_list(dynm_epochs)}

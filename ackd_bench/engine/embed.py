@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ackd_bench.engine.checkpoint import load_checkpoint
-from ackd_bench.engine.device import prepare_model, resolve_device
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.teacher import get_teacher, load_teacher
 from ackd_bench.engine.teacher_outputs import teacher_outputs
 from ackd_bench.errors import DataError
+from ackd_bench.runtime.checkpoint import load_checkpoint
+from ackd_bench.runtime.device import prepare_model, resolve_device
 
 
 @dataclass

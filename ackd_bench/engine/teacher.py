@@ -17,17 +17,17 @@ import torch
 import torch.nn.functional as F
 
 from ackd_bench.config import budget_record, config_hash, derive_epochs, teacher_config
-from ackd_bench.engine import faults
 from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
-from ackd_bench.engine.device import autocast, prepare_input, prepare_model
 from ackd_bench.engine.loops import batch_indices, forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import multilabel_metrics, overall_accuracy
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, seed_everything, set_deterministic
 from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_write_json, read_json, sha256_file
+from ackd_bench.runtime import faults
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
+from ackd_bench.runtime.device import autocast, prepare_input, prepare_model
 
 
 @dataclass
@@ -43,7 +43,7 @@ class TeacherRecord:
 
 
 def teacher_bands(bench, cfg: dict) -> list[str]:
-    return list(cfg["bands"]) if cfg.get("bands") else list(bench.teacher_bands)
+    return list(bench.run_bands(cfg.get("bands")))
 
 
 def train_count(bench, pool: str, train_fraction: float | None = None) -> int:

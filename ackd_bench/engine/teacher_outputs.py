@@ -18,10 +18,10 @@ from filelock import FileLock
 
 from ackd_bench.config import config_hash
 from ackd_bench.engine.cache import cache_root
-from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_path, atomic_write_json, read_json, sha256_file
+from ackd_bench.methods.context import PoolTensors
 
 FIELDS = ("logits", "embedding", "tokens")
 

@@ -22,11 +22,11 @@ import torch.nn.functional as F
 from filelock import FileLock
 from torch import nn
 
-from ackd_bench.engine import faults
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from ackd_bench.models import EMBED_DIM, BackboneOutput, build_model
+from ackd_bench.runtime import faults
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
 
 MATCHER_FORMAT = 1
 LOSSES = ("infonce", "clip_soft")
@@ -289,7 +289,7 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
                   bands: tuple[str, ...] | None = None) -> MatcherInfo:
     """Train (or load from cache) the SSM matcher for `bench` and the teacher `bands`."""
     cfg = resolve_matcher_cfg(cfg)
-    bands = tuple(bands or bench.teacher_bands)
+    bands = bench.run_bands(bands)
     key = matcher_key(bench, bands, cfg)
     path = Path(cache_dir) / "matchers" / f"{key}.pt"
     cached = _read_info(path)
