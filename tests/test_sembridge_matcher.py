@@ -134,6 +134,7 @@ def test_initial_pairing_and_dynm_round(bench, matcher, tmp_path, pairing):
     assert (round1.score <= 1e-6).all()  # score = -KL
     extra = method.record_extra()["sembridge"]
     assert extra == {"ssm": True, "dynm": True, "ot1": True, "ot2": True, "dynm_epochs": [2],
+                     "coral_scale": method.scale, "ot_weights": {},  # no loss computed yet in this test
                      "matcher": {"sha256": method.matcher_info.sha256, "val_loss": method.matcher_info.val_loss}}
 
 

@@ -49,6 +49,7 @@ from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, rea
 from ackd_bench.methods import Distiller, TeacherOutput, build_method, method_type
 from ackd_bench.methods.context import PoolTensors, RunContext
 from ackd_bench.models import build_model, resolve_pair
+from ackd_bench.result_schema import schema_violations
 from ackd_bench.runtime import distributed
 from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.runtime.device import prepare_model, resolve_device
@@ -134,6 +135,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
         result = run.finish()
     result["determinism"] = determinism
     result["timings"]["total_s"] = time.perf_counter() - wall_start
+    check_record(result)
     if distributed.is_main():
         atomic_write_json(out / "result.json", result)
     return result
@@ -427,6 +429,14 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
     result.update(method.record_extra() or {})
     result["fidelity"] = fidelity_record(cfg, method)  # deviations from the official ACKD code (docs/fidelity.md)
     return result
+
+
+def check_record(result: dict) -> None:
+    """The record must satisfy the result schema (result.schema.json, the one definition that `submit` and the
+    leaderboard check too): a violation here is a bug in the engine, never written as result.json."""
+    violations = schema_violations(result)
+    if violations:
+        raise RuntimeError(f"the run's result record breaks result.schema.json: {'; '.join(violations[:5])}")
 
 
 def write_predictions(path: Path, sample_ids: list[str], labels: np.ndarray, pred: np.ndarray,

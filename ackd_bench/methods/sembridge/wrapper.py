@@ -181,6 +181,13 @@ class SemBridge(Distiller):
         self.ot_weights[name] = weight
         return weight * coral(source, target, self.scale)
 
+    def get_extra_state(self) -> dict[str, float]:
+        """The applied per-term weights travel with the checkpoint, so a resumed run records the same ones."""
+        return dict(self.ot_weights)
+
+    def set_extra_state(self, state: dict[str, float]) -> None:
+        self.ot_weights = {str(k): float(v) for k, v in (state or {}).items()}
+
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         losses = dict(self.base.compute_losses(s, t, labels))
         if not self.opts["no_ot1"]:
