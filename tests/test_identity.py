@@ -29,7 +29,8 @@ def test_sembridge_options_do_not_split_a_plain_method():
 def test_variant_names_from_the_difference_to_the_profile():
     assert variant_label(_cfg(), config_diff(_cfg(), ["B02", "B03"])) == "fast"
     cfg = _cfg(sembridge={"coral_scale": "official"}, teacher={"epochs": 3})
-    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "fast: sembridge.coral_scale=official, teacher.epochs=3"
+    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == \
+        "fast: sembridge.coral_scale=official, teacher.epochs=3"
     assert config_diff(_cfg(), ["B02", "B03", "B04"]) == {"bands": ["B02", "B03"]}
     # an option given at the method's default value is no difference (but a separate hash: nothing is filled in
     # from the code's current defaults, so stored hashes never move)
@@ -45,3 +46,23 @@ def test_official_profile_runs_are_named_official():
     assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "official"
     other = deep_update(cfg, {"bands": ["B02", "B03"]})
     assert config_diff(other, ["B02", "B03"]) == {"bands": ["B02", "B03"]}
+
+
+def test_recipe_and_method_defaults():
+    from ackd_bench.report.identity import method_at_defaults, recipe_hash
+
+    sb, kd = _cfg(), dict(_cfg(), method="kd", pairing="random", method_args={"T": 2.0})
+    assert recipe_hash(sb) == recipe_hash(kd)  # same training recipe, different methods and hyper-parameters
+    assert recipe_hash(_cfg(teacher={"epochs": 3})) != recipe_hash(sb) and recipe_hash(_cfg(lr=0.1)) != recipe_hash(sb)
+    assert method_at_defaults(config_diff(_cfg(teacher={"epochs": 3})))  # a recipe difference: ranked, own row
+    assert not method_at_defaults(config_diff(_cfg(sembridge={"coral_scale": "official"})))
+    assert not method_at_defaults(config_diff(kd))
+
+
+def test_derived_values_are_named_but_do_not_unrank():
+    # the fast profile leaves `epochs` to the run (derived from a step budget): the name shows the value (a record
+    # cannot tell it from a choice), ranking only looks at the method's own hyper-parameters
+    from ackd_bench.report.identity import method_at_defaults
+
+    diff = config_diff(_cfg(epochs=37))
+    assert diff == {"epochs": 37} and method_at_defaults(diff)

@@ -159,3 +159,11 @@ def test_normalised_score():
     assert stats.normalised(0.8, 0.6, 1.0) == pytest.approx(0.5)
     assert np.allclose(stats.normalised(np.array([0.6, 1.0]), 0.6, 1.0), [0.0, 1.0])
     assert np.isnan(stats.normalised(0.8, 0.7, 0.7))
+
+
+def test_unpaired_difference_ci():
+    a = {0: _correct(50, 40), 1: _correct(50, 42)}
+    b = {0: _correct(80, 40)}
+    d, lo, hi = stats.difference_ci(a, b)
+    assert d == pytest.approx(82.0 - 50.0) and lo < d < hi and lo > 0
+    assert stats.difference_ci(a, a)[0] == 0.0

@@ -83,7 +83,9 @@ def test_valid_record_is_stored(tmp_path, bench, store):
     assert sorted(p.name for p in target.iterdir()) == ["metrics.jsonl", "predictions.parquet", "result.json"]
     assert (target / "predictions.parquet").read_bytes() == (run / "predictions.parquet").read_bytes()
     stored = json.loads((target / "result.json").read_text())
-    assert stored.pop("submission") == {"config_hash": fx.cell_hash(run), "variant": None}
+    card = json.loads((bench / "benchmark.json").read_text())
+    assert stored.pop("submission") == {"config_hash": fx.cell_hash(run), "variant": None, "card": {
+        k: card[k] for k in ("sckd_reference", "paper_dataset", "teacher_bands", "classes") if k in card}}
     assert stored == json.loads((run / "result.json").read_text())
     assert not [p for p in store.rglob(".*")]  # no temp leftovers
 

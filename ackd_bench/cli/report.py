@@ -60,11 +60,13 @@ def submit_cmd(run_dir: str, to: str, benchmark: str | None, replace: bool, vari
 @click.command("leaderboard")
 @click.option("--submissions", default="leaderboard/submissions", show_default=True, type=click.Path(file_okay=False))
 @click.option("--out", default="leaderboard", show_default=True, type=click.Path(file_okay=False))
-def leaderboard_cmd(submissions: str, out: str) -> None:
-    """Build README.md, leaderboard.csv, submissions.parquet, index.html and plots/ from the submissions."""
+@click.option("--release", default=None, metavar="vX.Y",
+              help="Also write the immutable snapshot OUT/releases/vX.Y/ (tables, CSV, normaliser, submission hashes).")
+def leaderboard_cmd(submissions: str, out: str, release: str | None) -> None:
+    """Build README.md, the CSV tables, submissions.parquet, index.html and plots/ from the submissions."""
     from ackd_bench.report.leaderboard import build
 
-    tables = build(submissions, out, check=True)  # folder checked and read under the submissions lock
+    tables = build(submissions, out, check=True, release=release)  # checked and read under the submissions lock
     click.echo(f"{len(tables['runs'])} runs, {len(tables['cells'])} cells -> {out}")
 
 

@@ -13,7 +13,9 @@ The teacher's recipe (`teacher.*`, including `teacher.seed`: a fixed integer or 
 a cell's seeds) stays in the hash: runs distilled from differently trained teachers are different cells.
 
 The variant's readable name is the profile plus the config's difference to that profile's defaults
-(e.g. `fast: sembridge.coral_scale=official`), or a name given with `submit --variant NAME`.
+(e.g. `fast: sembridge.coral_scale=official`), or a name given with `submit --variant NAME`. The leaderboard
+ranks the variants whose method hyper-parameters (`METHOD_KEYS`) are at their defaults, and compares methods
+trained under the same recipe (`recipe_hash`: everything but the method, its hyper-parameters and the pair).
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ def canonical_config(config: dict, fill_defaults: bool = False) -> dict:
     cfg = {k: copy.deepcopy(v) for k, v in config.items() if k not in VARYING}
     method = str(cfg.get("method") or "")
     with_sembridge = method == "sembridge" or method.endswith("+sembridge")
-    defaults = _method_defaults(method) if fill_defaults and method else None
-    if defaults is not None:
+    defaults = _method_defaults(method) if fill_defaults and method and cfg.get("method_args") else None
+    if defaults is not None:  # (an empty method_args is the defaults already: no import of the methods needed)
         cfg["method_args"] = _fill(defaults, cfg.get("method_args") or {})
     if with_sembridge or cfg.get("pairing") in SSM_PAIRINGS:
         if fill_defaults:
@@ -83,6 +85,23 @@ def canonical_config(config: dict, fill_defaults: bool = False) -> dict:
 def identity_hash(config: dict) -> str:
     """16 hex digits identifying the configuration (see the module docstring)."""
     return config_hash(canonical_config(config))
+
+
+METHOD_KEYS = ("method_args", "sembridge")  # the method's own hyper-parameters; the rest is the training recipe
+
+
+def recipe_hash(config: dict) -> str:
+    """16 hex digits identifying the shared training recipe: the configuration without the method, its own
+    hyper-parameters (`METHOD_KEYS`), the pairing and the pair. Methods are compared under the same recipe."""
+    cfg = {k: v for k, v in canonical_config(config).items() if k not in (*IDENTITY, *METHOD_KEYS)}
+    if isinstance(cfg.get("teacher"), dict):
+        cfg["teacher"] = {k: v for k, v in cfg["teacher"].items() if k != "arch"}
+    return config_hash(cfg)
+
+
+def method_at_defaults(diff: dict[str, Any]) -> bool:
+    """Whether a config difference leaves the method's own hyper-parameters at their defaults."""
+    return not any(key.split(".")[0] in METHOD_KEYS for key in diff)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -109,9 +128,16 @@ def _reference(config: dict, default_bands: list[str] | None) -> dict:
 
 def config_diff(config: dict, default_bands: list[str] | None = None) -> dict[str, Any]:
     """{dotted key: value} where the run's canonical config differs from its profile's defaults (keys the
-    run has and the defaults lack count too). `default_bands`: the benchmark's teacher bands, when known."""
-    mine = _flatten(canonical_config(config, fill_defaults=True))
-    ref = _flatten(canonical_config(_reference(config, default_bands), fill_defaults=True))
+    run has and the defaults lack count too, and so do values the run derived where the default is None).
+    `default_bands`: the benchmark's teacher bands, when known. Two configurations can share a name (the hash
+    still tells them apart; the leaderboard then appends the hash)."""
+    mine_cfg = canonical_config(config, fill_defaults=True)
+    ref_cfg = canonical_config(_reference(config, default_bands), fill_defaults=True)
+    if mine_cfg.get("method_args") and not ref_cfg.get("method_args"):
+        ref_cfg["method_args"] = _method_defaults(str(config.get("method") or "")) or {}
+    mine, ref = _flatten(mine_cfg), _flatten(ref_cfg)
+    # a default of None filled in by the run (epochs derived from a step budget) is shown too: the record cannot
+    # tell it from a value the user chose, and a name must never hide a choice
     return {k: v for k, v in mine.items() if k not in ref or ref[k] != v}
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ackd_bench.report.aggregate import KEY, pair_sort_key
+from ackd_bench.report.aggregate import KEY as CELL_KEY
+from ackd_bench.report.aggregate import pair_sort_key
 from ackd_bench.report.stats import hierarchical_bootstrap_ci
 
+KEY = [k for k in CELL_KEY if k != "config_hash"]  # a curve spans configs that differ only in train_fraction
 COLUMNS = KEY + ["config", "train_fraction", "n", "seeds", "oa_mean", "ci_lo", "ci_hi", "seed_oa"]
 LEVEL = 0.95
 
@@ -72,22 +74,23 @@ def plot(curves: pd.DataFrame) -> bytes:
     seed means, the CI as a band, every seed's OA as a dot."""
     import matplotlib.pyplot as plt
 
-    from ackd_bench.report.plots import STYLE, _colour, _png
+    from ackd_bench.report.plots import PAIRING_STYLE, STYLE, _png, method_colour
 
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 3.5))
         groups = sorted(curves.groupby(["method", "pairing", "pair", "config"], sort=True),
                         key=lambda kv: (kv[0][0], kv[0][1], pair_sort_key(kv[0][2]), kv[0][3]))
         several = curves.groupby(["method", "pairing", "pair"])["config"].nunique().to_dict()
-        for i, ((method, pairing, pair, config), g) in enumerate(groups):
+        for (method, pairing, pair, config), g in groups:
+            colour = method_colour(method)  # the leaderboard's colour; line style per pairing
             g = g.sort_values("train_fraction")
             x = g["train_fraction"].to_numpy()
             label = f"{method} / {pairing} / {pair}" + (f" [{config[:8]}]" if several[(method, pairing, pair)] > 1 else "")
-            ax.plot(x, 100 * g["oa_mean"], "-o", ms=3, color=_colour(i), label=label)
-            ax.fill_between(x, 100 * g["ci_lo"], 100 * g["ci_hi"], color=_colour(i), alpha=0.15, lw=0)
+            ax.plot(x, 100 * g["oa_mean"], PAIRING_STYLE.get(pairing, "-"), marker="o", ms=3, color=colour, label=label)
+            ax.fill_between(x, 100 * g["ci_lo"], 100 * g["ci_hi"], color=colour, alpha=0.15, lw=0)
             for f, seed_oa in zip(x, g["seed_oa"]):
                 ys = [100 * float(v) for v in seed_oa.split(",")]
-                ax.plot([f] * len(ys), ys, ".", ms=2, color=_colour(i), alpha=0.6)
+                ax.plot([f] * len(ys), ys, ".", ms=2, color=colour, alpha=0.6)
         ax.set_xscale("log")
         ticks = sorted(curves["train_fraction"].unique())
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])

@@ -255,3 +255,15 @@ def normalised(oa: float | np.ndarray, low: float, high: float) -> float | np.nd
     if not np.isfinite(span) or span == 0:
         return np.full(np.shape(oa), np.nan) if np.ndim(oa) else float("nan")
     return (np.asarray(oa, dtype=float) - low) / span if np.ndim(oa) else (float(oa) - low) / span
+
+
+def difference_ci(a_by_seed: Mapping[int, np.ndarray], b_by_seed: Mapping[int, np.ndarray],
+                  n_resamples: int = N_RESAMPLES, level: float = LEVEL, seed: int = 0) -> tuple[float, float, float]:
+    """(mean OA of a minus mean OA of b in points, lo, hi) for two cells that share no test images (e.g. two
+    benchmark builds): independent hierarchical bootstraps of each, percentile CI of their difference."""
+    rng = np.random.default_rng(seed)
+    a, b = _by_seed(a_by_seed), _by_seed(b_by_seed)
+    boot = _hierarchical_means(a, n_resamples, rng) - _hierarchical_means(b, n_resamples, rng)
+    lo, hi = _interval(boot, level)
+    point = float(np.mean([v.mean() for v in a]) - np.mean([v.mean() for v in b]))
+    return 100 * point, 100 * lo, 100 * hi

@@ -5,8 +5,9 @@ leaves the submissions folder untouched. An accepted record is built in a temp f
 `<to>/<benchmark>/<method>/<pairing>/<pair>/<config hash>/seed<k>/` (result.json, predictions.parquet,
 metrics.jsonl); the config hash is the run's configuration identity (report/identity.py): runs that differ in
 a hyper-parameter or in the teacher's recipe are separate cells, never averaged together. The stored
-result.json gains a `submission` block {config_hash, variant}: `variant` is the name given with
-`submit --variant NAME` (null: the leaderboard derives one from the config's difference to its profile).
+result.json gains a `submission` block {config_hash, variant, card}: `variant` is the name given with
+`submit --variant NAME` (null: the leaderboard derives one from the config's difference to its profile);
+`card` the benchmark card's facts the leaderboard uses (`card_facts`).
 Writers (`submit`) and readers (`ackd-bench leaderboard`) of one submissions folder take `submissions_lock`,
 so concurrent processes never lose a record or read a half-replaced one (tests/test_concurrency.py).
 """
@@ -24,7 +25,7 @@ from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from ackd_bench.report import validate
 from ackd_bench.report.benchmarks import DATASETS_DIR, identity_violations, known_cards, open_benchmark
 from ackd_bench.report.identity import identity_hash
-from ackd_bench.report.schema import schema_violations
+from ackd_bench.result_schema import schema_violations
 
 DEFAULT_SUBMISSIONS = Path("leaderboard") / "submissions"
 RUN_FILES = ("result.json", "predictions.parquet", "metrics.jsonl")
@@ -163,6 +164,19 @@ def check_run(run_dir: str | Path, *, benchmark: str | Path | None = None,
     return record, out
 
 
+CARD_FACTS = ("sckd_reference", "paper_dataset", "teacher_bands", "classes")
+
+
+def card_facts(bench_dir: Path | None) -> dict:
+    """What the leaderboard needs from the benchmark card the run was checked against (`CARD_FACTS`, those the
+    card has): the SCKD reference build, the paper dataset it reproduces, default bands, class names."""
+    path = bench_dir / "benchmark.json" if bench_dir is not None else None
+    if path is None or not path.is_file():
+        return {}
+    card = json.loads(path.read_text(encoding="utf-8"))
+    return {k: card[k] for k in CARD_FACTS if k in card} if isinstance(card, dict) else {}
+
+
 def _variant_violations(cell: Path, variant: str | None, seed_folder: str) -> list[str]:
     """A `--variant` name must agree with the name the cell's other seeds were submitted with."""
     for sibling in sorted(cell.glob("seed*/result.json")) if cell.is_dir() else []:
@@ -197,7 +211,8 @@ def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchma
             out += _variant_violations(target.parent, variant, target.name)
     if out or target is None:
         raise SubmissionError(out or ["record could not be read"], run_dir)
-    record = {**record, "submission": {"config_hash": parts[4], "variant": variant}}
+    record = {**record, "submission": {"config_hash": parts[4], "variant": variant,
+                                       "card": card_facts(_benchmark_folder(record, run_dir, benchmark))}}
     with submissions_lock(to):
         late = [] if replace or not target.exists() else [
             f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)"]

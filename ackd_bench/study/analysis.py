@@ -22,6 +22,7 @@ import pandas as pd
 
 from ackd_bench.errors import AckdError
 from ackd_bench.io import read_json
+from ackd_bench.report.stats import difference_ci, hierarchical_bootstrap_ci, paired_difference
 from ackd_bench.study.spec import SCKD_NAME, StudySpec
 
 # transport cost keys in result.json["transport"] (issue 11 §5); older records hold only `mean`, the W2
@@ -32,41 +33,6 @@ COST_LABELS = {"w2_prob": "W2 between class-probability vectors", "gw": "Gromov-
                "w2_embed_diag": "W2 between embeddings (diagnostic)"}
 N_RESAMPLES = 2000
 LEVEL = 0.95
-
-try:  # the leaderboard's statistics (issue 12): the study uses exactly what the leaderboard computes
-    from ackd_bench.report.stats import hierarchical_bootstrap_ci, paired_difference
-except ImportError:  # pragma: no cover - until report/stats.py lands (same conventions: percent)
-    def hierarchical_bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray], n_resamples: int = 2000,
-                                  level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-        rng = np.random.default_rng(seed)
-        keys = sorted(correct_by_seed)
-        per_seed = []
-        for k in keys:
-            x = np.asarray(correct_by_seed[k], dtype=float)
-            per_seed.append(x[rng.integers(0, len(x), size=(n_resamples, len(x)))].mean(axis=1))
-        boot = np.stack(per_seed, axis=1)
-        means = np.take_along_axis(boot, rng.integers(0, len(keys), size=(n_resamples, len(keys))), axis=1).mean(axis=1)
-        mean = float(np.mean([np.mean(correct_by_seed[k]) for k in keys]))
-        lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-        return 100 * mean, 100 * float(lo), 100 * float(hi)
-
-    def paired_difference(a_by_seed, b_by_seed, n_resamples: int = 2000, level: float = 0.95, seed: int = 0):
-        from types import SimpleNamespace
-
-        shared = sorted(set(a_by_seed) & set(b_by_seed))
-        diffs = {s: np.asarray(a_by_seed[s], float) - np.asarray(b_by_seed[s], float) for s in shared}
-        mean, lo, hi = hierarchical_bootstrap_ci(diffs, n_resamples, level, seed)
-        return SimpleNamespace(mean_diff=mean, lo=lo, hi=hi, p_mcnemar=math.nan)
-
-
-try:
-    from ackd_bench.report.stats import difference_ci
-except ImportError:  # pragma: no cover - until the leaderboard's difference_ci lands: normal approximation
-    def difference_ci(a_by_seed, b_by_seed, n_resamples: int = 2000, level: float = 0.95, seed: int = 0):
-        ma, la, ha = hierarchical_bootstrap_ci(a_by_seed, n_resamples, level, seed)
-        mb, lb, hb = hierarchical_bootstrap_ci(b_by_seed, n_resamples, level, seed)
-        half = math.hypot((ha - la) / 2, (hb - lb) / 2)
-        return ma - mb, ma - mb - half, ma - mb + half
 
 
 def bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray]) -> tuple[float, float, float]:

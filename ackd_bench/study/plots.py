@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ackd_bench.report.plots import STYLE, _colour, _png, plt
+from ackd_bench.report.plots import STYLE, _colour, _png, method_colour, plt
 from ackd_bench.study.analysis import COST_KEYS, COST_LABELS
 
 
@@ -20,9 +20,9 @@ def oa_vs_consistency(cells: pd.DataFrame, title: str) -> bytes:
     sckd = cells[cells["protocol"] == "SCKD"].set_index("method")
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 3.8))
-        for i, method in enumerate(_methods(cells)):
+        for method in _methods(cells):
             g = ackd[ackd["method"] == method]
-            colour = _colour(i)
+            colour = method_colour(method)  # the leaderboard's colour for the method
             if len(g):
                 ax.fill_between(g["level"], 100 * g["ci_lo"], 100 * g["ci_hi"], color=colour, alpha=0.18, lw=0)
                 ax.plot(g["level"], 100 * g["oa_mean"], "-o", ms=4, color=colour, label=f"{method} (ACKD)")
@@ -48,10 +48,10 @@ def costs_vs_consistency(cells: pd.DataFrame) -> bytes:
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(3.2 * max(1, len(keys)), 3.2), squeeze=False)
         for ax, key in zip(axes[0], keys):
-            for i, method in enumerate(_methods(cells)):
+            for method in _methods(cells):
                 g = ackd[(ackd["method"] == method) & ackd[key].notna()]
                 if len(g):
-                    ax.plot(g["level"], g[key], "-o", ms=4, color=_colour(i), label=method)
+                    ax.plot(g["level"], g[key], "-o", ms=4, color=method_colour(method), label=method)
             ax.set_title(COST_LABELS[key], fontsize=7)
             ax.set_xlabel("consistency")
             ax.legend(fontsize=6, loc="best")
