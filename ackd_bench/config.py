@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "sembridge": {},
     "teacher": {
         "arch": None,  # from the pair
-        "seed": 0,  # fixed across student seeds so every run shares one teacher
+        "seed": 0,  # an integer: fixed across student seeds (one shared teacher); "follow": the run's seed
         "epochs": None,  # None -> from steps / min_epochs, as for the student
         "steps": 6400,
         "min_epochs": 10,
@@ -245,6 +245,9 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"config {where}min_epochs={section['min_epochs']!r}: expected an integer >= 0")
     if not isinstance(cfg["cost_every"], int) or cfg["cost_every"] < 0:
         raise ConfigError(f"config cost_every={cfg['cost_every']!r}: expected an integer >= 0")
+    ts = cfg["teacher"]["seed"]
+    if ts != "follow" and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
+        raise ConfigError(f"config teacher.seed={ts!r}: expected an integer >= 0 or 'follow' (the run's seed)")
     f = cfg["train_fraction"]
     if f is not None and (isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0):
         raise ConfigError(f"config train_fraction={f!r}: expected a number in (0, 1]")
@@ -294,9 +297,18 @@ def config_hash(obj: Any) -> str:
     return sha256_bytes(text.encode("utf-8"))[:16]
 
 
+def teacher_seed(cfg: dict) -> int:
+    """The teacher's seed: teacher.seed, or the run's seed when teacher.seed is "follow" (then seed spreads
+    include teacher variance)."""
+    seed = cfg["teacher"]["seed"]
+    return int(cfg["seed"]) if seed == "follow" else int(seed)
+
+
 def teacher_config(cfg: dict) -> dict:
-    """The part of the config that determines a teacher checkpoint (besides benchmark, arch, bands, seed)."""
-    return {"teacher": cfg["teacher"], "ms_norm": cfg["ms_norm"], "deterministic": cfg["deterministic"]}
+    """The part of the config that determines a teacher checkpoint (besides benchmark, arch, bands); the seed
+    resolved, so "follow" and the equal fixed seed share one teacher."""
+    return {"teacher": {**cfg["teacher"], "seed": teacher_seed(cfg)}, "ms_norm": cfg["ms_norm"],
+            "deterministic": cfg["deterministic"]}
 
 
 def dump_yaml(cfg: dict) -> str:

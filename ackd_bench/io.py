@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from ackd_bench.errors import DataError
+from ackd_bench.runtime import faults
+
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
@@ -64,8 +67,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     permissions (0666 & ~umask), not mkstemp's 0600. A process killed at any point leaves either the old
     `path` or the new one, plus at most a hidden `.<name>.*.tmp` leftover (see `remove_temp_leftovers`).
     """
-    from ackd_bench.engine import faults
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -103,8 +104,6 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    from ackd_bench.errors import DataError
-
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

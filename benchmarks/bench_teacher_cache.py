@@ -28,10 +28,10 @@ GOAL = 1.6
 
 def main(argv: list[str] | None = None) -> dict:
     from ackd_bench.config import resolve_config
-    from ackd_bench.engine.context import PoolTensors
     from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, compute_outputs
     from ackd_bench.engine.trainer import train_epoch
     from ackd_bench.methods import TeacherOutput, build_method
+    from ackd_bench.methods.context import PoolTensors
     from ackd_bench.models import build_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

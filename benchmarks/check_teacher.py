@@ -36,9 +36,9 @@ def check_benchmark(bench_dir: Path, arch: str, profile: str, epochs: int | None
     """Teacher OA, probes and (when `student`) the student-only baseline on one built benchmark."""
     from ackd_bench.config import resolve_config
     from ackd_bench.data.benchmark import Benchmark
-    from ackd_bench.engine.device import resolve_device
     from ackd_bench.engine.probe import teacher_check
     from ackd_bench.engine.run import finalize_config, run_experiment
+    from ackd_bench.runtime.device import resolve_device
 
     bench = Benchmark.open(bench_dir)
     over = {"benchmark": str(bench_dir), "method": "student", "pair": arch, "device": "cpu", "seed": seed,

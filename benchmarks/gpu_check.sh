@@ -37,7 +37,7 @@ if [ ! -f "$BENCH/benchmark.json" ]; then
 fi
 
 echo "== tests marked gpu"
-tests="tests/test_gpu.py"
+tests="tests/test_gpu.py tests/test_determinism.py"
 "$PY" -c "import ot" 2>/dev/null && tests="$tests tests/test_transport.py"
 ACKD_TEST_BENCH="$BENCH" "$PY" -m pytest -q -p no:cacheprovider -m gpu $tests 2>&1 | tee "$OUT/pytest_gpu.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

@@ -52,14 +52,14 @@ def _median_epoch(fn, repeats: int, device: torch.device) -> float:
 
 def measure(args) -> dict:
     from ackd_bench.config import resolve_config
-    from ackd_bench.engine.context import PoolTensors
-    from ackd_bench.engine.device import prepare_model, resolve_device
     from ackd_bench.engine.teacher_outputs import CachedTeacher, compute_outputs
     from ackd_bench.engine.trainer import train_epoch
     from ackd_bench.methods import TeacherOutput, build_method
+    from ackd_bench.methods.context import PoolTensors
     from ackd_bench.methods.sembridge.matcher import MatcherData, fit_matcher
     from ackd_bench.methods.sembridge.matching import batched_forward, dynm_match
     from ackd_bench.models import build_model, resolve_pair
+    from ackd_bench.runtime.device import prepare_model, resolve_device
 
     device = resolve_device(args.device)
     torch.manual_seed(0)

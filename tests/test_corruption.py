@@ -92,7 +92,7 @@ def test_cli_run_names_the_corrupt_file_in_one_line(bench_dir, tmp_path):
 
 @pytest.mark.parametrize("how", sorted(CORRUPT))
 def test_corrupt_run_checkpoint_is_refused(tmp_path, how):
-    from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
+    from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
 
     path = tmp_path / "checkpoints" / "last.pt"
     state = {"epoch": 3, "w": torch.arange(4096, dtype=torch.float32)}

@@ -125,10 +125,10 @@ class _Linear(torch.nn.Module):
 
 
 def _epoch(n_ranks: int) -> tuple[dict, dict]:
-    from ackd_bench.engine import distributed
-    from ackd_bench.engine.context import PoolTensors
     from ackd_bench.engine.seed import generator
     from ackd_bench.engine.trainer import predict_logits, train_epoch
+    from ackd_bench.methods.context import PoolTensors
+    from ackd_bench.runtime import distributed
 
     torch.manual_seed(0)
     x, y = torch.randn(45, 3, 2, 2), torch.randint(0, 4, (45,))

@@ -134,8 +134,11 @@ def test_teacher_cache_is_reused_and_a_corrupt_checkpoint_retrained(bench_dir):
     assert first.info["bands"] == bench.teacher_bands and len(first.info["history"]) == 1
     second = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
     assert not second.trained and second.info == first.info and second.dir == first.dir
-    assert teacher_key(bench, _cfg(seed=1)) != first.key  # seed is part of the key
-    assert teacher_key(bench, _cfg(epochs=2)) != first.key  # so is the teacher config
+    cpu = torch.device("cpu")
+    assert teacher_key(bench, cfg, cpu) == first.key
+    assert teacher_key(bench, _cfg(seed=1), cpu) != first.key  # seed is part of the key
+    assert teacher_key(bench, _cfg(epochs=2), cpu) != first.key  # so is the teacher config
+    assert teacher_key(bench, cfg, torch.device("cuda")) != first.key  # and the numerics (tests/test_determinism)
     first.checkpoint.write_bytes(b"corrupt")
     third = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
     assert third.trained and third.info["checkpoint_sha256"] == first.info["checkpoint_sha256"]  # deterministic
@@ -154,7 +157,8 @@ def test_teacher_budget_in_steps_and_recipe_in_the_key(bench_dir):
     assert len(record.info["history"]) == 2 and cfg["teacher"]["epochs"] is None  # the config keeps the budget
     assert record.info["config"]["teacher"]["augment"] == "dihedral"
     for change in ({"augment": "none"}, {"cosine": False}, {"weight_decay": 0.0}, {"steps": 7}):
-        assert teacher_key(bench, _cfg(**{"epochs": None, "steps": 6, "min_epochs": 1, **change})) != record.key
+        key = teacher_key(bench, _cfg(**{"epochs": None, "steps": 6, "min_epochs": 1, **change}), torch.device("cpu"))
+        assert key != record.key
 
 
 def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
@@ -179,7 +183,7 @@ def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
     assert first.outputs.tokens.dim() == 3 and first.outputs.embedding.shape[1] == 512
     second = outputs()
     assert second.reused and torch.equal(second.outputs.logits, first.outputs.logits)
-    entry = cache_root() / "teacher_outputs" / outputs_key(sha, bench, bench.teacher_bands, "mean_std")
+    entry = cache_root() / "teacher_outputs" / outputs_key(sha, bench, bench.teacher_bands, "mean_std", cpu)
     tampered = np.load(entry / "train_logits.npy")
     tampered[0, 0] += 100.0
     np.save(entry / "train_logits.npy", tampered)
@@ -194,7 +198,7 @@ def test_teacher_outputs_cached_verified_and_recomputed(bench_dir):
 
 
 def test_device_choice():
-    from ackd_bench.engine.device import resolve_device
+    from ackd_bench.runtime.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -13,7 +13,7 @@ from ackd_bench.config import DEFAULTS, PROFILES, resolve_config
 from ackd_bench.data.bands import BAND_SETS
 from ackd_bench.fidelity import OFFICIAL, PAPER10, UNCONFIGURABLE, deviations, fidelity_record
 from ackd_bench.methods import build_method, method_names
-from ackd_bench.report.schema import schema_violations
+from ackd_bench.result_schema import schema_violations
 
 K = 4
 

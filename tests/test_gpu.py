@@ -40,9 +40,9 @@ def test_dynm_match_on_cuda_equals_the_reference_loop():
 
 def test_sembridge_losses_under_bf16_autocast_match_fp32():
     from ackd_bench.config import resolve_config
-    from ackd_bench.engine.device import autocast
     from ackd_bench.methods import TeacherOutput, build_method
     from ackd_bench.models import build_model
+    from ackd_bench.runtime.device import autocast
 
     torch.manual_seed(0)
     cfg = resolve_config("paper", None, {"method": "sembridge", "pair": "S-S"})

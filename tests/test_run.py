@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from ackd_bench.cli import cli
 from ackd_bench.config import resolve_config
-from ackd_bench.engine.checkpoint import load_checkpoint
 from ackd_bench.engine.run import run_experiment
+from ackd_bench.runtime.checkpoint import load_checkpoint
 
 TIME_KEYS = {"images_per_s", "epoch_s"}
 

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.data.build import build_dataset
 from ackd_bench.data.presets import spec_from_options
-from ackd_bench.engine.context import RunContext
 from ackd_bench.engine.pools import load_pool
 from ackd_bench.errors import DataError
 from ackd_bench.io import sha256_file
 from ackd_bench.methods import TeacherOutput, build_method
+from ackd_bench.methods.context import RunContext
 from ackd_bench.methods.sembridge.matcher import (
     clip_soft_loss,
     infonce_loss,
@@ -134,6 +134,7 @@ def test_initial_pairing_and_dynm_round(bench, matcher, tmp_path, pairing):
     assert (round1.score <= 1e-6).all()  # score = -KL
     extra = method.record_extra()["sembridge"]
     assert extra == {"ssm": True, "dynm": True, "ot1": True, "ot2": True, "dynm_epochs": [2],
+                     "coral_scale": method.scale, "ot_weights": {},  # no loss computed yet in this test
                      "matcher": {"sha256": method.matcher_info.sha256, "val_loss": method.matcher_info.val_loss}}
 
 

@@ -12,8 +12,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import ortho_group
 
-from ackd_bench.report.cost import costs_from_embeddings, headline
-from ackd_bench.report.schema import schema_violations
+from ackd_bench.result_schema import schema_violations
 from ackd_bench.transport import (
     PROB_COST_SCALE,
     TransportError,
@@ -25,6 +24,7 @@ from ackd_bench.transport import (
     softmax,
     wasserstein,
 )
+from ackd_bench.transport_costs import costs_from_embeddings, headline
 
 HEADLINE = ("w2_prob", "gw", "pair_cost")
 
@@ -222,7 +222,7 @@ def test_run_pairing_partners_and_sckd_side():
 
 
 def _minimal_record(transport) -> dict:
-    from ackd_bench.report.schema import load_schema
+    from ackd_bench.result_schema import load_schema
 
     record = {k: None for k in load_schema()["required"]}
     record["schema_version"] = 1

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from ackd_bench.engine.checkpoint import load_checkpoint
 from ackd_bench.errors import DataError
+from ackd_bench.runtime.checkpoint import load_checkpoint
 
 
 class Payload:

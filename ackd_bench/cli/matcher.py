@@ -20,16 +20,20 @@ import click
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="auto, cpu or cuda.")
 def train_matcher_cmd(benchmark, arch, epochs, seed, batch_size, loss, bands, ms_norm, device):
     """Train the MS/pseudo-RGB matcher on the teacher TRAIN pool; print its cache entry and val loss."""
+    from ackd_bench.config import DEFAULTS
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.engine.cache import cache_root
-    from ackd_bench.engine.device import resolve_device
+    from ackd_bench.engine.seed import set_deterministic
     from ackd_bench.methods.sembridge.matcher import train_matcher
+    from ackd_bench.runtime.device import resolve_device
 
     given = {"arch": arch, "epochs": epochs, "seed": seed, "batch_size": batch_size, "loss": loss, "norm": ms_norm}
     cfg = {k: v for k, v in given.items() if v is not None}
     bench = Benchmark.open(benchmark)
-    info = train_matcher(bench, cfg, resolve_device(device), cache_root(),
+    dev = resolve_device(device)
+    set_deterministic(DEFAULTS["deterministic"], dev)  # as `run` does: the run then finds this cache entry
+    info = train_matcher(bench, cfg, dev, cache_root(),
                          bands=resolve_band_set(bands) if bands else None)
     click.echo(f"matcher {info.arch} ({'cached' if info.cached else 'trained'}) on {len(info.bands)} bands "
                f"{','.join(info.bands)}: val loss {info.val_loss:.4f} (epoch {info.best_epoch})")

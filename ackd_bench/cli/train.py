@@ -50,9 +50,9 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     from ackd_bench.config import resolve_config
     from ackd_bench.data.bands import resolve_band_set
     from ackd_bench.data.benchmark import Benchmark
-    from ackd_bench.engine import distributed
-    from ackd_bench.engine.device import resolve_device
     from ackd_bench.engine.teacher import get_teacher, teacher_summary
+    from ackd_bench.runtime import distributed
+    from ackd_bench.runtime.device import resolve_device
 
     overrides = {"benchmark": str(benchmark), "device": device, "ms_norm": ms_norm,
                  "bands": list(resolve_band_set(bands)) if bands else None,
@@ -73,6 +73,16 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
     click.echo(f"checkpoint: {record.checkpoint}")
 
 
+def _teacher_seed(text: str | None) -> int | str | None:
+    """`--teacher-seed 3` -> 3, `follow` -> "follow" (anything else: config validation names it)."""
+    if text is None or text == "follow":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 @click.command("run")
 @click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
 @click.option("--method", required=True, help="Method name (kd, dkd, ..., X+sembridge, sembridge); see `ackd-bench list`.")
@@ -89,6 +99,9 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="YAML config overrides.")
 @click.option("--resume", is_flag=True, help="Continue RUN_DIR from checkpoints/last.pt (starts fresh when absent).")
 @click.option("--cost-every", type=int, default=None, help="Log transport costs every K epochs (0 = never).")
+@click.option("--teacher-seed", default=None,
+              help="Teacher seed: an integer (default 0, one teacher shared by all student seeds) or 'follow' (the "
+                   "run's seed: seed spreads then include teacher variance).")
 @click.option("--no-ssm", is_flag=True, default=None,
               help="SemBridge ablation: no matcher; pairs by --pairing random or random-fixed, as the baseline does.")
 @click.option("--no-dynm", is_flag=True, default=None, help="SemBridge ablation: no Dynamic Matching.")
@@ -99,17 +112,17 @@ def train_teacher_cmd(benchmark, arch, seed, epochs, profile, config_file, bands
               help="Train the student on this fraction of its train split (one built with build-dataset --train-fractions).")
 @click.option("--quiet", is_flag=True, help="No progress bar or messages.")
 def run_cmd(benchmark, method, pair, out, pairing, seed, epochs, profile, device, config_file, resume, cost_every,
-            no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, train_fraction, quiet):
+            teacher_seed, no_ssm, no_dynm, no_ot1, no_ot2, dynm_epochs, train_fraction, quiet):
     """Train one student run (teacher and teacher outputs come from the cache) and write RUN_DIR."""
     from ackd_bench.config import parse_epoch_list, resolve_config
-    from ackd_bench.engine import distributed
     from ackd_bench.engine.run import run_experiment
+    from ackd_bench.runtime import distributed
 
     sembridge = {"no_ssm": no_ssm or None, "no_dynm": no_dynm or None, "no_ot1": no_ot1 or None,
                  "no_ot2": no_ot2 or None, "dynm_epochs": parse_epoch_list(dynm_epochs)}
     overrides = {"benchmark": str(benchmark), "method": method, "pair": pair, "pairing": pairing, "seed": seed,
                  "epochs": epochs, "device": device, "cost_every": cost_every, "sembridge": sembridge,
-                 "train_fraction": train_fraction}
+                 "train_fraction": train_fraction, "teacher": {"seed": _teacher_seed(teacher_seed)}}
     cfg = resolve_config(profile, config_file, overrides)
     # under `torchrun --nproc_per_node N` this joins the process group (DDP, docs/scale.md); no-op otherwise
     with distributed.session(cfg["device"]):

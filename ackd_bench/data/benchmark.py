@@ -68,6 +68,11 @@ class Benchmark:
     num_classes = property(lambda self: len(self.card["classes"]))
     teacher_bands = property(lambda self: list(self.card["teacher_bands"]))
     available_bands = property(lambda self: list(self.card["available_bands"]))
+
+    def run_bands(self, spec: str | list[str] | tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """The teacher band names of a run: `spec` (band-set name, comma list or names), else the card's
+        teacher_bands. The only place that fallback lives."""
+        return tuple(resolve_band_set(spec)) if spec else tuple(self.teacher_bands)
     size = property(lambda self: int(self.card["size"]))
     manifests_sha256 = property(lambda self: dict(self.card["manifests_sha256"]))
     paired = property(lambda self: bool(self.card.get("paired")))

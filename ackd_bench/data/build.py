@@ -61,6 +61,11 @@ class BuildSpec:
     licence: dict = field(default_factory=dict)
     command: str = ""
     card_extra: dict = field(default_factory=dict)  # preset provenance (paper_dataset, downloads, class map file)
+    # SCKD reference (docs/datasets.md): an ACKD build names its paired sibling; a paired build names the ACKD
+    # build it is the reference of and keeps only that build's student side (`paired_students_of` = its rule)
+    sckd_reference: str | None = None
+    sckd_reference_for: str | None = None
+    paired_students_of: str | None = None
 
 
 def resolve_root(root: str, bench: Path | None = None) -> Path:
@@ -85,33 +90,33 @@ def _pool(spec: PoolSpec, size: int):
 def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None, dict | None]:
     """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map,
     and the multi-label teacher's summary (None for a single-label teacher; see `_multilabel_teacher`)."""
-    t_src = {c for s in teacher for c in labels_of(s)}
-    s_src = {s.class_name for s in student}
+    teacher_names = {c for s in teacher for c in labels_of(s)}
+    student_names = {s.class_name for s in student}
     mapping: dict[str, str] | None = None
     if class_map:
         from ackd_bench.data.classmap import load_class_map
 
         mapping = dict(load_class_map(class_map))
-        unknown = sorted(set(mapping) - t_src - s_src)
+        unknown = sorted(set(mapping) - teacher_names - student_names)
         if unknown:
-            raise ConfigError(f"class map names unknown source class(es) {unknown} (teacher has {sorted(t_src)}, student has {sorted(s_src)})", class_map)
+            raise ConfigError(f"class map names unknown source class(es) {unknown} (teacher has {sorted(teacher_names)}, student has {sorted(student_names)})", class_map)
         targets = set(mapping.values())
 
         def mapped(name: str) -> str | None:
             return mapping.get(name, name if name in targets else None)
 
-        t_classes = {mapped(c) for c in t_src} - {None}
+        t_classes = {mapped(c) for c in teacher_names} - {None}
         missing = sorted(targets - t_classes)
         if missing:
             raise ConfigError(f"class map targets {missing} have no teacher images (teacher classes {sorted(t_classes)})", class_map)
-        classes = sorted(targets & {mapped(c) for c in s_src})
+        classes = sorted(targets & {mapped(c) for c in student_names})
     else:
         def mapped(name: str) -> str | None:
-            return name if name in t_src and name in s_src else None
+            return name if name in teacher_names and name in student_names else None
 
-        classes = sorted(t_src & s_src)
+        classes = sorted(teacher_names & student_names)
     if not classes:
-        raise ConfigError(f"teacher classes {sorted(t_src)} and student classes {sorted(s_src)} share no class; pass --class-map")
+        raise ConfigError(f"teacher classes {sorted(teacher_names)} and student classes {sorted(student_names)} share no class; pass --class-map")
     keep = set(classes)
     out: list[dict] = []
     dropped: dict[str, dict[str, int]] = {}
@@ -226,6 +231,10 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     pairs: dict[str, str] = {}
     if shared:
         t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
+        if rule == "paired" and spec.paired_students_of:  # the SCKD sibling: only the ACKD build's student side
+            _, s_tiles = pool_split([s for s, _ in teacher.values()], spec.paired_students_of, spec.seed,
+                                    lambda s: teacher[s.sample_id][1])
+            t_ids = set(s_tiles)
         pairs = {sid: s.extra["rendered_from"] for sid, (s, _) in student.items() if s.extra["rendered_from"] in s_tiles}
         student = {sid: student[sid] for sid in pairs}
         pair_tiles = {tid: teacher[tid] for tid in pairs.values()}
@@ -239,13 +248,16 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
     # splits + coverage
     split_of: dict[str, dict[str, str]] = {}
     counts: dict[str, dict] = {}
-    for pool, items in (("teacher", teacher), ("student", student)):
+    # students first: in a paired build each tile takes the split of its student image, so the student splits
+    # are drawn exactly as in the ACKD build (the same student test images as its ACKD sibling)
+    for pool, items in (("student", student), ("teacher", teacher)):
         by_class: dict[str, list[str]] = {c: [] for c in classes}
         for sid, (_, c) in items.items():
             by_class[c].append(sid)
         split_of[pool] = assign_splits(by_class, spec.seed, pool, fractions)
-        if rule == "paired" and pool == "student":
-            split_of[pool] = {sid: split_of["teacher"][pairs[sid]] for sid in items}
+        if rule == "paired" and pool == "teacher":
+            follows = {tid: split_of["student"][sid] for sid, tid in pairs.items()}
+            split_of[pool] = {tid: follows.get(tid, split) for tid, split in split_of[pool].items()}
         counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
 
     fraction_of: dict[str, float] = {}
@@ -271,7 +283,9 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
                      for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
             split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
                    "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
-            counts=counts, paired=bool(pairs), class_map=cmap,
+            counts=dict(sorted(counts.items())), paired=bool(pairs), class_map=cmap,
+            sckd_reference=spec.sckd_reference if rule != "paired" else None,
+            sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
             dropped=dropped,
             **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
             loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
@@ -314,21 +328,29 @@ class _PoolWriter:
     """Reads one pool's samples in manifest order into preallocated per-split arrays; hashes/writes files."""
 
     def __init__(self, pool: str, src, items: dict, order: list[str], split_of: dict[str, str], kind: str,
-                 root_txt: str, tmp: Path, quiet: bool, key: str | None = None):
+                 root_txt: str, tmp: Path, quiet: bool, key: str | None = None, *, like: "_PoolWriter | None" = None,
+                 file_id: dict[str, str] | None = None, label_sets: dict[str, list[int]] | None = None,
+                 source_class: dict[str, str] | None = None):
+        """`like`: a writer whose files this one shares (the SCKD tiles are teacher files: same root, same
+        derived-or-not); `file_id`: sid -> file stem where it differs; `label_sets`/`source_class`: a multi-label
+        teacher's class indices and primary source class per sample."""
         self.pool, self.src, self.items, self.order, self.split_of = pool, src, items, order, split_of
         self.kind, self.root_txt, self.tmp, self.quiet = kind, root_txt, tmp, quiet
         self.key = key or pool
-        self.derived = kind == "png" or any(items[sid][0].path == "" for sid in order)
-        self.root = f"bench:files/{pool}" if self.derived else root_txt
+        if like is not None:
+            self.derived, self.root = like.derived, like.root
+        else:
+            self.derived = kind == "png" or any(items[sid][0].path == "" for sid in order)
+            self.root = f"bench:files/{pool}" if self.derived else root_txt
         self.arrays: dict[str, np.ndarray] = {}
         self.ids: dict[str, list[str]] = {sp: [] for sp in SPLITS}
         self.sha: dict[str, str] = {}
         self.path: dict[str, str] = {}
         self.means: list[np.ndarray] = []
         self.bands: tuple[str, ...] = ()
-        self.file_id: dict[str, str] = {}  # sid -> file stem when it differs (SCKD tiles)
-        self.label_sets: dict[str, list[int]] | None = None  # multi-label teacher: sid -> class indices
-        self.source_class: dict[str, str] = {}  # multi-label teacher: sid -> source name of the primary
+        self.file_id: dict[str, str] = dict(file_id or {})  # sid -> file stem when it differs (SCKD tiles)
+        self.label_sets = label_sets  # multi-label teacher: sid -> class indices
+        self.source_class: dict[str, str] = dict(source_class or {})  # multi-label: sid -> primary's source name
         self._dirs: set[Path] = set()
 
     def run(self) -> None:
@@ -416,9 +438,9 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
 
     t_root_txt = spec.teacher.root or spec.teacher.source
-    tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet)
-    if multilabel:
-        tw.label_sets, tw.source_class = multilabel["labels"], multilabel["source_class"]
+    tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet,
+                     label_sets=multilabel["labels"] if multilabel else None,
+                     source_class=multilabel["source_class"] if multilabel else None)
     tw.run()
     band_indices(tw.bands, bands_sel)  # the default selection must exist
     sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)
@@ -438,10 +460,8 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
         if outside:
             # aligned with the student order: one MS tile per student image, same split
             p_items = {sid: pair_tiles[pairs[sid]] for sid in sw.order}
-            pw = _PoolWriter("teacher", t_src, p_items, sw.order, split_of["student"], "tif", t_root_txt, tmp, quiet, key="sckd_teacher")
-            pw.derived = tw.derived
-            pw.root = tw.root
-            pw.file_id = dict(pairs)
+            pw = _PoolWriter("teacher", t_src, p_items, sw.order, split_of["student"], "tif", t_root_txt, tmp, quiet,
+                             key="sckd_teacher", like=tw, file_id=pairs)
             pw.run()
             arrays.update({f"sckd_teacher_{sp}": (x, [pairs[s] for s in pw.ids[sp]], list(pw.bands)) for sp, x in pw.arrays.items()})
         rows = []

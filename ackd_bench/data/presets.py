@@ -27,12 +27,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "split_by": "region",
         "licence": EUROSAT_LICENCE,
         "card": "datasets/eurosat-sample/card.json",
+        "sckd_reference": "eurosat-sample-paired",
     },
     "eurosat-sample-paired": {
-        "description": "SCKD reference on the shipped sample: every tile in both pools, student = its RGB rendering",
+        "description": "SCKD reference of eurosat-sample: its student images (same splits), the teacher trained on "
+                       "the MS tiles they are rendered from",
         "teacher": {"source": "eurosat-ms", "root": _SAMPLE_ROOT, "options": {}},
         "student": {"source": "eurosat-rgb-render", "root": _SAMPLE_ROOT, "options": {}},
         "split_by": "paired",
+        "paired_students_of": "region",
+        "sckd_reference_for": "eurosat-sample",
         "licence": EUROSAT_LICENCE,
     },
     "synthetic-small": {
@@ -43,13 +47,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "split_by": "region",
         "licence": SYNTHETIC_LICENCE,
         "card": "datasets/synthetic-small/card.json",
+        "sckd_reference": "synthetic-small-paired",
     },
     "synthetic-small-paired": {
-        "description": "small synthetic benchmark whose students are renderings of the teacher tiles (consistency 1)",
-        "teacher": {"source": "synthetic", "root": "", "options": {"pool": "teacher", "per_class": 12, "classes": 4, "consistency": 1.0}},
-        "student": {"source": "synthetic", "root": "", "options": {"pool": "student", "per_class": 12, "classes": 4, "consistency": 1.0}},
+        "description": "SCKD reference of synthetic-small: its student images (same splits), the teacher trained on "
+                       "the full MS tiles of their scenes",
+        "teacher": {"source": "synthetic", "root": "", "options": {"pool": "teacher", "per_class": 12, "classes": 4, "consistency": 0.0, "scenes": "student"}},
+        "student": {"source": "synthetic", "root": "", "options": {"pool": "student", "per_class": 12, "classes": 4, "consistency": 0.0, "link_scenes": True}},
         "size": 32,
         "split_by": "paired",
+        "sckd_reference_for": "synthetic-small",
         "licence": SYNTHETIC_LICENCE,
     },
     "synthetic-large": {
@@ -113,7 +120,8 @@ for _name, _p in PAPER_PRESETS.items():
 
 DEFAULT_PRESET = "eurosat-sample"
 PRESET_DEFAULTS = {"bands": DEFAULT_BAND_SET, "size": 64, "split_by": "region", "seed": 0, "fractions": [0.6, 0.2, 0.2],
-                   "class_map": None, "version": "1", "card": None}
+                   "class_map": None, "version": "1", "card": None, "sckd_reference": None,
+                   "sckd_reference_for": None, "paired_students_of": None}
 
 
 def get_preset(name: str) -> dict[str, Any]:
@@ -220,4 +228,6 @@ def spec_from_options(*, preset: str | None = None, teacher: tuple[str, str] | N
         bands=p["bands"], size=int(p["size"]), split_by=p["split_by"], seed=int(p["seed"]),
         fractions=tuple(p["fractions"]), class_map=p["class_map"], description=p.get("description", ""),
         licence=p.get("licence") or {}, command=" ".join(cmd), card_extra=card_extra,
+        sckd_reference=p["sckd_reference"], sckd_reference_for=p["sckd_reference_for"],
+        paired_students_of=p["paired_students_of"],
     )

@@ -5,7 +5,7 @@ Pool split (when teacher and student come from the same tiles):
   ceil(n/2) go to the teacher pool, the eastern floor(n/2) to the student pool. Cutting each class at
   its own median longitude keeps every class balanced while the two pools stay geographically apart.
 - `random`: per class, a seeded permutation; first ceil(n/2) teacher, rest student.
-- `paired`: every tile in both pools (SCKD reference; the student split follows the teacher split).
+- `paired`: every tile in both pools (SCKD reference; the tile's split follows its student image's split).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 POOL_RULES = {
     "region": "per class: tiles sorted by footprint-centroid longitude (then sample_id); western ceil(n/2) -> teacher, eastern floor(n/2) -> student",
     "random": "per class: seeded permutation of the sorted tiles; first ceil(n/2) -> teacher, rest -> student",
-    "paired": "every tile in both pools; the student image takes the split of the tile it was rendered from",
+    "paired": "every tile (an SCKD sibling: the tiles of its ACKD build's student images) in both pools; each tile takes the split of the student image rendered from it",
     "sources": "every sample stays in the pool its source gave it (separate sources, or --split-by sources)",
 }
 

@@ -9,13 +9,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ackd_bench.engine.checkpoint import load_checkpoint
-from ackd_bench.engine.device import prepare_model, resolve_device
+from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.engine.pools import load_pool
+from ackd_bench.engine.seed import set_deterministic
 from ackd_bench.engine.teacher import get_teacher, load_teacher
 from ackd_bench.engine.teacher_outputs import teacher_outputs
 from ackd_bench.errors import DataError
+from ackd_bench.models import build_model
+from ackd_bench.runtime.checkpoint import load_checkpoint
+from ackd_bench.runtime.device import prepare_model, resolve_device
 
 
 @dataclass
@@ -59,13 +62,11 @@ def final_pairing(run_dir: str | Path) -> pd.DataFrame | None:
 def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | Path | None = None,
                    device: str = "auto", quiet: bool = True) -> RunEmbeddings:
     """Student (best.pt) and teacher embeddings for `split` of both pools of a finished run."""
-    from ackd_bench.data.benchmark import Benchmark
-    from ackd_bench.models import build_model
-
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     bench = Benchmark.open(benchmark or cfg["benchmark"])
     dev = resolve_device(device)
+    set_deterministic(cfg["deterministic"], dev)  # the run's numerics: the same cache entries, the same outputs
     record = get_teacher(bench, cfg, dev, quiet=quiet)
     teacher_model = load_teacher(record, dev)
     bs = cfg["eval_batch_size"]

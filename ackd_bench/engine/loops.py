@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ackd_bench.engine.device import autocast, prepare_input
+from ackd_bench.runtime.device import autocast, prepare_input
 
 
 def batch_indices(n: int, batch_size: int, gen: torch.Generator, device: torch.device) -> list[torch.Tensor]:

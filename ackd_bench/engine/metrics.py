@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ackd_bench.engine import distributed, faults
 from ackd_bench.io import atomic_write_text
+from ackd_bench.runtime import distributed, faults
 
 
 def overall_accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
@@ -112,7 +112,7 @@ class MetricsLog:
     def append(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         self._write()
-        faults.reached("epoch_logged")  # crash tests (engine/faults.py); a no-op otherwise
+        faults.reached("epoch_logged")  # crash tests (runtime/faults.py); a no-op otherwise
 
     def _write(self) -> None:
         if not distributed.is_main():  # under torchrun only rank 0 writes the run folder

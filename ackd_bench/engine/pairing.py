@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ackd_bench.engine import distributed
 from ackd_bench.engine.seed import derive_seed
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_path
+from ackd_bench.methods import pairing_provider
+from ackd_bench.runtime import distributed
 
 COLUMNS = ["student_id", "teacher_id", "epoch", "protocol"]
 RANDOM_PROTOCOLS = ("random", "random-fixed")
@@ -127,6 +128,20 @@ def save_table(table: pd.DataFrame, path: str | Path) -> None:
         table.to_parquet(tmp, index=False)
 
 
+def check_protocol(protocol: str, method_protocols: tuple[str, ...] = (), has_sckd_pairs: bool = True,
+                   method: str | None = None, where: str | Path | None = None) -> None:
+    """The one check of a run's pairing protocol: a protocol owned here, or one the method's hooks provide
+    (`method_protocols`); `oracle` needs the benchmark's SCKD pairs (`where`: the card, for the message)."""
+    if protocol in method_protocols or protocol in RANDOM_PROTOCOLS:
+        return
+    if protocol == "oracle":
+        if not has_sckd_pairs:
+            raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet", where)
+        return
+    provider = pairing_provider(protocol) or "a method that provides it"
+    raise ConfigError(f"--pairing {protocol} needs {provider}" + (f" (method {method!r})" if method else ""))
+
+
 class Pairer:
     """Gives the partner index for each epoch and saves the tables under RUN_DIR/pairings/.
 
@@ -138,7 +153,8 @@ class Pairer:
 
     def __init__(self, protocol: str, student_ids: list[str], student_labels: np.ndarray, gallery_ids: list[str],
                  gallery_labels: np.ndarray, seed: int, out_dir: Path, sckd_pairs: pd.DataFrame | None = None,
-                 class_names: list[str] | None = None):
+                 class_names: list[str] | None = None, method_protocols: tuple[str, ...] = ()):
+        check_protocol(protocol, method_protocols, sckd_pairs is not None)
         self.protocol = protocol
         self.student_ids = student_ids
         self.student_labels = np.asarray(student_labels)
@@ -151,8 +167,6 @@ class Pairer:
         self.method_table: pd.DataFrame | None = None  # the current method-provided pairing
         self.round = -1  # index of the current method round (-1: none yet)
         self._last_saved: np.ndarray | None = None
-        if protocol == "oracle" and sckd_pairs is None:
-            raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet")
 
     def set_method_table(self, table: pd.DataFrame, round_idx: int, save: bool = True) -> None:
         table = table.reset_index(drop=True)
@@ -173,7 +187,7 @@ class Pairer:
                                   self.seed, draw, self.class_names, protocol=self.protocol)
         if self.protocol == "oracle":
             return oracle_pairing(self.sckd_pairs, self.student_ids, epoch)
-        raise ConfigError(f"--pairing {self.protocol}: needs a +sembridge method (SemBridge's matcher)")
+        raise RuntimeError(f"pairing {self.protocol}: the method's hooks gave no pairing table")
 
     def partners_for_epoch(self, epoch: int) -> np.ndarray:
         """Partner rows for `epoch`; saves epoch_NNN.parquet for a protocol table that changed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ackd_bench.engine.context import PoolTensors
+from ackd_bench.methods.context import PoolTensors
 
 _CHUNK = 1024  # images normalised at a time (bounds the temporary float copies)
 

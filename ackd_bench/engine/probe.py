@@ -55,7 +55,7 @@ def probe_pool(bench, pool: str, bands: list[str] | None = None) -> float:
 
 def probes(bench, bands: list[str] | None = None) -> dict[str, float]:
     """Probe OAs: teacher pool over the teacher bands and over its RGB bands only, and the student pool (RGB)."""
-    bands = list(bands or bench.teacher_bands)
+    bands = list(bench.run_bands(bands))
     out = {"probe_teacher_ms": probe_pool(bench, "teacher", bands)}
     rgb = [b for b in RGB_BANDS_MS if b in bench.available_bands]
     if len(rgb) == 3:

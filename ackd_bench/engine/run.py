@@ -6,6 +6,7 @@ RUN_DIR layout and result.json keys follow docs/ARCHITECTURE.md §5. Epochs are 
 
 from __future__ import annotations
 
+import copy
 import platform
 import subprocess
 import sys
@@ -21,71 +22,68 @@ import yaml
 from tqdm import tqdm
 
 from ackd_bench import __version__
-from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe
-from ackd_bench.engine import distributed
+from ackd_bench.config import budget_record, derive_epochs, dump_yaml, recipe, teacher_seed
+from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.engine.augment import epoch_augment
 from ackd_bench.engine.cache import cache_root
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
-from ackd_bench.engine.context import PoolTensors, RunContext
-from ackd_bench.engine.device import prepare_model, resolve_device
 from ackd_bench.engine.loops import forward_all, make_optimizer, make_scheduler
 from ackd_bench.engine.metrics import MetricsLog, macro_f1, overall_accuracy, per_class_accuracy
-from ackd_bench.engine.pairing import Pairer
+from ackd_bench.engine.pairing import Pairer, check_protocol
 from ackd_bench.engine.pools import load_pool
-from ackd_bench.engine.seed import generator, rng_state, seed_everything, set_deterministic, set_rng_state
-from ackd_bench.engine.teacher import get_teacher, load_teacher, teacher_summary, train_count
+from ackd_bench.engine.seed import (
+    determinism_plan,
+    generator,
+    record_nondeterminism,
+    rng_state,
+    seed_everything,
+    set_deterministic,
+    set_rng_state,
+)
+from ackd_bench.engine.teacher import TeacherRecord, get_teacher, load_teacher, teacher_summary, train_count
 from ackd_bench.engine.teacher_outputs import CachedTeacher, LiveTeacher, teacher_outputs
 from ackd_bench.engine.timer import timed
 from ackd_bench.engine.trainer import predict_logits, train_epoch
 from ackd_bench.errors import ConfigError
 from ackd_bench.fidelity import fidelity_record
 from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, read_json, remove_temp_leftovers
+from ackd_bench.methods import Distiller, TeacherOutput, build_method, method_type
+from ackd_bench.methods.context import PoolTensors, RunContext
+from ackd_bench.models import build_model, resolve_pair
+from ackd_bench.result_schema import schema_violations
+from ackd_bench.runtime import distributed
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
+from ackd_bench.runtime.device import prepare_model, resolve_device
+from ackd_bench.transport_costs import costs_from_embeddings
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
 RESUMABLE_CHANGES = ("epochs", "device", "checkpoint_every_s")
+# Phases every result.json records under timings.<phase>_s (docs/results-schema.md; 0 when a phase did not run).
+# The engine times teacher, teacher_cache, rematch and distill; a method's hooks add theirs via ctx.add_time.
+PHASES = ("teacher", "teacher_cache", "matcher", "gallery", "rematch", "distill")
 # Accumulated over every invocation of a resumed run (stored in last.pt).
 _CARRIED_TIMINGS = ("distill", "rematch", "transport", "train_images", "train_seconds")
 
 
-def is_sembridge(method: str) -> bool:
-    return method == "sembridge" or method.endswith("+sembridge")
-
-
-def finalize_config(cfg: dict, bench) -> dict:
-    """Fill what depends on the benchmark and the method: archs from the pair, bands, pairing default."""
-    from ackd_bench.methods import method_class
-    from ackd_bench.models import resolve_pair
-
+def finalize_config(cfg: dict, bench: Benchmark) -> dict:
+    """A new config with what depends on the benchmark and the method filled in: archs from the pair, bands,
+    epochs, then the method's own run-time options and pairing default (its class's `finalize_config`), and the
+    pairing checked. Everything fails here, before a teacher is trained or anything is written."""
     if not cfg.get("method"):
         raise ConfigError("--method is required")
-    method_class(cfg["method"])  # an unknown method fails here, before a teacher is trained
+    method_cls = method_type(cfg["method"])  # an unknown method fails here
+    cfg = copy.deepcopy(cfg)
     if not cfg.get("pair"):
         raise ConfigError("--arch is required (a pair like R-R or teacher:student)")
     teacher_arch, student_arch = resolve_pair(cfg["pair"])
     cfg["teacher"]["arch"] = teacher_arch
     cfg["student_arch"] = student_arch
-    if not cfg.get("bands"):
-        cfg["bands"] = list(bench.teacher_bands)
+    cfg["bands"] = list(bench.run_bands(cfg.get("bands")))
     cfg["train_fraction"] = bench.check_train_fraction(cfg.get("train_fraction"))  # refuse one not built
     # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
     cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
-    if is_sembridge(cfg["method"]):
-        from ackd_bench.config import deep_update
-        from ackd_bench.methods.sembridge.wrapper import SEMBRIDGE_DEFAULTS
-
-        # the matcher's own defaults stay with the matcher (its seed follows the run seed unless given)
-        given = {k: v for k, v in cfg["sembridge"].items() if v is not None}
-        cfg["sembridge"] = deep_update(SEMBRIDGE_DEFAULTS, given)
-    if cfg.get("pairing") is None:
-        ssm = is_sembridge(cfg["method"]) and not cfg["sembridge"].get("no_ssm")
-        cfg["pairing"] = "ssm" if ssm else "random"
-    # refuse bad combinations now, before a teacher is trained or anything is written
-    if is_sembridge(cfg["method"]):
-        from ackd_bench.methods.sembridge.wrapper import sembridge_options
-
-        sembridge_options(cfg)
-    elif cfg["pairing"] in ("ssm", "ssm-free"):
-        raise ConfigError(f"--pairing {cfg['pairing']} needs a +sembridge method (method {cfg['method']!r})")
+    cfg = method_cls.finalize_config(cfg)
+    check_protocol(cfg["pairing"], method_cls.pairing_protocols, bench.sckd_pairs is not None, cfg["method"],
+                   Path(cfg["benchmark"] or bench.root) / "benchmark.json")
     return cfg
 
 
@@ -114,17 +112,12 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
 
     `on_epoch_end(epoch)` is called after each epoch and its checkpoint, when one is due (tests interrupt there).
     """
-    from ackd_bench.data.benchmark import Benchmark
-
     wall_start = time.perf_counter()
     out = Path(out)
     bench = Benchmark.open(cfg["benchmark"])
     # before finalize_config fills in `epochs`; a train fraction's budget counts the fraction's images
     budget = budget_record(cfg, train_count(bench, "student", bench.check_train_fraction(cfg.get("train_fraction"))))
     cfg = finalize_config(cfg, bench)
-    if cfg["pairing"] == "oracle" and bench.sckd_pairs is None:
-        raise ConfigError("--pairing oracle needs SCKD pairs, but this benchmark has no sckd_pairs.parquet",
-                          Path(cfg["benchmark"]) / "benchmark.json")
     resuming = _prepare_run_dir(out, cfg, resume)
     if resuming and (out / "result.json").is_file():
         done = read_json(out / "result.json")
@@ -135,11 +128,14 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
     if distributed.is_main():  # under torchrun only rank 0 writes the run folder
         atomic_write_text(out / "config.yaml", dump_yaml(cfg))
     run = StudentRun(cfg, bench, out, quiet, budget)
-    run.setup()
-    run.restore(resuming)
-    run.train(on_epoch_end)
-    result = run.finish()
+    with record_nondeterminism(determinism_plan(run.device.type, cfg["deterministic"])) as determinism:
+        run.setup()
+        run.restore(resuming)
+        run.train(on_epoch_end)
+        result = run.finish()
+    result["determinism"] = determinism
     result["timings"]["total_s"] = time.perf_counter() - wall_start
+    check_record(result)
     if distributed.is_main():
         atomic_write_json(out / "result.json", result)
     return result
@@ -148,7 +144,7 @@ def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool
 class StudentRun:
     """The state of one run: teacher side, student pools, method, optimiser, pairing, best-val bookkeeping."""
 
-    def __init__(self, cfg: dict, bench, out: Path, quiet: bool, budget: dict | None = None):
+    def __init__(self, cfg: dict, bench: Benchmark, out: Path, quiet: bool, budget: dict | None = None):
         self.cfg, self.bench, self.out, self.quiet = cfg, bench, out, quiet
         # how `epochs` was chosen (config.budget_record before finalize_config); default: as given
         self.budget = budget or budget_record(cfg, train_count(bench, "student", cfg.get("train_fraction")))
@@ -162,12 +158,27 @@ class StudentRun:
         self._last_checkpoint = time.perf_counter()
         self.log = MetricsLog(out / "metrics.jsonl")
         self.ckpt_dir = out / "checkpoints"
+        # set by setup(): the teacher side, the student pools, the method and its optimiser, the pairing
+        self.record: TeacherRecord
+        self.teacher_model: torch.nn.Module
+        self.student: dict[str, PoolTensors]  # train, val, test
+        self.teacher_train: PoolTensors
+        self.teacher_out: TeacherOutput  # teacher outputs of every teacher train sample
+        self.gallery: PoolTensors  # the partners' pool: teacher train, or the SCKD tiles for `oracle`
+        self.gallery_out: TeacherOutput
+        self.method: Distiller
+        self.ctx: RunContext
+        self.uses_teacher: bool
+        self.teacher_fn: CachedTeacher | LiveTeacher
+        self.optimizer: torch.optim.Optimizer
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler
+        self.train_step: torch.nn.Module  # the method, or its DDP wrapper under torchrun
+        self.pairer: Pairer
+        # set by restore(): the epochs at which the method re-pairs
+        self.rematch_epochs: list[int] = []
 
     def setup(self) -> None:
         """Teacher (cached), teacher outputs (cached), student pools, method, optimiser, pairing gallery."""
-        from ackd_bench.methods import build_method
-        from ackd_bench.models import build_model
-
         cfg, bench, device, timings = self.cfg, self.bench, self.device, self.timings
         set_deterministic(cfg["deterministic"], device)
         with timed(timings, "teacher"), distributed.main_first():  # torchrun: rank 0 fills the cache
@@ -194,7 +205,8 @@ class StudentRun:
         self.method = prepare_model(method, device)
         self.ctx = RunContext(bench=bench, cfg=cfg, device=device, run_dir=self.out, cache_dir=cache_root(),
                               seed=cfg["seed"], student_train=self.student["train"], teacher_train=self.teacher_train,
-                              teacher_outputs=self.teacher_out, method=self.method, timings=timings)
+                              teacher_outputs=self.teacher_out, method=self.method,
+                              bands=tuple(cfg["bands"]), timings=timings)
         self.uses_teacher = bool(getattr(self.method, "uses_teacher", True))
         if cfg["teacher_mode"] == "live":
             self.teacher_fn = LiveTeacher(self.teacher_model, self.gallery, device)
@@ -207,7 +219,8 @@ class StudentRun:
         # distilling methods see them
         self.pairer = Pairer(cfg["pairing"], self.student["train"].sample_ids, _np(self.student["train"].labels),
                              self.gallery.sample_ids, _np(self.gallery.labels), cfg["seed"], self.out / "pairings",
-                             sckd_pairs=bench.sckd_pairs, class_names=bench.classes)
+                             sckd_pairs=bench.sckd_pairs, class_names=bench.classes,
+                             method_protocols=type(self.method).pairing_protocols)
 
     def _outputs(self, split: str, pool: PoolTensors):
         return teacher_outputs(self.teacher_model, self.record.info["checkpoint_sha256"], self.bench,
@@ -308,9 +321,7 @@ class StudentRun:
         self._last_checkpoint = time.perf_counter()
 
     def transport_now(self, epoch: int) -> dict:
-        """Transport costs of the current student vs its partner teachers (report/cost.py's definition)."""
-        from ackd_bench.report.cost import costs_from_embeddings
-
+        """Transport costs of the current student vs its partner teachers (transport_costs.py's definition)."""
         train = self.student["train"]
         s_out = distributed.gather_rows(lambda rows: torch.cat(list(forward_all(
             self.method.student, train.x[rows], self.cfg["eval_batch_size"], self.device,
@@ -390,6 +401,8 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "teacher_arch": cfg["teacher"]["arch"],
         "student_arch": cfg["student_arch"],
         "seed": cfg["seed"],
+        "teacher_seed": teacher_seed(cfg),
+        "teacher_seed_policy": "follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
         "band_set": list(cfg["bands"]),
         "profile": cfg["profile"],
         "epochs": cfg["epochs"],
@@ -398,10 +411,7 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
         "timings": {
             "teacher_s": timings.get("teacher", 0.0),
             "teacher_cache_s": timings.get("teacher_cache", 0.0),
-            "matcher_s": timings.get("matcher", 0.0),
-            "gallery_s": timings.get("gallery", 0.0),
-            "rematch_s": timings.get("rematch", 0.0),
-            "distill_s": timings.get("distill", 0.0),
+            **{f"{phase}_s": timings.get(phase, 0.0) for phase in PHASES},
             "total_s": 0.0,
             "train_images_per_s": timings.get("train_images", 0.0) / max(timings.get("train_seconds", 0.0), 1e-9),
         },
@@ -419,6 +429,14 @@ def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings:
     result.update(method.record_extra() or {})
     result["fidelity"] = fidelity_record(cfg, method)  # deviations from the official ACKD code (docs/fidelity.md)
     return result
+
+
+def check_record(result: dict) -> None:
+    """The record must satisfy the result schema (result.schema.json, the one definition that `submit` and the
+    leaderboard check too): a violation here is a bug in the engine, never written as result.json."""
+    violations = schema_violations(result)
+    if violations:
+        raise RuntimeError(f"the run's result record breaks result.schema.json: {'; '.join(violations[:5])}")
 
 
 def write_predictions(path: Path, sample_ids: list[str], labels: np.ndarray, pred: np.ndarray,

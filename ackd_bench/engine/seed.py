@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
+import warnings
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -36,6 +39,58 @@ def set_deterministic(enabled: bool, device: torch.device) -> None:
     torch.use_deterministic_algorithms(enabled, warn_only=device.type == "cuda")
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled
+
+
+NONDETERMINISTIC_OP = "does not have a deterministic implementation"
+
+
+def determinism_plan(device_type: str, deterministic: bool) -> dict:
+    """What a run on `device_type` promises, before it runs: {"deterministic", "autocast", "bit_reproducible",
+    "why_not"} (record_nondeterminism adds what torch reported while it ran).
+
+    CPU or CUDA with deterministic mode: float32, deterministic kernels, cuDNN autotuning off: the same seed on
+    the same machine and software gives the same bits, unless an op has no deterministic CUDA kernel (torch then
+    only warns; those ops are recorded). Without deterministic mode nothing is promised.
+    """
+    from ackd_bench.runtime.device import autocast_dtype
+
+    dtype = autocast_dtype(device_type, deterministic)
+    why: list[str] = []
+    if not deterministic:
+        why.append("deterministic mode is off: non-deterministic kernels and cuDNN autotuning are allowed")
+        if dtype is not None:
+            why.append(f"{str(dtype).removeprefix('torch.')} autocast on {device_type}")
+    return {"deterministic": bool(deterministic), "device": device_type,
+            "autocast": str(dtype).removeprefix("torch.") if dtype else None,
+            "bit_reproducible": not why, "why_not": why}
+
+
+@contextlib.contextmanager
+def record_nondeterminism(plan: dict) -> Iterator[dict]:
+    """Run the block; every op torch reports as having no deterministic implementation (deterministic mode on
+    CUDA only warns) is added to plan["why_not"] and makes plan["bit_reproducible"] False. Other warnings pass."""
+    seen: list[str] = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("always", message=f".*{NONDETERMINISTIC_OP}.*")
+        shown = warnings.showwarning
+
+        def hook(message, category, filename, lineno, file=None, line=None):
+            text = str(message)
+            if NONDETERMINISTIC_OP in text:
+                first = text.strip().splitlines()[0]
+                if first not in seen:
+                    seen.append(first)
+                return
+            shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = hook
+        try:
+            yield plan
+        finally:
+            for text in seen:
+                plan["why_not"].append(f"no deterministic kernel (torch warned): {text}")
+            if seen:
+                plan["bit_reproducible"] = False
 
 
 def rng_state() -> dict:

@@ -1,7 +1,8 @@
 """Frozen teacher outputs (logits, embeddings, tokens) for un-augmented MS inputs, cached once per teacher.
 
 cache_root()/teacher_outputs/<key>/<split>_{logits,embedding,tokens}.npy + <split>.json, key = hash of
-(teacher checkpoint sha256, benchmark manifests' sha256, bands, ms_norm). <split>.json (written last)
+(teacher checkpoint sha256, benchmark manifests' sha256, bands, ms_norm, numerics of the device computing them:
+device type, autocast, deterministic mode, torch version). <split>.json (written last)
 records the sample ids and the sha256 of each .npy; a mismatch on load means the cache is recomputed.
 A live teacher (cfg teacher_mode "live") runs the same forward per batch instead.
 """
@@ -18,10 +19,11 @@ from filelock import FileLock
 
 from ackd_bench.config import config_hash
 from ackd_bench.engine.cache import cache_root
-from ackd_bench.engine.context import PoolTensors
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_path, atomic_write_json, read_json, sha256_file
+from ackd_bench.methods.context import PoolTensors
+from ackd_bench.runtime.device import numerics
 
 FIELDS = ("logits", "embedding", "tokens")
 
@@ -32,9 +34,9 @@ class CachedOutputs:
     reused: bool  # True when read from a verified cache entry
 
 
-def outputs_key(teacher_sha256: str, bench, bands: list[str], ms_norm: str) -> str:
+def outputs_key(teacher_sha256: str, bench, bands: list[str], ms_norm: str, device: torch.device) -> str:
     return config_hash({"teacher": teacher_sha256, "manifests_sha256": bench.manifests_sha256,
-                        "bands": list(bands), "ms_norm": ms_norm})
+                        "bands": list(bands), "ms_norm": ms_norm, "numerics": numerics(device)})
 
 
 def compute_outputs(model: torch.nn.Module, pool: PoolTensors, batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -82,7 +84,7 @@ def teacher_outputs(model: torch.nn.Module, teacher_sha256: str, bench, bands: l
     """Cached outputs for `pool` (teacher `split`), computed and stored when missing or corrupt."""
     from ackd_bench.methods import TeacherOutput
 
-    entry = cache_root() / "teacher_outputs" / outputs_key(teacher_sha256, bench, bands, ms_norm)
+    entry = cache_root() / "teacher_outputs" / outputs_key(teacher_sha256, bench, bands, ms_norm, device)
     arrays = _load(entry, split, pool.sample_ids)
     reused = arrays is not None
     if not reused:

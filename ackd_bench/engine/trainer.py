@@ -7,12 +7,12 @@ from typing import Callable
 
 import torch
 
-from ackd_bench.engine import distributed, faults
 from ackd_bench.engine.augment import Augment
-from ackd_bench.engine.context import PoolTensors
-from ackd_bench.engine.device import autocast, prepare_input
 from ackd_bench.engine.loops import batch_indices, forward_all
 from ackd_bench.errors import ConfigError
+from ackd_bench.methods.context import PoolTensors
+from ackd_bench.runtime import distributed, faults
+from ackd_bench.runtime.device import autocast, prepare_input
 
 
 def _sync(device: torch.device) -> None:
@@ -56,7 +56,7 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         (loss * weight if weight != 1.0 else loss).backward()
         optimizer.step()
-        faults.reached("student_batch")  # crash tests (engine/faults.py); a no-op otherwise
+        faults.reached("student_batch")  # crash tests (runtime/faults.py); a no-op otherwise
         n = len(idx)
         for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + value.detach().float() * n

@@ -43,6 +43,25 @@ def method_class(name: str) -> tuple[type[Distiller], bool]:
     return cls, bridged
 
 
+def pairing_provider(protocol: str) -> str | None:
+    """Which methods provide pairing `protocol` through their hooks, in words for an error message
+    ("a +sembridge method"); None when no method does."""
+    from ackd_bench.methods.sembridge import SemBridge  # lazy: optional sub-package with heavier deps
+
+    return f"a {SEMBRIDGE_SUFFIX} method" if protocol in SemBridge.pairing_protocols else None
+
+
+def method_type(name: str) -> type[Distiller]:
+    """The class whose hooks (finalize_config, pairing_protocols) govern a run of method `name`: SemBridge for
+    'X+sembridge', else the registered class. An unknown or impossible name is a ConfigError."""
+    cls, bridged = method_class(name)
+    if not bridged:
+        return cls
+    from ackd_bench.methods.sembridge import SemBridge  # lazy: optional sub-package with heavier deps
+
+    return SemBridge
+
+
 def build_method(
     name: str,
     student: nn.Module,
@@ -63,5 +82,5 @@ def build_method(
     return SemBridge(base, cfg or {}, teacher_token_dim, student_token_dim)
 
 
-__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_class", "method_names",
-           "split_method_name"]
+__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_class", "method_names", "method_type",
+           "pairing_provider", "split_method_name"]

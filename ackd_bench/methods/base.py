@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, NamedTuple
+import copy
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +13,11 @@ from ackd_bench.config import DEFAULTS
 from ackd_bench.errors import ConfigError
 from ackd_bench.models.base import BackboneOutput
 from ackd_bench.registry import Registry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ackd_bench.methods.context import RunContext
 
 W_CE_DEFAULT: float = DEFAULTS["w_ce"]
 W_KD_DEFAULT: float = DEFAULTS["w_kd"]
@@ -87,6 +93,17 @@ class Distiller(nn.Module):
     name: ClassVar[str] = "base"
     defaults: ClassVar[dict[str, Any]] = {}
     uses_teacher: ClassVar[bool] = True
+    # pairing protocols this method's hooks provide (`initial_pairing`); the engine's Pairer owns the others
+    pairing_protocols: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def finalize_config(cls, cfg: dict) -> dict:
+        """A new run config with this method's run-time options filled in (the engine calls it once, before a
+        teacher is trained; the argument is left as it is). Default: pairing `random` unless one is given."""
+        out = copy.deepcopy(cfg)
+        if out.get("pairing") is None:
+            out["pairing"] = "random"
+        return out
 
     def __init__(self, student: nn.Module, num_classes: int, cfg: dict | None = None):
         super().__init__()
@@ -132,6 +149,11 @@ class Distiller(nn.Module):
     ) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    def set_loss_weights(self, w_ce: float, w_kd: float) -> None:
+        """Use these task and distillation weights instead of the config's (a wrapper such as SemBridge's paper
+        loss form asks for its own)."""
+        self.w_ce, self.w_kd = float(w_ce), float(w_kd)
+
     def ce(self, s: BackboneOutput, labels: torch.Tensor) -> torch.Tensor:
         """Weighted task loss w_ce * CE."""
         return self.w_ce * F.cross_entropy(s.logits, labels)
@@ -151,14 +173,16 @@ class Distiller(nn.Module):
         self.epoch = int(epoch)
         self.num_epochs = int(num_epochs)
 
-    # --- SemBridge hooks (the wrapper overrides them; plain methods do nothing) ---------------
-    def initial_pairing(self, ctx: Any) -> None:
+    # --- pairing hooks (SemBridge overrides them; plain methods do nothing) ---------------------
+    # `ctx` is the run's ackd_bench.methods.context.RunContext (not imported here: it imports this module).
+    def initial_pairing(self, ctx: RunContext) -> pd.DataFrame | None:
+        """The method's own round-0 pairing table, or None to pair by the run's protocol."""
         return None
 
     def rematch_epochs(self, num_epochs: int) -> list[int]:
         return []
 
-    def rematch(self, ctx: Any, epoch: int, round_idx: int) -> None:
+    def rematch(self, ctx: RunContext, epoch: int, round_idx: int) -> pd.DataFrame | None:
         return None
 
     def record_extra(self) -> dict:

@@ -45,7 +45,7 @@ COSTS = ("w2_prob", "gw", "pair_cost", "w2_embed_diag")  # transport record keys
 
 def _costs(t: dict | None) -> dict[str, float]:
     """One column per transport cost under the run's pairing and `<key>_sckd` under the SCKD pairs (NaN: absent)."""
-    from ackd_bench.report.cost import headline
+    from ackd_bench.transport_costs import headline
 
     own, sckd = headline(t), headline(t, sckd=True)
     return {**own, **{f"{k}_sckd": v for k, v in sckd.items()}}

@@ -16,8 +16,8 @@ import numpy as np
 
 from ackd_bench.io import sha256_file
 from ackd_bench.report import validate
-from ackd_bench.report.schema import schema_violations
 from ackd_bench.report.submit import RUN_FILES, record_key
+from ackd_bench.result_schema import schema_violations
 
 ALLOWED_TOP = {".gitkeep", "README.md"}
 

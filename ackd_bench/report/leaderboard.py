@@ -224,8 +224,9 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
             atomic_write_bytes(tmp / name, png)
     if release:
         with atomic_dir(out / "releases" / release) as tmp:
-            for name in RELEASE_FILES:
+            for name in RELEASE_FILES[1:]:
                 atomic_write_bytes(tmp / name, (out / name).read_bytes())
+            atomic_write_text(tmp / "README.md", tables.readme(cells, asym, paired, agg, None, norm))  # no links
             atomic_write_text(tmp / "submissions.sha256", _submission_hashes(submissions))
     return {**{k: v for k, v in data.items() if isinstance(v, pd.DataFrame)}, "cells": cells, "asymmetry": asym,
             "paired": paired, "aggregate": agg, "normaliser": norm, "per_class_ci": per_class,

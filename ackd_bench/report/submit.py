@@ -25,7 +25,7 @@ from ackd_bench.io import atomic_dir, atomic_write_bytes, atomic_write_json
 from ackd_bench.report import validate
 from ackd_bench.report.benchmarks import DATASETS_DIR, identity_violations, known_cards, open_benchmark
 from ackd_bench.report.identity import identity_hash
-from ackd_bench.report.schema import schema_violations
+from ackd_bench.result_schema import schema_violations
 
 DEFAULT_SUBMISSIONS = Path("leaderboard") / "submissions"
 RUN_FILES = ("result.json", "predictions.parquet", "metrics.jsonl")

@@ -18,6 +18,10 @@ renderings (`render_rgb`) of the matching teacher tiles (extra `rendered_from`, 
 rest come from the student regions with an appearance shift of strength s = 1 - consistency:
 illumination gain x(1 + 0.35 s), haze +s x (500, 350, 250) DN on B02/B03/B04, zoom x(1 + s) and a
 seasonal spectral shift (red-edge/NIR x(1 - 0.3 s), red x(1 + 0.3 s)).
+SCKD siblings (the `synthetic-small-paired` preset): `scenes="student"` makes the teacher pool the full MS tiles
+of the student pool's own scenes (ids `ms-of-<student id>`, the students' regions and footprints; needs
+consistency 0), and `link_scenes=True` on the student pool names that tile as each image's `rendered_from`
+without changing the image (still the appearance-shifted rendering of its scene).
 `write_synthetic_tree(out, ...)` writes `ms/<Class>/<id>.tif` and `rgb/<Class>/<id>.png`.
 """
 
@@ -208,7 +212,8 @@ def _shift_terms(bands: tuple[str, ...], s: float) -> tuple[np.ndarray, np.ndarr
 class Synthetic(Source):
     name = "synthetic"
     modality = "ms"  # the instance's modality follows option pool
-    defaults = {"pool": "teacher", "per_class": 50, "classes": 7, "seed": 0, "consistency": 0.0}
+    defaults = {"pool": "teacher", "per_class": 50, "classes": 7, "seed": 0, "consistency": 0.0, "scenes": "own",
+                "link_scenes": False}
     defaults["multilabel"] = 0.0  # fraction of mixed multi-label tiles (see multilabel_classes)
 
     def __init__(self, root: str | Path = ".", *, bands=None, size=64, **options):
@@ -233,6 +238,11 @@ class Synthetic(Source):
         self.multilabel = float(o["multilabel"])
         if not 0.0 <= self.multilabel <= 1.0:
             raise ConfigError(f"synthetic: multilabel must be a fraction in [0, 1], got {o['multilabel']!r}")
+        self.scenes, self.link_scenes = o["scenes"], bool(o["link_scenes"])
+        if self.scenes not in ("own", "student") or (self.scenes == "student" and self.pool != "teacher"):
+            raise ConfigError(f"synthetic: scenes must be 'own', or 'student' for the teacher pool, got {o}")
+        if (self.scenes == "student" or self.link_scenes) and (self.consistency != 0.0 or self.multilabel > 0):
+            raise ConfigError("synthetic: scenes='student' and link_scenes need consistency 0 and multilabel 0")
 
     # ---- layout ----------------------------------------------------------------------------------
     def placement(self, region: str, idx: int) -> tuple[str, float, float]:
@@ -249,10 +259,13 @@ class Synthetic(Source):
         for ci, cls in enumerate(self.classes):
             for k in range(self.per_class):
                 paired = self.pool == "student" and k < self.n_paired
-                regions = TEACHER_REGIONS if self.pool == "teacher" or paired else STUDENT_REGIONS
+                own_ms = self.pool == "teacher" and self.scenes == "own"
+                regions = TEACHER_REGIONS if own_ms or paired else STUDENT_REGIONS
                 region = regions[(ci + k) % len(regions)][0]
-                prefix = "t" if self.pool == "teacher" else "s"
+                prefix = "t" if own_ms else ("ms-of-s" if self.pool == "teacher" else "s")
                 extra = {"rendered_from": f"t-{cls}-{k:05d}"} if paired else {}
+                if self.link_scenes:
+                    extra = {"rendered_from": f"ms-of-s-{cls}-{k:05d}", "scene_link": True}
                 rows.append((f"{prefix}-{cls}-{k:05d}", cls, region, extra, self.placement(region, ci * self.per_class + k)))
         return rows
 
@@ -283,9 +296,12 @@ class Synthetic(Source):
         mixed = self._read_multilabel(sample)
         if mixed is not None:
             return mixed
-        if self.pool == "teacher":
-            return to_uint16(generate_ms(self.seed, sample.sample_id, sample.class_name, self.size, sample.bands))
-        return self.render_student(sample.sample_id, sample.class_name, sample.extra.get("rendered_from"))
+        if self.pool == "teacher":  # scenes="student": the tile of the student scene `ms-of-<student id>`
+            scene = sample.sample_id[len("ms-of-"):] if self.scenes == "student" else sample.sample_id
+            return to_uint16(generate_ms(self.seed, scene, sample.class_name, self.size, sample.bands))
+        linked = sample.extra.get("scene_link")  # a link to its scene's MS tile, not a rendering of it
+        return self.render_student(sample.sample_id, sample.class_name,
+                                   None if linked else sample.extra.get("rendered_from"))
 
     def render_student(self, sample_id: str, cls: str, rendered_from: str | None) -> np.ndarray:
         if rendered_from:

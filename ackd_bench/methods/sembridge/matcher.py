@@ -22,11 +22,12 @@ import torch.nn.functional as F
 from filelock import FileLock
 from torch import nn
 
-from ackd_bench.engine import faults
-from ackd_bench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.errors import ConfigError, DataError
 from ackd_bench.io import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from ackd_bench.models import EMBED_DIM, BackboneOutput, build_model
+from ackd_bench.runtime import faults
+from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
+from ackd_bench.runtime.device import numerics
 
 MATCHER_FORMAT = 1
 LOSSES = ("infonce", "clip_soft")
@@ -257,10 +258,11 @@ class MatcherInfo:
         return {"sha256": self.sha256, "val_loss": self.val_loss}
 
 
-def matcher_key(bench: Any, bands: tuple[str, ...], cfg: dict) -> str:
-    """Cache key from (benchmark manifests sha256, bands, arch, config hash, seed)."""
+def matcher_key(bench: Any, bands: tuple[str, ...], cfg: dict, device: torch.device | str) -> str:
+    """Cache key from (benchmark manifests sha256, bands, arch, config hash, seed, numerics of the training
+    device: device type, autocast, deterministic mode, torch version)."""
     payload = {"format": MATCHER_FORMAT, "manifests_sha256": dict(bench.manifests_sha256),
-               "bands": list(bands), "config": cfg}
+               "bands": list(bands), "config": cfg, "numerics": numerics(torch.device(device))}
     return f"{cfg['arch']}-s{cfg['seed']}-{sha256_bytes(canonical_json(payload).encode())[:16]}"
 
 
@@ -289,8 +291,8 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
                   bands: tuple[str, ...] | None = None) -> MatcherInfo:
     """Train (or load from cache) the SSM matcher for `bench` and the teacher `bands`."""
     cfg = resolve_matcher_cfg(cfg)
-    bands = tuple(bands or bench.teacher_bands)
-    key = matcher_key(bench, bands, cfg)
+    bands = bench.run_bands(bands)
+    key = matcher_key(bench, bands, cfg, device)
     path = Path(cache_dir) / "matchers" / f"{key}.pt"
     cached = _read_info(path)
     if cached is not None:

@@ -13,9 +13,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ackd_bench.engine import distributed, faults
+from ackd_bench.config import deep_update
 from ackd_bench.errors import ConfigError
 from ackd_bench.methods.base import Distiller, TeacherOutput
+from ackd_bench.methods.context import RunContext
 from ackd_bench.methods.sembridge.coral import CALIBRATED, OFFICIAL_WEIGHT, SCALES, coral, term_weight
 from ackd_bench.methods.sembridge.matcher import MatcherInfo, embed, load_matcher, resolve_matcher_cfg, train_matcher
 from ackd_bench.methods.sembridge.matching import (
@@ -27,6 +28,7 @@ from ackd_bench.methods.sembridge.matching import (
 from ackd_bench.methods.sembridge.planner import Planner, pool_tokens, refine, token_weights
 from ackd_bench.methods.sembridge.schedule import dynm_epochs
 from ackd_bench.models import BackboneOutput
+from ackd_bench.runtime import distributed, faults
 
 SEMBRIDGE_DEFAULTS: dict[str, Any] = {
     "no_ssm": False,
@@ -103,11 +105,29 @@ def _ot_weights(given: Any) -> dict[str, float | str]:
     return out
 
 
-class SemBridge(nn.Module):
-    """Adds SKA losses (ot1, ot2) to a base method and provides the SFM pairing hooks."""
+class SemBridge(Distiller):
+    """Adds SKA losses (ot1, ot2) to a base method and provides the SFM pairing hooks.
+
+    A Distiller whose student, loss weights, method_args and epoch state are its base method's: it delegates to
+    the base instead of keeping copies (so it does not run Distiller.__init__, which would parse them again)."""
+
+    uses_teacher = True
+    pairing_protocols = ("ssm", "ssm-free")
+
+    @classmethod
+    def finalize_config(cls, cfg: dict) -> dict:
+        """SEMBRIDGE_DEFAULTS merged into cfg["sembridge"] (once, here; the matcher's own defaults stay with the
+        matcher) and the pairing default: ssm, or random with no_ssm. Bad options fail here, early."""
+        out = super().finalize_config({**cfg, "pairing": cfg.get("pairing") or "ssm"})
+        given = {k: v for k, v in (cfg.get("sembridge") or {}).items() if v is not None}
+        out["sembridge"] = deep_update(SEMBRIDGE_DEFAULTS, given)
+        if cfg.get("pairing") is None and out["sembridge"].get("no_ssm"):
+            out["pairing"] = "random"
+        sembridge_options(out)
+        return out
 
     def __init__(self, base: Distiller, cfg: dict, teacher_token_dim: int, student_token_dim: int):
-        super().__init__()
+        nn.Module.__init__(self)
         self.base = base
         self.cfg = dict(cfg)
         self.opts = sembridge_options(self.cfg)
@@ -117,7 +137,8 @@ class SemBridge(nn.Module):
         self.scale = self.opts["coral_scale"]
         if self.opts["loss_form"] == "paper":  # 1, l1, 1 - l1 whatever the CORAL scale (the paper's is unknown)
             lam = float(self.opts["lambda1"])
-            base.w_ce, base.w_kd, self.w_ot = 1.0, lam, 1.0 - lam
+            base.set_loss_weights(1.0, lam)
+            self.w_ot = 1.0 - lam
         else:
             self.w_ot = self.opts["w_ot"][self.scale]
         self.ot_weights: dict[str, float] = {}  # the weight each term got (per-term when calibrated), recorded
@@ -130,7 +151,7 @@ class SemBridge(nn.Module):
         self.matcher_info: MatcherInfo | None = None
         self.dynm_schedule: list[int] = []
 
-    # --- Distiller API --------------------------------------------------------------------------
+    # --- Distiller API: the base's state; forward/forward_train/learnable_parameters are inherited ----------
     @property
     def student(self) -> nn.Module:
         return self.base.student
@@ -139,14 +160,9 @@ class SemBridge(nn.Module):
     def epoch(self) -> int:
         return self.base.epoch
 
-    def forward(self, x: torch.Tensor) -> BackboneOutput:
-        return self.base.student(x)
-
-    def forward_train(self, student_x: torch.Tensor, teacher: TeacherOutput, labels: torch.Tensor
-                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """One student forward; base losses (already weighted) + w_ot * (ot1, ot2)."""
-        s_out = self.base.student(student_x)
-        return s_out.logits, self.compute_losses(s_out, TeacherOutput(*teacher).detached(), labels)
+    @property
+    def num_classes(self) -> int:
+        return self.base.num_classes
 
     def ot1_features(self, s_tokens: torch.Tensor, t_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Planner-refined student and teacher tokens, aligned to a common N x C (L_ot1 compares them)."""
@@ -165,6 +181,13 @@ class SemBridge(nn.Module):
         self.ot_weights[name] = weight
         return weight * coral(source, target, self.scale)
 
+    def get_extra_state(self) -> dict[str, float]:
+        """The applied per-term weights travel with the checkpoint, so a resumed run records the same ones."""
+        return dict(self.ot_weights)
+
+    def set_extra_state(self, state: dict[str, float]) -> None:
+        self.ot_weights = {str(k): float(v) for k, v in (state or {}).items()}
+
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         losses = dict(self.base.compute_losses(s, t, labels))
         if not self.opts["no_ot1"]:
@@ -179,28 +202,19 @@ class SemBridge(nn.Module):
     def extra_modules(self) -> list[nn.Module]:
         return list(self.base.extra_modules()) + self.sembridge_modules()
 
-    def learnable_parameters(self) -> list[nn.Parameter]:
-        params = list(self.base.learnable_parameters())
-        for module in self.sembridge_modules():
-            params.extend(module.parameters())
-        return params
-
     def on_epoch_start(self, epoch: int, num_epochs: int) -> None:
         self.base.on_epoch_start(epoch, num_epochs)
 
     # --- SFM hooks ------------------------------------------------------------------------------
-    def run_bands(self, ctx: Any) -> tuple[str, ...]:
-        """The teacher band names of this run (cfg 'bands', else the benchmark's teacher_bands)."""
-        from ackd_bench.data.bands import resolve_band_set
-
-        spec = ctx.cfg.get("bands")
-        bands = resolve_band_set(spec) if spec else tuple(ctx.bench.teacher_bands)
+    def run_bands(self, ctx: RunContext) -> tuple[str, ...]:
+        """The run's teacher band names (resolved once, in the context), checked against the teacher inputs."""
+        bands = ctx.bands or ctx.bench.run_bands(ctx.cfg.get("bands"))
         if len(bands) != ctx.teacher_train.x.shape[1]:
             raise ConfigError(f"SemBridge: {len(bands)} bands {list(bands)} but teacher inputs have "
                               f"{ctx.teacher_train.x.shape[1]} channels")
         return bands
 
-    def initial_pairing(self, ctx: Any) -> pd.DataFrame | None:
+    def initial_pairing(self, ctx: RunContext) -> pd.DataFrame | None:
         """Round 0: SSM retrieval (class-conditional 'ssm' or label-free 'ssm-free'); None with no_ssm, so the
         engine's protocol (random or random-fixed, as for the baselines) pairs until a DynM round."""
         s, t = ctx.student_train, ctx.teacher_train
@@ -212,7 +226,7 @@ class SemBridge(nn.Module):
         cfg = {"seed": int(ctx.seed), **self.matcher_cfg, "norm": ctx.cfg.get("ms_norm", "mean_std")}
         with distributed.main_first():  # torchrun: rank 0 trains/caches the matcher, the others then load it
             self.matcher_info = train_matcher(ctx.bench, cfg, ctx.device, ctx.cache_dir, bands=bands)
-        _add(ctx, "matcher", time.perf_counter() - start)
+        ctx.add_time("matcher", time.perf_counter() - start)
         start = time.perf_counter()
         matcher = load_matcher(self.matcher_info.path, ctx.device, self.matcher_info.sha256)
         # gallery and queries: one block of rows per rank under torchrun, gathered in order (all rows otherwise)
@@ -223,7 +237,7 @@ class SemBridge(nn.Module):
         conditional = self.opts["pairing"] == "ssm"
         scores, idx = retrieve(s_emb, t_emb, s.labels if conditional else None,
                                t.labels if conditional else None, self.opts["retrieval_backend"])
-        _add(ctx, "gallery", time.perf_counter() - start)
+        ctx.add_time("gallery", time.perf_counter() - start)
         return pairing_table(s.sample_ids, t.sample_ids, idx, scores, round_idx=0, epoch=0,
                              protocol=self.opts["pairing"], matcher_sha256=self.matcher_info.sha256)
 
@@ -235,7 +249,7 @@ class SemBridge(nn.Module):
             self.dynm_schedule = dynm_epochs(num_epochs, self.opts["dynm_epochs"] or self.opts["dynm_schedule"])
         return list(self.dynm_schedule)
 
-    def rematch(self, ctx: Any, epoch: int, round_idx: int) -> pd.DataFrame:
+    def rematch(self, ctx: RunContext, epoch: int, round_idx: int) -> pd.DataFrame:
         """DynM: re-pair every student train image with its min-KL same-class teacher (current student)."""
         s, t = ctx.student_train, ctx.teacher_train
         # student logits: one block of rows per rank under torchrun, gathered; every rank then matches alike
@@ -244,7 +258,7 @@ class SemBridge(nn.Module):
         idx, kl = dynm_match(s_logits, t_logits, s.labels.to(s_logits.device), t.labels.to(s_logits.device),
                              float(self.opts["dynm_tau"]), self.opts["retrieval_backend"])
         sha = self.matcher_info.sha256 if self.matcher_info else None
-        faults.reached("dynm_round")  # crash tests (engine/faults.py); a no-op otherwise
+        faults.reached("dynm_round")  # crash tests (runtime/faults.py); a no-op otherwise
         return pairing_table(s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch,
                              protocol="dynm", matcher_sha256=sha)
 
@@ -261,8 +275,3 @@ class SemBridge(nn.Module):
             "matcher": self.matcher_info.summary() if self.matcher_info else None,
         }
         return out
-
-
-def _add(ctx: Any, key: str, seconds: float) -> None:
-    """Accumulate a phase time in ctx.timings (engine keys: matcher, gallery; it times rematch itself)."""
-    ctx.timings[key] = ctx.timings.get(key, 0.0) + seconds

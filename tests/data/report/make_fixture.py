@@ -23,9 +23,9 @@ import pandas as pd
 
 from ackd_bench.config import deep_update, resolve_config
 from ackd_bench.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
-from ackd_bench.report.cost import costs_from_embeddings
 from ackd_bench.report.identity import identity_hash
 from ackd_bench.report.validate import score
+from ackd_bench.transport_costs import costs_from_embeddings
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "eurosat-ms-200"
@@ -157,7 +157,7 @@ def cell_hash(run_dir: Path) -> str:
 
 
 def _epoch_transport(classes: list[str], seed: int, epoch: int, sckd: bool) -> dict:
-    """The real transport record (report.cost.costs_from_embeddings) on small seeded logits and embeddings whose
+    """The real transport record (transport_costs.costs_from_embeddings) on small seeded logits and embeddings whose
     teacher/student gap shrinks with the epoch."""
     rng = np.random.default_rng([seed, epoch])
     labels = np.repeat(np.arange(len(classes)), 6)

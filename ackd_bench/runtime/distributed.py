@@ -28,6 +28,8 @@ from typing import Callable, Iterator
 import torch
 import torch.distributed as dist
 
+from ackd_bench.runtime.device import resolve_device
+
 # Long: other ranks wait at a barrier while rank 0 trains the teacher / matcher when the cache lacks them.
 DEFAULT_TIMEOUT_S = 12 * 3600
 
@@ -76,8 +78,6 @@ def init_from_env(device_type: str) -> bool:
 @contextlib.contextmanager
 def session(device_name: str | None) -> Iterator[None]:
     """Process group for the duration of one command (init from the torchrun environment, destroy after)."""
-    from ackd_bench.engine.device import resolve_device
-
     started = False
     if env_world_size() > 1:
         started = init_from_env(resolve_device(device_name or "auto").type)
