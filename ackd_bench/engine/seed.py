@@ -12,6 +12,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ackd_bench.runtime.device import autocast_dtype
+
 
 def derive_seed(*parts: object) -> int:
     """A stable 63-bit seed from any parts, e.g. derive_seed(seed, "pairing", epoch)."""
@@ -52,8 +54,6 @@ def determinism_plan(device_type: str, deterministic: bool) -> dict:
     the same machine and software gives the same bits, unless an op has no deterministic CUDA kernel (torch then
     only warns; those ops are recorded). Without deterministic mode nothing is promised.
     """
-    from ackd_bench.runtime.device import autocast_dtype
-
     dtype = autocast_dtype(device_type, deterministic)
     why: list[str] = []
     if not deterministic:

@@ -26,6 +26,7 @@ from ackd_bench.engine.pools import load_pool
 from ackd_bench.engine.seed import generator, seed_everything, set_deterministic
 from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_write_json, read_json, sha256_file
+from ackd_bench.models import build_model
 from ackd_bench.runtime import faults
 from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
 from ackd_bench.runtime.device import autocast, numerics, prepare_input, prepare_model
@@ -118,8 +119,6 @@ def _lock(path: Path):
 def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: bool = False) -> dict:
     """Train from scratch on teacher train, select on teacher val OA (mAP when multi-label), evaluate
     teacher test; write teacher.pt. A multi-label benchmark trains with BCE-with-logits (teacher_loss)."""
-    from ackd_bench.models import build_model
-
     t = {**cfg["teacher"], "seed": teacher_seed(cfg)}  # "follow" resolved to the run's seed
     bands = teacher_bands(bench, cfg)
     start = time.perf_counter()
@@ -247,8 +246,6 @@ def teacher_summary(info: dict) -> str:
 
 def load_teacher(record: TeacherRecord, device: torch.device) -> torch.nn.Module:
     """The frozen teacher backbone in eval mode on `device`."""
-    from ackd_bench.models import build_model
-
     state = load_checkpoint(record.checkpoint, sha256=record.info.get("checkpoint_sha256"))  # hashed once
     model = build_model(state["arch"], in_channels=state["in_channels"], num_classes=state["num_classes"])
     model.load_state_dict(state["state_dict"])

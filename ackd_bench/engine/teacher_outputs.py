@@ -22,6 +22,7 @@ from ackd_bench.engine.cache import cache_root
 from ackd_bench.engine.loops import forward_all
 from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_path, atomic_write_json, read_json, sha256_file
+from ackd_bench.methods import TeacherOutput
 from ackd_bench.methods.context import PoolTensors
 from ackd_bench.runtime.device import numerics
 
@@ -82,8 +83,6 @@ def teacher_outputs(model: torch.nn.Module, teacher_sha256: str, bench, bands: l
                     split: str, pool: PoolTensors, batch_size: int, device: torch.device,
                     quiet: bool = False) -> CachedOutputs:
     """Cached outputs for `pool` (teacher `split`), computed and stored when missing or corrupt."""
-    from ackd_bench.methods import TeacherOutput
-
     entry = cache_root() / "teacher_outputs" / outputs_key(teacher_sha256, bench, bands, ms_norm, device)
     arrays = _load(entry, split, pool.sample_ids)
     reused = arrays is not None
@@ -125,7 +124,5 @@ class LiveTeacher:
         self.model, self.pool, self.device = model, pool, device
 
     def __call__(self, idx: torch.Tensor):
-        from ackd_bench.methods import TeacherOutput
-
         out = forward_all(self.model, self.pool.x[idx], len(idx), self.device, FIELDS)
         return TeacherOutput(**{f: out[f].to(self.device) for f in FIELDS})
