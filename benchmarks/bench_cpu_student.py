@@ -4,7 +4,7 @@ Usage: python benchmarks/bench_cpu_student.py [--sizes 32,64] [--repeats 5] [--s
 The step is the engine's student training step without the engine around it: ShuffleNetV2-0.5 forward,
 cross-entropy, backward, AdamW step, on random normalised images (3 x S x S, 10 classes), deterministic
 algorithms on (as in every run). Each variant is compared with the baseline (contiguous memory, eager, batch 64,
-torch's default thread count) in the same process: variants interleaved, median of --repeats timings of
+--threads threads, default 1) in the same process: variants interleaved, median of --repeats timings of
 --steps steps each after one warm-up round (defaults 3 and 3). Figures are images/s ratios variant / baseline (> 1 = faster).
 torch.compile's one-off compilation time is reported separately (`compile_s`): a short run pays it once.
 """
@@ -82,14 +82,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="threads of the baseline and the other variants")
     args = ap.parse_args(argv)
     torch.use_deterministic_algorithms(True)
-    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    threads = args.threads
     for size in (int(s) for s in args.sizes.split(",")):
         variants = {
             "baseline": (make_step(size, 64), 64, None),
             "channels_last": (make_step(size, 64, channels_last=True), 64, None),
-            "threads_1": (make_step(size, 64), 64, 1),
             f"threads_{os.cpu_count()}": (make_step(size, 64), 64, os.cpu_count()),
             "batch_32": (make_step(size, 32), 32, None),
             "batch_128": (make_step(size, 128), 128, None),

@@ -69,7 +69,7 @@ def test_numerics_and_cache_keys_carry_device_precision_and_mode(default_bench):
     bench = Benchmark.open(default_bench)
     cfg = resolve_config("fast", overrides={"device": "cpu", "teacher": {"arch": "resnet18"}})
     assert numerics(CPU, True) == {"device": "cpu", "autocast": None, "deterministic": True,
-                                   "torch": torch.__version__}
+                                   "torch": torch.__version__, "memory_format": "channels_last"}
     assert numerics(CUDA, False)["autocast"] == "bfloat16"
     keys = {teacher_key(bench, cfg, CPU), teacher_key(bench, cfg, CUDA),
             teacher_key(bench, {**cfg, "deterministic": False}, CUDA)}

@@ -181,7 +181,8 @@ def test_page_with_500_cells_renders(tmp_path):
             rows.append({"benchmark": "bench", "method": m, "pairing": "random", "variant": "fast", "protocol": "ACKD",
                          "pair": p, "n": 3, "oa_mean": oa, "oa_mean_text": f"{100 * oa:.2f} [x, y] (3)",
                          "status": "ranked", "paper_oa": np.nan, "f1_mean": oa, "oa_last_mean": oa,
-                         "w2_prob_mean": np.nan, "gw_mean": np.nan, "pair_cost_mean": np.nan, "distill_s_mean": 1.0,
+                         "w2_prob_mean": np.nan, "gw_mean": np.nan, "pair_cost_mean": np.nan,
+                         "pair_cost_sckd_mean": np.nan, "distill_s_mean": 1.0,
                          "config_hash": "0123456789abcdef", "_class": "tied" if m == "kd" else ""})
     cells = pd.DataFrame(rows)
     assert len(cells) == 504

@@ -42,7 +42,12 @@ def _submit_plan(root: Path, bench: Path, plan: dict, subs: Path, config: dict |
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory) -> Path:
-    return fx.build_benchmark(tmp_path_factory.mktemp("lbbench") / "bench")
+    """The default build without a declared paired sibling (its real card names `eurosat-sample-paired`): here
+    `oracle` on this build is the SCKD reference; test_declared_sckd_reference_and_paper_column declares one."""
+    out = fx.build_benchmark(tmp_path_factory.mktemp("lbbench") / "bench")
+    card = json.loads((out / "benchmark.json").read_text())
+    (out / "benchmark.json").write_text(json.dumps({**card, "sckd_reference": None}))
+    return out
 
 
 @pytest.fixture(scope="module")

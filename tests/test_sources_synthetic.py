@@ -128,3 +128,26 @@ def test_write_synthetic_tree_feeds_the_generic_sources(tmp_path):
     for gen, disk in zip(student.scan(), rgb.scan()):
         np.testing.assert_array_equal(rgb.read(disk), student.read(gen))
     assert Image.open(tmp_path / "rgb" / "Road" / "s-Road-00000.png").size == (32, 32)
+
+
+def test_confusable_pair_same_in_rgb_different_in_nir_swir():
+    """Crops and Grass: the RGB student sees the same distribution, the MS teacher a clear difference."""
+    from ackd_bench.data.sources.synthetic import RGB_CONFUSABLE
+    from ackd_bench.engine.probe import band_statistics, linear_probe
+
+    src = SYN(".", per_class=40, size=32, classes="Crops,Grass")
+    samples, arr = _read_all(src)
+    labels = np.array([s.class_name == "Grass" for s in samples], dtype=np.int64)
+    assert ("Crops", "Grass") in RGB_CONFUSABLE
+    crops, grass = arr[labels == 0].astype(float), arr[labels == 1].astype(float)
+    for band in ("B02", "B03", "B04"):  # visible means within 3 %
+        assert abs(crops[:, B[band]].mean() / grass[:, B[band]].mean() - 1) < 0.03, band
+    for band, factor in (("B08", 1.2), ("B8A", 1.2)):  # NIR clearly higher for the crop
+        assert crops[:, B[band]].mean() > factor * grass[:, B[band]].mean(), band
+    assert grass[:, B["B11"]].mean() > 1.2 * crops[:, B["B11"]].mean()  # drier grass in SWIR
+    # a band-statistics probe: near chance on the rendered RGB, perfect on the MS bands
+    rgb = render_rgb(arr, EUROSAT_ORDER)
+    half = np.arange(len(labels)) % 2 == 0
+    feats_rgb, feats_ms = band_statistics(rgb), band_statistics(arr)
+    assert linear_probe(feats_rgb[half], labels[half], feats_rgb[~half], labels[~half]) < 0.7
+    assert linear_probe(feats_ms[half], labels[half], feats_ms[~half], labels[~half]) > 0.95

@@ -1,7 +1,9 @@
-"""One code path for CPU and GPU: device choice, bf16 autocast and channels_last only on CUDA.
+"""One code path for CPU and GPU: device choice, bf16 autocast on CUDA, channels_last everywhere.
 
 bf16 autocast is used on CUDA only when deterministic mode is off (`autocast_dtype`): a deterministic run
-computes in float32. `numerics(device)` names everything here that changes the numbers; the teacher,
+computes in float32. channels_last (NHWC) also on the CPU: the ShuffleNetV2-0.5 student step runs 1.6-1.8x
+faster with it (benchmarks/bench_cpu_student.py, P8 in docs/performance.md) and stays deterministic (the same
+kernels every run). `numerics(device)` names everything here that changes the numbers; the teacher,
 teacher-output and matcher caches put it in their keys.
 """
 
@@ -49,19 +51,21 @@ def numerics(device: torch.device, deterministic: bool | None = None) -> dict:
         deterministic = torch.are_deterministic_algorithms_enabled()
     dtype = autocast_dtype(device.type, deterministic)
     return {"device": device.type, "autocast": str(dtype).removeprefix("torch.") if dtype else None,
-            "deterministic": bool(deterministic), "torch": torch.__version__}
+            "deterministic": bool(deterministic), "torch": torch.__version__,
+            "memory_format": str(memory_format(device)).removeprefix("torch.")}
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
-    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    """channels_last on every device (CUDA: tensor cores; CPU: oneDNN's NHWC kernels, P8)."""
+    return torch.channels_last
 
 
 def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """Move a model to the device (channels_last on CUDA)."""
+    """Move a model to the device (channels_last)."""
     return model.to(device=device, memory_format=memory_format(device))
 
 
 def prepare_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A 4-D image batch on the device (channels_last on CUDA)."""
+    """A 4-D image batch on the device (channels_last)."""
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=memory_format(device)) if x.dim() == 4 else x
