@@ -207,11 +207,55 @@ def _progress(items, quiet: bool, desc: str, total: int | None = None):
 
 
 # ---------------------------------------------------------------- main entry
+@dataclass
+class BuildPlan:
+    """Everything a build decides before it reads a pixel (`plan_build`): classes and labels, the samples of
+    each pool, the SCKD pairs, the split assignment, the pool rule, the footprint overlaps. `materialise`
+    then reads every sample once and writes the benchmark folder."""
+
+    spec: BuildSpec
+    teacher_source: Any  # the teacher's data.sources.Source (scanned)
+    student_source: Any
+    bands: tuple[str, ...]  # the card's default teacher band selection
+    fractions: tuple[float, float, float]
+    train_fractions: tuple[float, ...]
+    classes: list[str]
+    label: dict[str, int]  # class -> label index
+    teacher: dict  # sample id -> (RawSample, class), the teacher pool
+    student: dict
+    dropped: dict  # per pool, per source class: samples dropped by the class map
+    class_map: dict | None
+    multilabel: dict | None  # a multi-label teacher's labels, primary source classes and card entry
+    rule: str  # the pool rule (data/splits.POOL_RULES)
+    pairs: dict[str, str]  # student id -> the teacher tile it was rendered from (SCKD pairs)
+    pair_tiles: dict  # teacher tile id -> (RawSample, class), for every paired tile
+    split_of: dict[str, dict[str, str]]  # pool -> sample id -> split
+    counts: dict  # pool -> per-split class counts
+    fraction_of: dict[str, float] | None  # student train id -> smallest train fraction holding it
+    overlaps: int  # teacher/student footprint overlaps (allowed ones)
+
+    @property
+    def teacher_root(self) -> str:
+        return self.spec.teacher.root or self.spec.teacher.source
+
+    @property
+    def student_root(self) -> str:
+        return self.spec.student.root or self.spec.student.source
+
+
 def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, quiet: bool = False) -> dict:
     """Build the benchmark folder `out` from `spec`; returns the card. Bad input -> DataError/ConfigError."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise DataError("output folder exists and is not empty (pass --overwrite to replace it)", out)
+    plan = plan_build(spec)
+    with atomic_dir(out, overwrite=True) as tmp:
+        return materialise(plan, tmp, quiet)
+
+
+def plan_build(spec: BuildSpec) -> BuildPlan:
+    """Validate `spec`, scan both sources (headers only), map classes, form the pools and pairs, assign the
+    splits and train fractions, check class coverage and footprints. Writes nothing."""
     fractions = check_fractions(spec.fractions)
     train_fractions = check_train_fractions(spec.train_fractions) if spec.train_fractions else ()
     bands_sel = resolve_band_set(spec.bands)
@@ -273,28 +317,37 @@ def build_dataset(spec: BuildSpec, out: str | Path, *, overwrite: bool = False, 
         strict = "region" if spec.split_by == "region" else rule
         overlaps = checks.check_disjoint_footprints([s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt)
 
-    with atomic_dir(out, overwrite=True) as tmp:
-        card = _materialise(spec, tmp, classes, label, teacher, student, pairs, pair_tiles, split_of, t_src, s_src, bands_sel, quiet,
-                            multilabel, fraction_of if train_fractions else None)
-        card.update(
-            name=spec.name, version=str(spec.version), description=spec.description, classes=classes, size=int(spec.size),
-            sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
-                         **({"details": d} if (d := src.card_details()) else {})}
-                     for p, ps, src in (("teacher", spec.teacher, t_src), ("student", spec.student, s_src))},
-            split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
-                   "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": overlaps},
-            counts=dict(sorted(counts.items())), paired=bool(pairs), class_map=cmap,
-            sckd_reference=spec.sckd_reference if rule != "paired" else None,
-            sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
-            dropped=dropped,
-            **({"train_fractions": _fraction_card(train_fractions, fraction_of, student, classes, spec.seed)} if train_fractions else {}),
-            loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
-        )
-        if multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
-            card["multilabel"] = multilabel["card"]
-        card.update({k: v for k, v in spec.card_extra.items() if k not in card})
-        atomic_write_json(tmp / "benchmark.json", card)
-        _publishable(tmp)
+    return BuildPlan(spec=spec, teacher_source=t_src, student_source=s_src, bands=tuple(bands_sel),
+                     fractions=fractions, train_fractions=tuple(train_fractions), classes=classes, label=label,
+                     teacher=teacher, student=student, dropped=dropped, class_map=cmap, multilabel=multilabel,
+                     rule=rule, pairs=pairs, pair_tiles=pair_tiles, split_of=split_of, counts=counts,
+                     fraction_of=fraction_of if train_fractions else None, overlaps=overlaps)
+
+
+def materialise(plan: BuildPlan, tmp: Path, quiet: bool = False) -> dict:
+    """Write the benchmark of `plan` into the (temporary) folder `tmp`: files, manifests, packed arrays, stats,
+    then the card (returned)."""
+    spec, rule, fractions, train_fractions = plan.spec, plan.rule, plan.fractions, plan.train_fractions
+    card = _write_pools(plan, tmp, quiet)
+    card.update(
+        name=spec.name, version=str(spec.version), description=spec.description, classes=plan.classes, size=int(spec.size),
+        sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
+                     **({"details": d} if (d := src.card_details()) else {})}
+                 for p, ps, src in (("teacher", spec.teacher, plan.teacher_source), ("student", spec.student, plan.student_source))},
+        split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
+               "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": plan.overlaps},
+        counts=dict(sorted(plan.counts.items())), paired=bool(plan.pairs), class_map=plan.class_map,
+        sckd_reference=spec.sckd_reference if rule != "paired" else None,
+        sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
+        dropped=plan.dropped,
+        **({"train_fractions": _fraction_card(train_fractions, plan.fraction_of, plan.student, plan.classes, spec.seed)} if train_fractions else {}),
+        loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
+    )
+    if plan.multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
+        card["multilabel"] = plan.multilabel["card"]
+    card.update({k: v for k, v in spec.card_extra.items() if k not in card})
+    atomic_write_json(tmp / "benchmark.json", card)
+    _publishable(tmp)
     return card
 
 
@@ -430,10 +483,13 @@ class _PoolWriter:
         return next(iter(self.arrays.values())).shape[1:]
 
 
-def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, pairs, pair_tiles, split_of,
-                 t_src, s_src, bands_sel, quiet, multilabel: dict | None = None,
-                 fraction_of: dict[str, float] | None = None) -> dict:
+def _write_pools(plan: BuildPlan, tmp: Path, quiet: bool) -> dict:
     """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
+    spec, label, teacher, student, pairs, pair_tiles = \
+        plan.spec, plan.label, plan.teacher, plan.student, plan.pairs, plan.pair_tiles
+    split_of, t_src, s_src, multilabel, fraction_of = \
+        plan.split_of, plan.teacher_source, plan.student_source, plan.multilabel, plan.fraction_of
+
     def order(items: dict) -> list[str]:
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
 
@@ -442,7 +498,7 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
                      label_sets=multilabel["labels"] if multilabel else None,
                      source_class=multilabel["source_class"] if multilabel else None)
     tw.run()
-    band_indices(tw.bands, bands_sel)  # the default selection must exist
+    band_indices(tw.bands, plan.bands)  # the default selection must exist
     sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)
     sw.run()
     checks.check_disjoint_content(tw.sha, sw.sha, t_root_txt)
@@ -497,7 +553,7 @@ def _materialise(spec: BuildSpec, tmp: Path, classes, label, teacher, student, p
             write_table(pairs_df, p)
         manifests["sckd_pairs.parquet"] = sha256_file(tmp / "sckd_pairs.parquet")
     return {
-        "teacher_bands": list(bands_sel),
+        "teacher_bands": list(plan.bands),
         "available_bands": list(tw.bands),
         "roots": {"teacher": tw.root, "student": sw.root},
         "manifests_sha256": manifests,
