@@ -21,6 +21,7 @@ $(STAMP): requirements-cpu.txt setup.cfg pyproject.toml
 
 test: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q
 
 # The main job. 1) The embedded real sample (smoke scale: 20 student test images, its CIs cannot resolve

@@ -94,8 +94,15 @@ OFFICIAL_PROFILE: dict[str, Any] = {
     "w_ce": 0.3,
     "w_kd": 0.4,
     "warmups": "official",  # DKD: min(epoch / 20, 1) with the 0-based epoch, as ACKD's train.py
-    "teacher": {"epochs": 200, "batch_size": 256, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
-                "cosine": False, "augment": "none"},
+    "teacher": {
+        "epochs": 200,
+        "batch_size": 256,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "weight_decay": 0.0,
+        "cosine": False,
+        "augment": "none",
+    },
     "bands": ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B10", "B11", "B12"],  # data/bands.py paper10
     "ms_norm": "per_image_max",
     "sembridge": {
@@ -106,8 +113,17 @@ OFFICIAL_PROFILE: dict[str, Any] = {
         "dynm_tau": 3.0,
         "planner_dim": 512,
         "planner_heads": 8,
-        "matcher": {"arch": "resnet34", "epochs": 100, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-3,
-                    "proj_dim": 256, "dropout": 0.1, "loss": "clip_soft", "clip_temperature": 1.0},
+        "matcher": {
+            "arch": "resnet34",
+            "epochs": 100,
+            "batch_size": 64,
+            "lr": 1e-3,
+            "weight_decay": 1e-3,
+            "proj_dim": 256,
+            "dropout": 0.1,
+            "loss": "clip_soft",
+            "clip_temperature": 1.0,
+        },
     },
 }
 
@@ -130,8 +146,12 @@ PROFILES: dict[str, dict[str, Any]] = {
 FREE_FORM = ("method_args", "sembridge")
 
 # What a benchmark card records as the loss weights its numbers assume (the official protocol's).
-LOSS_WEIGHTS_DEFAULT: dict[str, Any] = {"w_ce": DEFAULTS["w_ce"], "w_kd": DEFAULTS["w_kd"], "w_ot": OFFICIAL_OT_WEIGHT,
-                                        "form": "official"}
+LOSS_WEIGHTS_DEFAULT: dict[str, Any] = {
+    "w_ce": DEFAULTS["w_ce"],
+    "w_kd": DEFAULTS["w_kd"],
+    "w_ot": OFFICIAL_OT_WEIGHT,
+    "form": "official",
+}
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "device": ("auto", "cpu", "cuda"),
@@ -226,8 +246,9 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"config {key}={cfg[key]!r}: expected one of {', '.join(options)}")
     for key in ("optimizer", "augment"):
         if cfg["teacher"][key] not in CHOICES[key]:
-            raise ConfigError(f"config teacher.{key}={cfg['teacher'][key]!r}: expected one of "
-                              f"{', '.join(CHOICES[key])}")
+            raise ConfigError(
+                f"config teacher.{key}={cfg['teacher'][key]!r}: expected one of {', '.join(CHOICES[key])}"
+            )
     for key in ("batch_size", "eval_batch_size"):
         if not _positive_int(cfg[key]):
             raise ConfigError(f"config {key}={cfg[key]!r}: expected a positive integer")
@@ -235,13 +256,18 @@ def validate(cfg: dict) -> None:
         raise ConfigError(f"config teacher.batch_size={cfg['teacher']['batch_size']!r}: expected a positive integer")
     for where, section in (("", cfg), ("teacher.", cfg["teacher"])):
         if section["epochs"] is not None and not _positive_int(section["epochs"]):
-            raise ConfigError(f"config {where}epochs={section['epochs']!r}: expected a positive integer "
-                              f"(or null: from {where}steps)")
+            raise ConfigError(
+                f"config {where}epochs={section['epochs']!r}: expected a positive integer (or null: from {where}steps)"
+            )
         if section["epochs"] is None and not _positive_int(section["steps"]):
-            raise ConfigError(f"config {where}steps={section['steps']!r}: expected a positive integer "
-                              f"(or set {where}epochs)")
-        if not isinstance(section["min_epochs"], int) or isinstance(section["min_epochs"], bool) \
-                or section["min_epochs"] < 0:
+            raise ConfigError(
+                f"config {where}steps={section['steps']!r}: expected a positive integer (or set {where}epochs)"
+            )
+        if (
+            not isinstance(section["min_epochs"], int)
+            or isinstance(section["min_epochs"], bool)
+            or section["min_epochs"] < 0
+        ):
             raise ConfigError(f"config {where}min_epochs={section['min_epochs']!r}: expected an integer >= 0")
     if not isinstance(cfg["cost_every"], int) or cfg["cost_every"] < 0:
         raise ConfigError(f"config cost_every={cfg['cost_every']!r}: expected an integer >= 0")
@@ -280,9 +306,15 @@ def budget_record(section: dict, n_train: int) -> dict:
     """How the epochs of `section` were chosen, for run records and teacher info."""
     per_epoch = steps_per_epoch(n_train, int(section["batch_size"]))
     epochs = derive_epochs(section, n_train)
-    return {"rule": "epochs" if section.get("epochs") is not None else "steps", "steps_budget": section.get("steps"),
-            "min_epochs": section.get("min_epochs"), "train_images": int(n_train), "steps_per_epoch": per_epoch,
-            "epochs": epochs, "steps": epochs * per_epoch}
+    return {
+        "rule": "epochs" if section.get("epochs") is not None else "steps",
+        "steps_budget": section.get("steps"),
+        "min_epochs": section.get("min_epochs"),
+        "train_images": int(n_train),
+        "steps_per_epoch": per_epoch,
+        "epochs": epochs,
+        "steps": epochs * per_epoch,
+    }
 
 
 def recipe(section: dict) -> dict:
@@ -307,8 +339,11 @@ def teacher_seed(cfg: dict) -> int:
 def teacher_config(cfg: dict) -> dict:
     """The part of the config that determines a teacher checkpoint (besides benchmark, arch, bands); the seed
     resolved, so "follow" and the equal fixed seed share one teacher."""
-    return {"teacher": {**cfg["teacher"], "seed": teacher_seed(cfg)}, "ms_norm": cfg["ms_norm"],
-            "deterministic": cfg["deterministic"]}
+    return {
+        "teacher": {**cfg["teacher"], "seed": teacher_seed(cfg)},
+        "ms_norm": cfg["ms_norm"],
+        "deterministic": cfg["deterministic"],
+    }
 
 
 def dump_yaml(cfg: dict) -> str:

@@ -29,8 +29,15 @@ OFFICIAL_METHOD_ARGS: dict[str, dict[str, Any]] = {
 }
 
 OFFICIAL_MATCHER: dict[str, Any] = {  # configration/config_matcher.py, train_matcher.py, model/CLIP*.py
-    "arch": "resnet34", "epochs": 100, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-3, "proj_dim": 256,
-    "dropout": 0.1, "loss": "clip_soft", "clip_temperature": 1.0,
+    "arch": "resnet34",
+    "epochs": 100,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "weight_decay": 1e-3,
+    "proj_dim": 256,
+    "dropout": 0.1,
+    "loss": "clip_soft",
+    "clip_temperature": 1.0,
 }
 
 
@@ -56,17 +63,20 @@ def _cfg(path: str, default: Any = None) -> Callable[[dict, Any], Any]:
         for part in path.split("."):
             node = node.get(part, default) if isinstance(node, dict) else default
         return node
+
     return get
 
 
 def _epochs(section: str | None) -> Callable[[dict, Any], Any]:
     """The epochs of the run (section None) or of cfg[section]; a step budget not yet turned into epochs is
     shown as "<steps> steps"."""
+
     def get(cfg: dict, method: Any) -> Any:
         node = cfg.get(section) or {} if section else cfg
         if node.get("epochs") is None and node.get("steps") is not None:
             return f"{node['steps']} steps"
         return node.get("epochs")
+
     return get
 
 
@@ -79,6 +89,7 @@ def _matcher(key: str) -> Callable[[dict, Any], Any]:
         from ackd_bench.methods.sembridge.matcher import MATCHER_DEFAULTS  # lazy: only SemBridge runs need it
 
         return (method.matcher_cfg or {}).get(key, MATCHER_DEFAULTS[key])
+
     return get
 
 
@@ -119,8 +130,12 @@ OFFICIAL: list[Setting] = [
     Setting("ms_norm", "per_image_max", _cfg("ms_norm")),
     # SemBridge (train.py, utils/loss_kd.py, model/attention.py)
     Setting("sembridge.coral_scale", "official", _sem("coral_scale"), lambda cfg, method: _bridged(method)),
-    Setting("sembridge.w_ot", 0.003, lambda cfg, method: method.opts["w_ot"][method.opts["coral_scale"]],
-            lambda cfg, method: _bridged(method) and method.opts["loss_form"] == "code"),
+    Setting(
+        "sembridge.w_ot",
+        0.003,
+        lambda cfg, method: method.opts["w_ot"][method.opts["coral_scale"]],
+        lambda cfg, method: _bridged(method) and method.opts["loss_form"] == "code",
+    ),
     Setting("sembridge.loss_form", "code", _sem("loss_form"), lambda cfg, method: _bridged(method)),
     Setting("sembridge.dynm_tau", 3.0, _sem("dynm_tau"), lambda cfg, method: _bridged(method)),
     Setting("sembridge.planner_dim", 512, _sem("planner_dim"), lambda cfg, method: _bridged(method)),
@@ -133,8 +148,11 @@ OFFICIAL: list[Setting] = [
 
 # Differences no setting can remove yet: listed in every record (docs/fidelity.md, "not configurable").
 UNCONFIGURABLE: list[dict[str, Any]] = [
-    {"key": "student_norm", "official": "(x / 255 - 0.5) / 0.5 per channel",
-     "run": "(x / 255 - mean_c) / std_c with student-train statistics"},
+    {
+        "key": "student_norm",
+        "official": "(x / 255 - 0.5) / 0.5 per channel",
+        "run": "(x / 255 - mean_c) / std_c with student-train statistics",
+    },
 ]
 
 
@@ -176,8 +194,11 @@ def _same(a: Any, b: Any) -> bool:
 def deviations(cfg: dict, method: Any) -> list[dict[str, Any]]:
     """[{key, official, run}] for every official setting the run departs from (under --profile official only
     the UNCONFIGURABLE ones)."""
-    out = [{"key": s.key, "official": s.official, "run": s.value(cfg, method)}
-           for s in OFFICIAL if s.applies(cfg, method) and not _same(s.value(cfg, method), s.official)]
+    out = [
+        {"key": s.key, "official": s.official, "run": s.value(cfg, method)}
+        for s in OFFICIAL
+        if s.applies(cfg, method) and not _same(s.value(cfg, method), s.official)
+    ]
     base = _base(method)
     for key, official in OFFICIAL_METHOD_ARGS.get(base.name, {}).items():
         run = base.hparams.get(key)

@@ -47,9 +47,9 @@ def _type_ok(value: Any, name: str) -> bool:
 def _walk(value: Any, schema: dict, where: str, out: list[str], root: dict) -> None:
     if "$ref" in schema:
         ref = schema["$ref"]
-        if not ref.startswith("#/$defs/") or ref[len("#/$defs/"):] not in root.get("$defs", {}):
+        if not ref.startswith("#/$defs/") or ref[len("#/$defs/") :] not in root.get("$defs", {}):
             raise ValueError(f"schema uses an unsupported or unknown $ref {ref!r}")
-        schema = root["$defs"][ref[len("#/$defs/"):]]
+        schema = root["$defs"][ref[len("#/$defs/") :]]
     if "anyOf" in schema:
         tries = []
         for branch in schema["anyOf"]:

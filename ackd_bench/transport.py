@@ -121,8 +121,9 @@ def sinkhorn_bias_bound(reg: float, n: int, m: int, scale: float) -> float:
     return float(scale) * float(reg) * math.log(min(int(n), int(m)))
 
 
-def wasserstein(x: Any, y: Any, method: str = "exact", reg: float = 0.05, max_iter: int | None = None,
-                *, normalise: bool = True) -> dict:
+def wasserstein(
+    x: Any, y: Any, method: str = "exact", reg: float = 0.05, max_iter: int | None = None, *, normalise: bool = True
+) -> dict:
     """W2 between the empirical distributions of rows of `x` and `y`.
 
     With `normalise` (embeddings) rows are L2-normalised first and the Sinkhorn cost scale is 4; without it
@@ -143,8 +144,13 @@ def wasserstein(x: Any, y: Any, method: str = "exact", reg: float = 0.05, max_it
     else:
         value, iterations = _sinkhorn(a, b, cost / scale, reg, max_iter or DEFAULT_SINKHORN_ITER)
         value, reg_out = value * scale, float(reg)
-    return {"w": math.sqrt(max(value, 0.0)), "method": method, "reg": reg_out,
-            "iterations": iterations, "n": [int(len(x)), int(len(y))]}
+    return {
+        "w": math.sqrt(max(value, 0.0)),
+        "method": method,
+        "reg": reg_out,
+        "iterations": iterations,
+        "n": [int(len(x)), int(len(y))],
+    }
 
 
 def gromov_wasserstein(x: Any, y: Any, max_iter: int | None = None) -> dict:
@@ -166,11 +172,13 @@ def gromov_wasserstein(x: Any, y: Any, max_iter: int | None = None) -> dict:
     outer = int(max_iter or DEFAULT_GW_ITER)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        value, log = ot.gromov.gromov_wasserstein2(c1, c2, p, q, loss_fun="square_loss", log=True, max_iter=outer,
-                                                   numItermaxEmd=DEFAULT_EXACT_ITER)
+        value, log = ot.gromov.gromov_wasserstein2(
+            c1, c2, p, q, loss_fun="square_loss", log=True, max_iter=outer, numItermaxEmd=DEFAULT_EXACT_ITER
+        )
     iterations = len(log.get("loss", [])) - 1
-    messages = [str(w.message) for w in caught if "numitermax" in str(w.message).lower()
-                or "optimal" in str(w.message).lower()]
+    messages = [
+        str(w.message) for w in caught if "numitermax" in str(w.message).lower() or "optimal" in str(w.message).lower()
+    ]
     if log.get("result_code", 1) != 1 or iterations >= outer or messages:
         reason = messages[0] if messages else f"{outer} conditional-gradient iterations"
         raise TransportError(f"Gromov-Wasserstein did not converge: {reason}")
@@ -247,16 +255,30 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _one_class(t_logits: Any, t_emb: Any, s_logits: Any, s_emb: Any, aligned: bool, temperature: float,
-               method: str, reg: float, max_iter: int | None) -> dict:
+def _one_class(
+    t_logits: Any,
+    t_emb: Any,
+    s_logits: Any,
+    s_emb: Any,
+    aligned: bool,
+    temperature: float,
+    method: str,
+    reg: float,
+    max_iter: int | None,
+) -> dict:
     p_t, p_s = softmax(t_logits, temperature), softmax(s_logits, temperature)
     w2 = wasserstein(p_t, p_s, method=method, reg=reg, max_iter=max_iter, normalise=False)
     gw = gromov_wasserstein(t_emb, s_emb)
     diag = None  # undefined when the two embedding dimensions differ (GW does not need them equal)
     if t_emb.shape[1] == s_emb.shape[1]:
         diag = wasserstein(t_emb, s_emb, method=method, reg=reg, max_iter=max_iter)["w"]
-    return {"w2_prob": w2["w"], "gw": gw["gw"], "pair_cost": pair_cost(p_t, p_s) if aligned else None,
-            "w2_embed_diag": diag, "n": w2["n"]}
+    return {
+        "w2_prob": w2["w"],
+        "gw": gw["gw"],
+        "pair_cost": pair_cost(p_t, p_s) if aligned else None,
+        "w2_embed_diag": diag,
+        "n": w2["n"],
+    }
 
 
 def class_costs(
@@ -287,8 +309,12 @@ def class_costs(
     """
     _check_method(method)
     t_lab, s_lab = _labels(teacher_labels), _labels(student_labels)
-    if len(t_lab) != len(teacher_emb) or len(t_lab) != len(teacher_logits) \
-            or len(s_lab) != len(student_emb) or len(s_lab) != len(student_logits):
+    if (
+        len(t_lab) != len(teacher_emb)
+        or len(t_lab) != len(teacher_logits)
+        or len(s_lab) != len(student_emb)
+        or len(s_lab) != len(student_logits)
+    ):
         raise TransportError("embeddings, logits and labels differ in length")
     if aligned and len(t_lab) != len(s_lab):
         raise TransportError("aligned sides need one partner row per student row")
@@ -308,8 +334,17 @@ def class_costs(
         else:
             t_rows = t_rows[_subsample(len(t_rows), n_max, seed, 2 * label)]
             s_rows = s_rows[_subsample(len(s_rows), n_max, seed, 2 * label + 1)]
-        res = _one_class(_take(teacher_logits, t_rows), _take(teacher_emb, t_rows), _take(student_logits, s_rows),
-                         _take(student_emb, s_rows), aligned, temperature, method, reg, max_iter)
+        res = _one_class(
+            _take(teacher_logits, t_rows),
+            _take(teacher_emb, t_rows),
+            _take(student_logits, s_rows),
+            _take(student_emb, s_rows),
+            aligned,
+            temperature,
+            method,
+            reg,
+            max_iter,
+        )
         counts[name] = res.pop("n")
         per_class[name] = res
     out = {k: _mean([c[k] for c in per_class.values()]) for k in (*HEADLINE, "w2_embed_diag")}

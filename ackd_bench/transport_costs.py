@@ -35,8 +35,13 @@ def _partners(emb: Any, pairs: Any) -> tuple[Any, Any, Any, Any, np.ndarray]:
     if len(s_rows) == 0:
         raise TransportError("the pairing pairs none of the run's student samples")
     s_lab = np.asarray(_field(emb, "student_labels"))
-    return (_take(_field(emb, "teacher_logits"), t_rows), _take(_field(emb, "teacher_emb"), t_rows),
-            _take(_field(emb, "student_logits"), s_rows), _take(_field(emb, "student_emb"), s_rows), s_lab[s_rows])
+    return (
+        _take(_field(emb, "teacher_logits"), t_rows),
+        _take(_field(emb, "teacher_emb"), t_rows),
+        _take(_field(emb, "student_logits"), s_rows),
+        _take(_field(emb, "student_emb"), s_rows),
+        s_lab[s_rows],
+    )
 
 
 def _take(x: Any, rows: np.ndarray) -> Any:
@@ -52,9 +57,16 @@ def _paired_costs(side: Any, pairs: Any, opts: dict) -> dict:
     return class_costs(t_logits, t_emb, lab, s_logits, s_emb, lab, aligned=True, **opts)
 
 
-def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None = 500, reg: float = 0.05,
-                          seed: int = 0, classes: list[str] | None = None,
-                          temperature: float = DEFAULT_TEMPERATURE) -> dict:
+def costs_from_embeddings(
+    emb: Any,
+    *,
+    method: str = "exact",
+    n_max: int | None = 500,
+    reg: float = 0.05,
+    seed: int = 0,
+    classes: list[str] | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> dict:
     """The `transport` record (docs/results-schema.md) under the run's pairing, and under the SCKD pairs when
     `emb` has them (else "sckd" is None).
 
@@ -62,30 +74,56 @@ def costs_from_embeddings(emb: Any, *, method: str = "exact", n_max: int | None 
     optionally sckd_pairs with the paired tiles' sckd_teacher_{ids,logits,emb}.
     """
     classes = classes or _field(emb, "classes")
-    opts = {"classes": list(classes) if classes is not None else None, "method": method, "n_max": n_max,
-            "reg": reg, "seed": seed, "temperature": temperature}
-    head = {"method": method, "reg": float(reg) if method == "sinkhorn" else None, "n_max": n_max,
-            "temperature": float(temperature), "seed": int(seed), "gw_solver": "conditional_gradient",
-            "ground_cost": dict(GROUND_COSTS)}
+    opts = {
+        "classes": list(classes) if classes is not None else None,
+        "method": method,
+        "n_max": n_max,
+        "reg": reg,
+        "seed": seed,
+        "temperature": temperature,
+    }
+    head = {
+        "method": method,
+        "reg": float(reg) if method == "sinkhorn" else None,
+        "n_max": n_max,
+        "temperature": float(temperature),
+        "seed": int(seed),
+        "gw_solver": "conditional_gradient",
+        "ground_cost": dict(GROUND_COSTS),
+    }
     pairing = _field(emb, "pairing")
     if pairing is not None and len(pairing):
         out = {**head, "teacher_side": "partners", **_paired_costs(emb, pairing, opts)}
     else:  # no pairing table (or another split): each class's whole teacher pool
-        out = {**head, "teacher_side": "class_pool",
-               **class_costs(_field(emb, "teacher_logits"), _field(emb, "teacher_emb"), _field(emb, "teacher_labels"),
-                             _field(emb, "student_logits"), _field(emb, "student_emb"), _field(emb, "student_labels"),
-                             **opts)}
+        out = {
+            **head,
+            "teacher_side": "class_pool",
+            **class_costs(
+                _field(emb, "teacher_logits"),
+                _field(emb, "teacher_emb"),
+                _field(emb, "teacher_labels"),
+                _field(emb, "student_logits"),
+                _field(emb, "student_emb"),
+                _field(emb, "student_labels"),
+                **opts,
+            ),
+        }
     out["sckd"] = None
     sckd_pairs = _field(emb, "sckd_pairs")
     # the paired tiles are not in the ACKD teacher pool: their outputs come as sckd_teacher_{ids,logits,emb}
     side = emb
     if _field(emb, "sckd_teacher_ids") is not None:
         side = {k: _field(emb, k) for k in ("student_ids", "student_emb", "student_logits", "student_labels")}
-        side.update(teacher_ids=_field(emb, "sckd_teacher_ids"), teacher_emb=_field(emb, "sckd_teacher_emb"),
-                    teacher_logits=_field(emb, "sckd_teacher_logits"))
+        side.update(
+            teacher_ids=_field(emb, "sckd_teacher_ids"),
+            teacher_emb=_field(emb, "sckd_teacher_emb"),
+            teacher_logits=_field(emb, "sckd_teacher_logits"),
+        )
     if sckd_pairs is not None:  # only pairs whose tile and student are embedded (the same split)
-        sckd_pairs = sckd_pairs[sckd_pairs["teacher_id"].astype(str).isin([str(i) for i in side["teacher_ids"]])
-                                & sckd_pairs["student_id"].astype(str).isin([str(i) for i in side["student_ids"]])]
+        sckd_pairs = sckd_pairs[
+            sckd_pairs["teacher_id"].astype(str).isin([str(i) for i in side["teacher_ids"]])
+            & sckd_pairs["student_id"].astype(str).isin([str(i) for i in side["student_ids"]])
+        ]
     if sckd_pairs is not None and len(sckd_pairs):
         out["sckd"] = _paired_costs(side, sckd_pairs, opts)
     return out

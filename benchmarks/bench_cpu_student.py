@@ -29,8 +29,9 @@ from benchmarks.harness import record  # noqa: E402
 ARCH = "shufflenetv2_x0_5"
 
 
-def make_step(size: int, batch: int, channels_last: bool = False, compiled: bool = False,
-              seed: int = 0) -> Callable[[], None]:
+def make_step(
+    size: int, batch: int, channels_last: bool = False, compiled: bool = False, seed: int = 0
+) -> Callable[[], None]:
     """A closure running one training step of a fresh student on a fixed random batch."""
     from ackd_bench.models import build_model
 
@@ -114,15 +115,35 @@ def main(argv: list[str]) -> int:
             extra = {"images_per_s": round(value, 1), "baseline_images_per_s": round(base, 1)}
             if name == "compile":
                 extra.update(compile_note)
-            record(f"P8-{size}px-{name}", ratio=value / base, goal="info: images/s vs baseline (>1 faster)",
-                   a_s=round(64 * args.steps / base, 4), b_s=None, n=args.repeats,
-                   params={"size": size, "arch": ARCH, "steps": args.steps, "threads_default": threads,
-                           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}, extra=extra)
+            record(
+                f"P8-{size}px-{name}",
+                ratio=value / base,
+                goal="info: images/s vs baseline (>1 faster)",
+                a_s=round(64 * args.steps / base, 4),
+                b_s=None,
+                n=args.repeats,
+                params={
+                    "size": size,
+                    "arch": ARCH,
+                    "steps": args.steps,
+                    "threads_default": threads,
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+                },
+                extra=extra,
+            )
         if "compile_error" in compile_note:
-            record(f"P8-{size}px-compile", ratio=None, goal="info: images/s vs baseline (>1 faster)",
-                   params={"size": size, "arch": ARCH}, extra=compile_note)
-        print(f"{size}px baseline {base:.0f} images/s; " + ", ".join(
-            f"{k} x{v / base:.2f}" for k, v in ips.items() if k != "baseline"), flush=True)
+            record(
+                f"P8-{size}px-compile",
+                ratio=None,
+                goal="info: images/s vs baseline (>1 faster)",
+                params={"size": size, "arch": ARCH},
+                extra=compile_note,
+            )
+        print(
+            f"{size}px baseline {base:.0f} images/s; "
+            + ", ".join(f"{k} x{v / base:.2f}" for k, v in ips.items() if k != "baseline"),
+            flush=True,
+        )
     return 0
 
 

@@ -77,15 +77,29 @@ def main(argv: list[str] | None = None) -> dict:
     agree = float(np.mean(batched["idx"][rows] == batched["loop"]))
     ratio = loop_s / t["batched"]
     return record(
-        "P2", ratio=round(ratio, 1), goal=f">= {GOAL_RATIO:g}x and batched < {GOAL_SECONDS:g} s",
-        a_s=round(loop_s, 3), b_s=round(t["batched"], 4), n=args.n,
+        "P2",
+        ratio=round(ratio, 1),
+        goal=f">= {GOAL_RATIO:g}x and batched < {GOAL_SECONDS:g} s",
+        a_s=round(loop_s, 3),
+        b_s=round(t["batched"], 4),
+        n=args.n,
         met=ratio >= GOAL_RATIO and t["batched"] < GOAL_SECONDS,
-        params={"students": args.n, "teachers": args.n, "classes": k, "tau": 3.0, "repeats": args.repeats,
-                "loop_timed_on": subset, "loop_scaled_to_n": subset != args.n, "backend": "torch (dynm_match's auto)",
-                "threads": torch.get_num_threads()},
-        extra={"agreement_with_loop": agree,
-               "note": "a = per-sample loop (seconds for all n, measured on loop_timed_on students and scaled), "
-                       "b = batched dynm_match"},
+        params={
+            "students": args.n,
+            "teachers": args.n,
+            "classes": k,
+            "tau": 3.0,
+            "repeats": args.repeats,
+            "loop_timed_on": subset,
+            "loop_scaled_to_n": subset != args.n,
+            "backend": "torch (dynm_match's auto)",
+            "threads": torch.get_num_threads(),
+        },
+        extra={
+            "agreement_with_loop": agree,
+            "note": "a = per-sample loop (seconds for all n, measured on loop_timed_on students and scaled), "
+            "b = batched dynm_match",
+        },
     )
 
 

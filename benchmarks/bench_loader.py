@@ -51,12 +51,23 @@ def main(argv: list[str] | None = None) -> dict:
         t = interleaved_times({"packed": packed, "files": files}, repeats=args.repeats)
     ratio = t["files"] / t["packed"]
     return record(
-        "P3", ratio=round(ratio, 1), goal=f">= {GOAL:g}x", a_s=round(t["files"], 4), b_s=round(t["packed"], 5), n=n,
+        "P3",
+        ratio=round(ratio, 1),
+        goal=f">= {GOAL:g}x",
+        a_s=round(t["files"], 4),
+        b_s=round(t["packed"], 5),
+        n=n,
         met=ratio >= GOAL,
-        params={"benchmark": "eurosat-sample teacher train, all 13 bands, 64x64 uint16", "repeats": args.repeats,
-                "memmap": isinstance(arr.x, np.memmap) or isinstance(getattr(arr.x, "base", None), np.memmap)},
-        extra={"packed_samples_per_s": round(n / t["packed"], 1), "file_samples_per_s": round(n / t["files"], 1),
-               "note": "a = per-file GeoTIFF reads, b = packed array reads (seconds per pass over n samples)"},
+        params={
+            "benchmark": "eurosat-sample teacher train, all 13 bands, 64x64 uint16",
+            "repeats": args.repeats,
+            "memmap": isinstance(arr.x, np.memmap) or isinstance(getattr(arr.x, "base", None), np.memmap),
+        },
+        extra={
+            "packed_samples_per_s": round(n / t["packed"], 1),
+            "file_samples_per_s": round(n / t["files"], 1),
+            "note": "a = per-file GeoTIFF reads, b = packed array reads (seconds per pass over n samples)",
+        },
     )
 
 

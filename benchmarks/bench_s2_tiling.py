@@ -28,8 +28,21 @@ from benchmarks.harness import interleaved_times, record  # noqa: E402
 
 GOAL = 500.0
 HEIGHT, WIDTH, PATCH = 1933, 1947, 64
-RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
-       "B09": 60, "B10": 60, "B11": 20, "B12": 20}
+RES = {
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
+}
 
 
 def write_scene(folder: Path, driver: str = "GTiff") -> Path:
@@ -49,12 +62,25 @@ def write_scene(folder: Path, driver: str = "GTiff") -> Path:
         field = 1500 + 500 * np.sin(yy / 300.0 + i) * np.cos(xx / 250.0) + rng.normal(0, 60, (h, w))
         arr = np.clip(field, 1, 10000).astype(np.uint16)
         ext, opts = ("jp2", {"QUALITY": 100, "REVERSIBLE": "YES"}) if driver == "JP2OpenJPEG" else ("tif", {})
-        with rasterio.open(folder / f"scene_{band}.{ext}", "w", driver=driver, width=w, height=h, count=1,
-                           dtype="uint16", crs="EPSG:32631", transform=t10 @ Affine.scale(k), **opts) as ds:
+        with rasterio.open(
+            folder / f"scene_{band}.{ext}",
+            "w",
+            driver=driver,
+            width=w,
+            height=h,
+            count=1,
+            dtype="uint16",
+            crs="EPSG:32631",
+            transform=t10 @ Affine.scale(k),
+            **opts,
+        ) as ds:
             ds.write(arr, 1)
     left, top = t10.c, t10.f
-    gdf = gpd.GeoDataFrame({"class": ["A"]}, geometry=[box(left - 100, top - 10 * HEIGHT - 100, left + 10 * WIDTH + 100, top + 100)],
-                           crs="EPSG:32631")
+    gdf = gpd.GeoDataFrame(
+        {"class": ["A"]},
+        geometry=[box(left - 100, top - 10 * HEIGHT - 100, left + 10 * WIDTH + 100, top + 100)],
+        crs="EPSG:32631",
+    )
     gdf.to_file(folder / "labels.gpkg")
     return folder
 
@@ -76,8 +102,9 @@ def per_patch_warped(src, sample):
             if ds.transform == g.transform and ds.shape == (g.height, g.width):
                 out.append(ds.read(1, window=window))
                 continue
-            with WarpedVRT(ds, crs=g.crs, transform=g.transform, width=g.width, height=g.height,
-                           resampling=Resampling.bilinear) as vrt:
+            with WarpedVRT(
+                ds, crs=g.crs, transform=g.transform, width=g.width, height=g.height, resampling=Resampling.bilinear
+            ) as vrt:
                 out.append(vrt.read(1, window=window))
     return np.stack(out)
 
@@ -128,14 +155,30 @@ def main(argv: list[str] | None = None) -> dict:
             extra = {"jp2_patches_per_s": round(len(jsamples) / statistics.median(secs), 1)}
     rate_old, rate_new = len(subset) / times["old"], len(samples) / times["new"]
     return record(
-        "B2", ratio=round(rate_new / rate_old, 1), goal=f">= {GOAL:g} patches/s", a_s=round(times["old"], 3),
-        b_s=round(times["new"], 3), n=len(samples), met=rate_new >= GOAL,
-        params={"height": HEIGHT, "width": WIDTH, "bands": 13, "files": "one GeoTIFF per band at 10/20/60 m",
-                "patch": PATCH, "old_patches": len(subset), "repeats": args.repeats},
-        extra={"patches_per_s_old": round(rate_old, 1), "patches_per_s_new": round(rate_new, 1),
-               "max_abs_diff_dn": diff, **extra,
-               "note": "a_s = per-patch reader on old_patches patches, b_s = block reader on all n patches; "
-                       "ratio = patches/s b / patches/s a"},
+        "B2",
+        ratio=round(rate_new / rate_old, 1),
+        goal=f">= {GOAL:g} patches/s",
+        a_s=round(times["old"], 3),
+        b_s=round(times["new"], 3),
+        n=len(samples),
+        met=rate_new >= GOAL,
+        params={
+            "height": HEIGHT,
+            "width": WIDTH,
+            "bands": 13,
+            "files": "one GeoTIFF per band at 10/20/60 m",
+            "patch": PATCH,
+            "old_patches": len(subset),
+            "repeats": args.repeats,
+        },
+        extra={
+            "patches_per_s_old": round(rate_old, 1),
+            "patches_per_s_new": round(rate_new, 1),
+            "max_abs_diff_dn": diff,
+            **extra,
+            "note": "a_s = per-patch reader on old_patches patches, b_s = block reader on all n patches; "
+            "ratio = patches/s b / patches/s a",
+        },
     )
 
 

@@ -75,8 +75,9 @@ def main(argv: list[str] | None = None) -> dict:
         build_synthetic(tmp / "bench", per_class=args.per_class)
         cfg = run_config(tmp / "bench", "student", args.pair, args.epochs)
         run = open_run(cfg, tmp / "run")
-        hand = HandLoop(run.cfg["student_arch"], run.student["train"], run.student["val"],
-                        run.bench.num_classes, cfg["batch_size"])
+        hand = HandLoop(
+            run.cfg["student_arch"], run.student["train"], run.student["val"], run.bench.num_classes, cfg["batch_size"]
+        )
         engine_s, engine_train_s, hand_s, hand_train_s = [], [], [], []
         for e in range(args.epochs):
             t = time.perf_counter()
@@ -90,12 +91,29 @@ def main(argv: list[str] | None = None) -> dict:
     a, b = statistics.median(engine_s[1:]), statistics.median(hand_s[1:])
     train_ratio = statistics.median(engine_train_s[1:]) / statistics.median(hand_train_s[1:])
     return record(
-        "P5", ratio=round(a / b, 3), goal=f"<= {GOAL:g}", a_s=round(a, 3), b_s=round(b, 3), n=n, met=a / b <= GOAL,
-        params={"pair": args.pair, "student_arch": run.cfg["student_arch"], "per_class": args.per_class,
-                "size": 32, "train_images": n, "val_images": len(run.student["val"].labels),
-                "batch_size": cfg["batch_size"], "epochs": args.epochs, "warmup_epochs": 1, "device": "cpu"},
-        extra={"train_only_ratio": round(train_ratio, 3),
-               "note": "a = one `run --method student` epoch (train + val + checkpoints), b = hand loop (train + val)"},
+        "P5",
+        ratio=round(a / b, 3),
+        goal=f"<= {GOAL:g}",
+        a_s=round(a, 3),
+        b_s=round(b, 3),
+        n=n,
+        met=a / b <= GOAL,
+        params={
+            "pair": args.pair,
+            "student_arch": run.cfg["student_arch"],
+            "per_class": args.per_class,
+            "size": 32,
+            "train_images": n,
+            "val_images": len(run.student["val"].labels),
+            "batch_size": cfg["batch_size"],
+            "epochs": args.epochs,
+            "warmup_epochs": 1,
+            "device": "cpu",
+        },
+        extra={
+            "train_only_ratio": round(train_ratio, 3),
+            "note": "a = one `run --method student` epoch (train + val + checkpoints), b = hand loop (train + val)",
+        },
     )
 
 

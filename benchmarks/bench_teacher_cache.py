@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> dict:
     k = 10
     labels = torch.arange(args.n) % k
     student_pool = PoolTensors(torch.randn(args.n, 3, args.size, args.size), labels, [f"s{i}" for i in range(args.n)])
-    teacher_pool = PoolTensors(torch.randn(args.n, args.bands, args.size, args.size), labels,
-                               [f"t{i}" for i in range(args.n)])
+    teacher_pool = PoolTensors(
+        torch.randn(args.n, args.bands, args.size, args.size), labels, [f"t{i}" for i in range(args.n)]
+    )
     teacher = build_model("resnet34", in_channels=args.bands, num_classes=k).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -66,21 +67,36 @@ def main(argv: list[str] | None = None) -> dict:
         for start in range(0, args.n, args.batch_size):
             live(partners[start : start + args.batch_size])
 
-    t = interleaved_times({"live": epoch(live), "cached": epoch(cached), "teacher": teacher_only},
-                          repeats=args.repeats)
+    t = interleaved_times({"live": epoch(live), "cached": epoch(cached), "teacher": teacher_only}, repeats=args.repeats)
     ratio = t["live"] / t["cached"]
     additive = 1 + t["teacher"] / t["cached"]  # the ratio if caching saved exactly the teacher's forwards
     return record(
-        "P4", ratio=round(ratio, 3), goal=f">= {GOAL:g}x", a_s=round(t["live"], 3), b_s=round(t["cached"], 3),
-        n=args.n, met=ratio >= GOAL,
-        params={"pair": "R-R", "method": "kd", "size": args.size, "teacher_bands": args.bands,
-                "batch_size": args.batch_size, "repeats": args.repeats, "device": "cpu",
-                "threads": torch.get_num_threads()},
-        extra={"cached_img_per_s": round(args.n / t["cached"], 1), "live_img_per_s": round(args.n / t["live"], 1),
-               "teacher_forward_s": round(t["teacher"], 3), "additive_estimate": round(additive, 3),
-               "note": "a = epoch with a live teacher forward, b = epoch with cached teacher outputs; "
-                       "additive_estimate = 1 + teacher-forward time / cached epoch time: the ratio if caching saved "
-                       "exactly the teacher's forwards (same architecture on both sides: about 4/3)"},
+        "P4",
+        ratio=round(ratio, 3),
+        goal=f">= {GOAL:g}x",
+        a_s=round(t["live"], 3),
+        b_s=round(t["cached"], 3),
+        n=args.n,
+        met=ratio >= GOAL,
+        params={
+            "pair": "R-R",
+            "method": "kd",
+            "size": args.size,
+            "teacher_bands": args.bands,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+            "device": "cpu",
+            "threads": torch.get_num_threads(),
+        },
+        extra={
+            "cached_img_per_s": round(args.n / t["cached"], 1),
+            "live_img_per_s": round(args.n / t["live"], 1),
+            "teacher_forward_s": round(t["teacher"], 3),
+            "additive_estimate": round(additive, 3),
+            "note": "a = epoch with a live teacher forward, b = epoch with cached teacher outputs; "
+            "additive_estimate = 1 + teacher-forward time / cached epoch time: the ratio if caching saved "
+            "exactly the teacher's forwards (same architecture on both sides: about 4/3)",
+        },
     )
 
 

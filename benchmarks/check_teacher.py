@@ -31,8 +31,7 @@ from benchmarks.harness import machine  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "teacher_check.json"
 
 
-def check_benchmark(bench_dir: Path, arch: str, profile: str, epochs: int | None, student: bool,
-                    seed: int = 0) -> dict:
+def check_benchmark(bench_dir: Path, arch: str, profile: str, epochs: int | None, student: bool, seed: int = 0) -> dict:
     """Teacher OA, probes and (when `student`) the student-only baseline on one built benchmark."""
     from ackd_bench.config import resolve_config
     from ackd_bench.data.benchmark import Benchmark
@@ -41,11 +40,23 @@ def check_benchmark(bench_dir: Path, arch: str, profile: str, epochs: int | None
     from ackd_bench.runtime.device import resolve_device
 
     bench = Benchmark.open(bench_dir)
-    over = {"benchmark": str(bench_dir), "method": "student", "pair": arch, "device": "cpu", "seed": seed,
-            "epochs": epochs, "teacher": {"epochs": epochs}}
+    over = {
+        "benchmark": str(bench_dir),
+        "method": "student",
+        "pair": arch,
+        "device": "cpu",
+        "seed": seed,
+        "epochs": epochs,
+        "teacher": {"epochs": epochs},
+    }
     cfg = finalize_config(resolve_config(profile, None, over), bench)
-    out = {"benchmark": bench.name, "classes": bench.classes, "arch": arch, "profile": profile,
-           **teacher_check(bench, cfg, resolve_device("cpu"))}
+    out = {
+        "benchmark": bench.name,
+        "classes": bench.classes,
+        "arch": arch,
+        "profile": profile,
+        **teacher_check(bench, cfg, resolve_device("cpu")),
+    }
     if student:
         with tempfile.TemporaryDirectory() as tmp:
             result = run_experiment(resolve_config(profile, None, over), Path(tmp) / "run", quiet=True)
@@ -62,17 +73,20 @@ def build_generator(out: Path, consistency: float, classes: int, per_class: int,
 
     opts = {"per_class": per_class, "classes": classes, "consistency": consistency}
     preset = "synthetic-small-paired" if consistency >= 1 else "synthetic-small"
-    spec = spec_from_options(preset=preset, teacher_options=opts, student_options=opts, size=size,
-                             name=f"synthetic-c{consistency:g}")
+    spec = spec_from_options(
+        preset=preset, teacher_options=opts, student_options=opts, size=size, name=f"synthetic-c{consistency:g}"
+    )
     build_dataset(spec, out, quiet=True)
     return out
 
 
 def _row(r: dict) -> str:
     pct = lambda key: f"{100 * r[key]:5.1f}" if key in r else "    -"  # noqa: E731
-    return (f"{r['benchmark']:<24s} teacher {pct('teacher_test_oa')} | student-only {pct('student_only_oa')} | "
-            f"probe MS {pct('probe_teacher_ms')}  probe RGB(teacher tiles) {pct('probe_teacher_rgb')}  "
-            f"probe RGB(student pool) {pct('probe_student_rgb')}")
+    return (
+        f"{r['benchmark']:<24s} teacher {pct('teacher_test_oa')} | student-only {pct('student_only_oa')} | "
+        f"probe MS {pct('probe_teacher_ms')}  probe RGB(teacher tiles) {pct('probe_teacher_rgb')}  "
+        f"probe RGB(student pool) {pct('probe_student_rgb')}"
+    )
 
 
 def main(argv: list[str]) -> int:

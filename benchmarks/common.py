@@ -47,9 +47,20 @@ def run_config(bench: Path, method: str, pair: str, epochs: int, **over) -> dict
     is plain Adam too)."""
     from ackd_bench.config import resolve_config
 
-    base = {"benchmark": str(bench), "method": method, "pair": pair, "epochs": epochs, "device": "cpu",
-            "batch_size": 64, "eval_batch_size": 256, "optimizer": "adam", "weight_decay": 0.0, "cosine": False,
-            "augment": "none", "teacher": {"epochs": 1, "batch_size": 64, "augment": "none"}}
+    base = {
+        "benchmark": str(bench),
+        "method": method,
+        "pair": pair,
+        "epochs": epochs,
+        "device": "cpu",
+        "batch_size": 64,
+        "eval_batch_size": 256,
+        "optimizer": "adam",
+        "weight_decay": 0.0,
+        "cosine": False,
+        "augment": "none",
+        "teacher": {"epochs": 1, "batch_size": 64, "augment": "none"},
+    }
     return resolve_config("fast", None, {**base, **over})
 
 

@@ -29,8 +29,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROJECT = {"train_per_pool": 8100, "teacher_epochs": 200, "matcher_epochs": 100, "student_epochs": 200,
-           "dynm_rounds": 4}
+PROJECT = {
+    "train_per_pool": 8100,
+    "teacher_epochs": 200,
+    "matcher_epochs": 100,
+    "student_epochs": 200,
+    "dynm_rounds": 4,
+}
 
 
 def _sync(device: torch.device) -> None:
@@ -67,12 +72,17 @@ def measure(args) -> dict:
     t_arch, s_arch = resolve_pair(args.pair)
     labels = (torch.arange(n) % k).to(device)
     student_pool = PoolTensors(torch.randn(n, 3, size, size, device=device), labels, [f"s{i}" for i in range(n)])
-    teacher_pool = PoolTensors(torch.randn(n, bands, size, size, device=device), labels,
-                               [f"t{i}" for i in range(n)])
+    teacher_pool = PoolTensors(torch.randn(n, bands, size, size, device=device), labels, [f"t{i}" for i in range(n)])
     cfg = resolve_config("paper", None, {"pair": args.pair, "device": args.device})
     bs, gen = cfg["batch_size"], torch.Generator(device="cpu").manual_seed(0)
-    out: dict = {"device": device.type if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(0)})",
-                 "torch": torch.__version__, "pair": args.pair, "n": n, "batch_size": bs, "size": size}
+    out: dict = {
+        "device": device.type if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(0)})",
+        "torch": torch.__version__,
+        "pair": args.pair,
+        "n": n,
+        "batch_size": bs,
+        "size": size,
+    }
 
     def fit_epoch(method, pool, partners=None, teacher=None):
         opt = torch.optim.Adam(method.learnable_parameters(), lr=1e-3)
@@ -92,8 +102,9 @@ def measure(args) -> dict:
     ips = {}
     for name in ("kd", "sembridge"):
         student = prepare_model(build_model(s_arch, in_channels=3, num_classes=k), device)
-        method = build_method(name, student, k, {**cfg, "method": name},
-                              teacher_token_dim=cached.outputs.tokens.shape[-1])
+        method = build_method(
+            name, student, k, {**cfg, "method": name}, teacher_token_dim=cached.outputs.tokens.shape[-1]
+        )
         method.to(device)
         ips[name] = n / _median_epoch(fit_epoch(method, student_pool, partners, cached), args.repeats, device)
     out["student_img_per_s"] = {name: round(v, 1) for name, v in ips.items()}
@@ -111,8 +122,12 @@ def measure(args) -> dict:
     m = min(n, args.matcher_n)
     rng = np.random.default_rng(0)
     ident = lambda x: x.float() / 255.0  # noqa: E731 - speed only
-    data = MatcherData(rng.integers(0, 255, (m, bands, size, size), dtype=np.uint8),
-                       rng.integers(0, 255, (m, 3, size, size), dtype=np.uint8), ident, ident)
+    data = MatcherData(
+        rng.integers(0, 255, (m, bands, size, size), dtype=np.uint8),
+        rng.integers(0, 255, (m, 3, size, size), dtype=np.uint8),
+        ident,
+        ident,
+    )
     _sync(device)
     t0 = time.perf_counter()
     fit_matcher(data, data, bands, {"arch": args.matcher_arch, "epochs": 1, "batch_size": bs}, device)
@@ -127,8 +142,12 @@ def measure(args) -> dict:
         "dynm_s": PROJECT["dynm_rounds"] * out["dynm_round_s"] * tp / n,
     }
     proj["total_s"] = sum(proj.values())
-    out["projection"] = {**PROJECT, **{key: round(v, 1) for key, v in proj.items()},
-                         "total_min": round(proj["total_s"] / 60, 2), "goal_min": 10}
+    out["projection"] = {
+        **PROJECT,
+        **{key: round(v, 1) for key, v in proj.items()},
+        "total_min": round(proj["total_s"] / 60, 2),
+        "goal_min": 10,
+    }
     return out
 
 
@@ -146,9 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
     text = json.dumps(result, indent=2)
     print(text)
     p = result["projection"]
-    print(f"P7 on {result['device']}: SemBridge {args.pair} student {result['student_img_per_s']['sembridge']} img/s; "
-          f"projected full run (EuroSAT size, {p['student_epochs']} epochs): {p['total_min']} min "
-          f"(goal < {p['goal_min']} min on one H100)")
+    print(
+        f"P7 on {result['device']}: SemBridge {args.pair} student {result['student_img_per_s']['sembridge']} img/s; "
+        f"projected full run (EuroSAT size, {p['student_epochs']} epochs): {p['total_min']} min "
+        f"(goal < {p['goal_min']} min on one H100)"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")

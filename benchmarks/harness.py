@@ -49,8 +49,12 @@ def interleaved_times(fns: dict[str, Callable[[], Any]], repeats: int = 3, warmu
 
 
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                            "cpus": os.cpu_count(), "cpu": _cpu_model()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_model(),
+    }
     if hasattr(os, "getloadavg"):  # other processes' load skews absolute figures on shared machines
         info["load_avg_1m"] = round(os.getloadavg()[0], 2)
     try:
@@ -75,12 +79,30 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def record(bench_id: str, *, ratio: float | None, goal: str, a_s: float | None = None,
-           b_s: float | None = None, n: int | None = None, params: dict | None = None,
-           met: bool | None = None, extra: dict | None = None, path: Path = RESULTS) -> dict:
+def record(
+    bench_id: str,
+    *,
+    ratio: float | None,
+    goal: str,
+    a_s: float | None = None,
+    b_s: float | None = None,
+    n: int | None = None,
+    params: dict | None = None,
+    met: bool | None = None,
+    extra: dict | None = None,
+    path: Path = RESULTS,
+) -> dict:
     """Merge one figure into the results JSON (read-modify-atomic-write) and print a table row."""
-    entry = {"ratio": ratio, "goal": goal, "a_s": a_s, "b_s": b_s, "n": n, "params": params or {},
-             "met": met, "machine": machine()}
+    entry = {
+        "ratio": ratio,
+        "goal": goal,
+        "a_s": a_s,
+        "b_s": b_s,
+        "n": n,
+        "params": params or {},
+        "met": met,
+        "machine": machine(),
+    }
     if extra:
         entry.update(extra)
     data = json.loads(path.read_text()) if path.exists() else {}

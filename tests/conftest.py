@@ -61,8 +61,12 @@ def default_bench(tmp_path_factory) -> Path:
     if os.environ.get("ACKD_TEST_BENCH"):
         return Path(os.environ["ACKD_TEST_BENCH"]).resolve()
     out = tmp_path_factory.mktemp("bench") / "default"
-    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--out", str(out), "--quiet"],
-                   check=True, cwd=REPO, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "ackd_bench", "build-dataset", "--out", str(out), "--quiet"],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return out
 
 
@@ -73,8 +77,22 @@ def synthetic_small_bench(tmp_path_factory) -> Path:
     import sys
 
     out = tmp_path_factory.mktemp("synthetic-small") / "bench"
-    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", "synthetic-small", "--out",
-                    str(out), "--quiet"], check=True, cwd=REPO, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ackd_bench",
+            "build-dataset",
+            "--preset",
+            "synthetic-small",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return out
 
 

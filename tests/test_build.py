@@ -135,7 +135,12 @@ def _write_imagefolder(root: Path) -> None:
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for folder, colour in (("woods", (30, 90, 30)), ("lake", (20, 40, 120)), ("factories", (150, 150, 150)), ("beach", (220, 200, 150))):
+    for folder, colour in (
+        ("woods", (30, 90, 30)),
+        ("lake", (20, 40, 120)),
+        ("factories", (150, 150, 150)),
+        ("beach", (220, 200, 150)),
+    ):
         (root / folder).mkdir(parents=True)
         for i in range(5):
             img = np.clip(np.array(colour) + rng.normal(0, 20, (40, 48, 3)), 0, 255).astype(np.uint8)
@@ -157,8 +162,22 @@ def test_generic_route_imagefolder_with_class_map(tmp_path):
     cmap = tmp_path / "map.yaml"
     cmap.write_text("woods: Forest\nlake: SeaLake\nfactories: Industrial\n")
     out = tmp_path / "bench"
-    res = run_cli("build-dataset", "--teacher", f"eurosat-ms:{ms}", "--student", f"imagefolder-rgb:{rgb}",
-                  "--class-map", str(cmap), "--size", "32", "--bands", "all13", "--out", str(out), "--quiet")
+    res = run_cli(
+        "build-dataset",
+        "--teacher",
+        f"eurosat-ms:{ms}",
+        "--student",
+        f"imagefolder-rgb:{rgb}",
+        "--class-map",
+        str(cmap),
+        "--size",
+        "32",
+        "--bands",
+        "all13",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert res.exit_code == 0, res.output
     bench = Benchmark.open(out)
     assert bench.classes == ["Forest", "Industrial", "SeaLake"] and bench.size == 32

@@ -49,8 +49,17 @@ def write_tif(path: Path, arr: np.ndarray) -> None:
     import rasterio
     from rasterio.transform import from_origin
 
-    with rasterio.open(path, "w", driver="GTiff", count=arr.shape[0], height=arr.shape[1], width=arr.shape[2],
-                       dtype=str(arr.dtype), crs="EPSG:32631", transform=from_origin(500000, 5000000, 10, 10)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        count=arr.shape[0],
+        height=arr.shape[1],
+        width=arr.shape[2],
+        dtype=str(arr.dtype),
+        crs="EPSG:32631",
+        transform=from_origin(500000, 5000000, 10, 10),
+    ) as ds:
         ds.write(arr)
 
 
@@ -110,7 +119,9 @@ def test_wrong_band_order_fails_loudly(ms, tmp_path):
     assert_failed(tmp_path, *build(tmp_path, *render_args(ms)), "wrong band order")
 
 
-@pytest.mark.parametrize("mapping, needle", [("Nowhere: Forest\n", "unknown source class"), ("Forst: Forest\nSeaLake: Water\n", "Forst")])
+@pytest.mark.parametrize(
+    "mapping, needle", [("Nowhere: Forest\n", "unknown source class"), ("Forst: Forest\nSeaLake: Water\n", "Forst")]
+)
 def test_class_map_unknown_class(ms, tmp_path, mapping, needle):
     cmap = tmp_path / "map.yaml"
     cmap.write_text(mapping)
@@ -140,12 +151,18 @@ def test_existing_non_empty_out(ms, tmp_path):
     out.mkdir(parents=True)
     (out / "keep.txt").write_text("mine")
     code, err, out2 = build(tmp_path, *render_args(ms))
-    assert code == 2 and err.strip().startswith("error: ") and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2 and err.strip().startswith("error: ") and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    )
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert not list(out.parent.glob(".bench.*"))
 
 
 def test_bad_option_values(ms, tmp_path):
-    assert_failed(tmp_path, *build(tmp_path, "--teacher", f"nosuch:{ms}", "--student", f"eurosat-rgb-render:{ms}"), "unknown source")
+    assert_failed(
+        tmp_path,
+        *build(tmp_path, "--teacher", f"nosuch:{ms}", "--student", f"eurosat-rgb-render:{ms}"),
+        "unknown source",
+    )
     assert_failed(tmp_path, *build(tmp_path, "--preset", "nope"), "unknown preset")
     assert_failed(tmp_path, *build(tmp_path, *render_args(ms), "--bands", "B02,B99"), "B99")

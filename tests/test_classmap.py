@@ -12,14 +12,22 @@ TEACHER = ["Forest", "Residential", "River"]
 
 
 def _samples(names: list[str]) -> list[RawSample]:
-    return [RawSample(f"s{i}", c, f"{c}/{i}.jpg", "imagefolder-rgb", "aid", 64, 64, ("R", "G", "B")) for i, c in enumerate(names)]
+    return [
+        RawSample(f"s{i}", c, f"{c}/{i}.jpg", "imagefolder-rgb", "aid", 64, 64, ("R", "G", "B"))
+        for i, c in enumerate(names)
+    ]
 
 
 def test_many_to_one_and_dropped_counts(tmp_path):
     path = tmp_path / "aid.yaml"
     path.write_text("Forest: Forest\nDenseResidential: Residential\nMediumResidential: Residential\nRiver: River\n")
     mapping = load_class_map(path)
-    assert mapping == {"Forest": "Forest", "DenseResidential": "Residential", "MediumResidential": "Residential", "River": "River"}
+    assert mapping == {
+        "Forest": "Forest",
+        "DenseResidential": "Residential",
+        "MediumResidential": "Residential",
+        "River": "River",
+    }
     samples = _samples(["Airport", "DenseResidential", "Forest", "MediumResidential", "Airport", "Beach", "River"])
     kept, dropped = apply_class_map(samples, mapping, TEACHER)
     assert [s.class_name for s in kept] == ["DenseResidential", "Forest", "MediumResidential", "River"]

@@ -51,9 +51,15 @@ for run in [contested] + runs:
 def runs(default_bench, tmp_path_factory):
     root = tmp_path_factory.mktemp("conc")
     methods = ["kd", "dkd", "rkd", "lskd"]
-    made = {w: [fx.make_run(root / f"w{w}-s{s}", default_bench, method=methods[w], seed=s,
-                        wrong=1 + w * RUNS_EACH + s)  # distinct predictions in every run
-                for s in range(RUNS_EACH)] for w in range(WORKERS)}
+    made = {
+        w: [
+            fx.make_run(
+                root / f"w{w}-s{s}", default_bench, method=methods[w], seed=s, wrong=1 + w * RUNS_EACH + s
+            )  # distinct predictions in every run
+            for s in range(RUNS_EACH)
+        ]
+        for w in range(WORKERS)
+    }
     contested = fx.make_run(root / "contested", default_bench, method="ctkd", seed=9, wrong=WORKERS * RUNS_EACH + 1)
     return default_bench, made, contested
 
@@ -61,9 +67,26 @@ def runs(default_bench, tmp_path_factory):
 def test_concurrent_submits_and_builds_lose_nothing(runs, tmp_path):
     bench, made, contested = runs
     subs, out, go = tmp_path / "lb" / "submissions", tmp_path / "lb", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(go), str(subs), str(out), str(bench),
-                               str(contested), *map(str, made[w])], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for w in range(WORKERS)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(go),
+                str(subs),
+                str(out),
+                str(bench),
+                str(contested),
+                *map(str, made[w]),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(WORKERS)
+    ]
     seen, problems, stop = [], [], threading.Event()
 
     def read_while_building():
@@ -71,10 +94,16 @@ def test_concurrent_submits_and_builds_lose_nothing(runs, tmp_path):
             try:
                 # one read() per file: pyarrow opens a path more than once, and a rename between its
                 # opens would mix two complete versions (a reader artefact, not a torn file)
-                n_csv = len(pd.read_csv(io.BytesIO((out / "leaderboard.csv").read_bytes()))) if (
-                    out / "leaderboard.csv").is_file() else 0
-                n_runs = len(pd.read_parquet(io.BytesIO((out / "submissions.parquet").read_bytes()))) if (
-                    out / "submissions.parquet").is_file() else 0
+                n_csv = (
+                    len(pd.read_csv(io.BytesIO((out / "leaderboard.csv").read_bytes())))
+                    if (out / "leaderboard.csv").is_file()
+                    else 0
+                )
+                n_runs = (
+                    len(pd.read_parquet(io.BytesIO((out / "submissions.parquet").read_bytes())))
+                    if (out / "submissions.parquet").is_file()
+                    else 0
+                )
                 seen.append((n_csv, n_runs))
             except Exception as exc:  # a torn or half-written file
                 problems.append(repr(exc))

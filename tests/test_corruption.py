@@ -52,10 +52,18 @@ def bench_dir(synthetic_small_copy) -> Path:
 
 
 def _cfg(bench_dir: Path) -> dict:
-    return resolve_config("fast", None, {
-        "benchmark": str(bench_dir), "method": "kd", "pair": "S-S", "device": "cpu",
-        "teacher": {"arch": "shufflenetv2_x0_5", "epochs": 1, "batch_size": 8},
-        "bands": ["B02", "B03", "B04", "B08"]})
+    return resolve_config(
+        "fast",
+        None,
+        {
+            "benchmark": str(bench_dir),
+            "method": "kd",
+            "pair": "S-S",
+            "device": "cpu",
+            "teacher": {"arch": "shufflenetv2_x0_5", "epochs": 1, "batch_size": 8},
+            "bands": ["B02", "B03", "B04", "B08"],
+        },
+    )
 
 
 # ------------------------------------------------------------------ benchmark files: clear error
@@ -81,9 +89,27 @@ def test_corrupt_packed_array_is_refused_by_checksum(bench_dir, how):
 
 def test_cli_run_names_the_corrupt_file_in_one_line(bench_dir, tmp_path):
     bitflip(bench_dir / "packed" / "teacher_train.npy")
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "1", "--device", "cpu", "--quiet",
-                                   "--out", str(tmp_path / "run")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(bench_dir),
+            "--method",
+            "kd",
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "teacher_train.npy" in lines[0]
@@ -104,8 +130,9 @@ def test_corrupt_run_checkpoint_is_refused(tmp_path, how):
 
 
 # ------------------------------------------------------------------ caches: rebuilt
-@pytest.mark.parametrize("target,how", [("teacher.pt", "truncated"), ("teacher.pt", "bitflip"),
-                                        ("info.json", "truncated")])
+@pytest.mark.parametrize(
+    "target,how", [("teacher.pt", "truncated"), ("teacher.pt", "bitflip"), ("info.json", "truncated")]
+)
 def test_corrupt_teacher_cache_is_retrained(bench_dir, target, how):
     from ackd_bench.engine.teacher import get_teacher
 
@@ -122,8 +149,15 @@ def test_corrupt_teacher_cache_is_retrained(bench_dir, target, how):
     assert all(torch.equal(good[k], rebuilt[k]) for k in good)  # deterministic: the same teacher
 
 
-@pytest.mark.parametrize("target,how", [("train_logits.npy", "bitflip"), ("train_tokens.npy", "truncated"),
-                                        ("train.json", "truncated"), ("train.json", "bitflip")])
+@pytest.mark.parametrize(
+    "target,how",
+    [
+        ("train_logits.npy", "bitflip"),
+        ("train_tokens.npy", "truncated"),
+        ("train.json", "truncated"),
+        ("train.json", "bitflip"),
+    ],
+)
 def test_corrupt_teacher_outputs_cache_is_recomputed(bench_dir, target, how):
     from ackd_bench.engine.cache import cache_root
     from ackd_bench.engine.pools import load_pool
@@ -137,8 +171,18 @@ def test_corrupt_teacher_outputs_cache_is_recomputed(bench_dir, target, how):
     pool = load_pool(bench, "teacher", "train", DEVICE, cfg["bands"], cfg["ms_norm"])
 
     def outputs():
-        return teacher_outputs(model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
-                               "train", pool, 64, DEVICE, quiet=True)
+        return teacher_outputs(
+            model,
+            record.info["checkpoint_sha256"],
+            bench,
+            cfg["bands"],
+            cfg["ms_norm"],
+            "train",
+            pool,
+            64,
+            DEVICE,
+            quiet=True,
+        )
 
     first = outputs()
     assert not first.reused and outputs().reused

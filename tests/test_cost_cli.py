@@ -16,8 +16,23 @@ batch_size: 16
 eval_batch_size: 64
 teacher: {epochs: 1, batch_size: 16}
 """
-TRANSPORT_KEYS = {"method", "reg", "n_max", "temperature", "w2_prob", "gw", "pair_cost", "w2_embed_diag",
-                  "per_class", "sckd", "ground_cost", "seed", "teacher_side", "n_per_class", "gw_solver"}
+TRANSPORT_KEYS = {
+    "method",
+    "reg",
+    "n_max",
+    "temperature",
+    "w2_prob",
+    "gw",
+    "pair_cost",
+    "w2_embed_diag",
+    "per_class",
+    "sckd",
+    "ground_cost",
+    "seed",
+    "teacher_side",
+    "n_per_class",
+    "gw_solver",
+}
 COSTS = ("w2_prob", "gw", "pair_cost", "w2_embed_diag")
 
 
@@ -32,9 +47,30 @@ def run_dir(default_bench, tmp_path_factory) -> Path:
     old = os.environ.get("ACKD_BENCH_CACHE")
     os.environ["ACKD_BENCH_CACHE"] = str(root / "cache")
     try:
-        res = CliRunner().invoke(cli, ["run", "--benchmark", str(default_bench), "--method", "kd", "--arch", "S-S",
-                                       "--profile", "fast", "--epochs", "1", "--config", str(cfg), "--device", "cpu",
-                                       "--quiet", "--out", str(root / "run")], catch_exceptions=False)
+        res = CliRunner().invoke(
+            cli,
+            [
+                "run",
+                "--benchmark",
+                str(default_bench),
+                "--method",
+                "kd",
+                "--arch",
+                "S-S",
+                "--profile",
+                "fast",
+                "--epochs",
+                "1",
+                "--config",
+                str(cfg),
+                "--device",
+                "cpu",
+                "--quiet",
+                "--out",
+                str(root / "run"),
+            ],
+            catch_exceptions=False,
+        )
     finally:
         if old is None:
             os.environ.pop("ACKD_BENCH_CACHE", None)
@@ -72,8 +108,12 @@ def test_cost_exact_writes_cost_json_and_prints_the_means(run_dir, default_bench
     assert res.exit_code == 0, res.output
     cost = json.loads((run_dir / "cost.json").read_text())
     assert TRANSPORT_KEYS | {"split"} <= set(cost)
-    assert (cost["split"], cost["method"], cost["teacher_side"], cost["temperature"]) == ("train", "exact", "partners",
-                                                                                         3.0)
+    assert (cost["split"], cost["method"], cost["teacher_side"], cost["temperature"]) == (
+        "train",
+        "exact",
+        "partners",
+        3.0,
+    )
     assert (cost["n_max"], cost["seed"], cost["reg"]) == (500, 0, None)
     classes = json.loads((default_bench / "benchmark.json").read_text())["classes"]
     assert set(cost["per_class"]) == set(classes)  # every class has student and teacher train images
@@ -101,13 +141,37 @@ def test_cost_exact_writes_cost_json_and_prints_the_means(run_dir, default_bench
 
 
 def test_cost_options_sinkhorn_split_and_subsample(run_dir, default_bench):
-    res = _cost("--run", str(run_dir), "--method", "sinkhorn", "--reg", "0.1", "--split", "test", "--n-max", "3",
-                "--seed", "7", "--temperature", "2", "--benchmark", str(default_bench), "--device", "cpu")
+    res = _cost(
+        "--run",
+        str(run_dir),
+        "--method",
+        "sinkhorn",
+        "--reg",
+        "0.1",
+        "--split",
+        "test",
+        "--n-max",
+        "3",
+        "--seed",
+        "7",
+        "--temperature",
+        "2",
+        "--benchmark",
+        str(default_bench),
+        "--device",
+        "cpu",
+    )
     assert res.exit_code == 0, res.output
     assert res.output.startswith("sinkhorn, means over classes: ")
     cost = json.loads((run_dir / "cost.json").read_text())
     assert (cost["split"], cost["method"], cost["reg"], cost["n_max"], cost["seed"], cost["temperature"]) == (
-        "test", "sinkhorn", 0.1, 3, 7, 2.0)
+        "test",
+        "sinkhorn",
+        0.1,
+        3,
+        7,
+        2.0,
+    )
     assert cost["teacher_side"] == "class_pool"  # test samples are never paired: whole class pools
     assert cost["pair_cost"] is None and "pair_cost n/a" in res.output.splitlines()[0]
     assert all(max(n) <= 3 for n in cost["n_per_class"].values())

@@ -51,10 +51,33 @@ def bench(synthetic_small_bench) -> Path:
 
 
 def _command(bench: Path, cfg: Path, out: Path, resume: bool) -> list[str]:
-    return [sys.executable, "-m", "ackd_bench", "run", "--benchmark", str(bench), "--method", "sembridge",
-            "--arch", "shufflenetv2_x0_5:mobilenetv2", "--profile", "fast", "--epochs", "3", "--dynm-epochs", "1",
-            "--seed", "3", "--config", str(cfg), "--device", "cpu", "--quiet", "--out", str(out)] + (
-        ["--resume"] if resume else [])
+    return [
+        sys.executable,
+        "-m",
+        "ackd_bench",
+        "run",
+        "--benchmark",
+        str(bench),
+        "--method",
+        "sembridge",
+        "--arch",
+        "shufflenetv2_x0_5:mobilenetv2",
+        "--profile",
+        "fast",
+        "--epochs",
+        "3",
+        "--dynm-epochs",
+        "1",
+        "--seed",
+        "3",
+        "--config",
+        str(cfg),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+    ] + (["--resume"] if resume else [])
 
 
 def _env(cache: Path, crash: str | None) -> dict:
@@ -79,12 +102,23 @@ def test_sigkill_anywhere_then_resume_gives_the_uninterrupted_result(bench, tmp_
     cfg.write_text(TINY)
     ref, run = tmp_path / "reference", tmp_path / "crashed"
     # the uninterrupted reference, in parallel (own cache: it trains its own teacher and matcher)
-    reference = subprocess.Popen(_command(bench, cfg, ref, resume=False), env=_env(tmp_path / "cache-ref", None),
-                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reference = subprocess.Popen(
+        _command(bench, cfg, ref, resume=False),
+        env=_env(tmp_path / "cache-ref", None),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     cache = tmp_path / "cache-crash"
     for i, (crash, where) in enumerate(KILLS):
-        res = subprocess.run(_command(bench, cfg, run, resume=i > 0), env=_env(cache, crash), cwd=REPO,
-                             capture_output=True, text=True, timeout=300)
+        res = subprocess.run(
+            _command(bench, cfg, run, resume=i > 0),
+            env=_env(cache, crash),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert res.returncode == -signal.SIGKILL, f"not killed {where} ({crash}): rc {res.returncode}\n{res.stderr}"
         assert not (run / "result.json").exists()
         if crash == "teacher_epoch:1":
@@ -92,8 +126,14 @@ def test_sigkill_anywhere_then_resume_gives_the_uninterrupted_result(bench, tmp_
         if crash == "write:last.pt:1":
             assert any(name.startswith("checkpoints/.last.pt.") for name in _temps(run))  # the torn write
             assert load_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 0  # the old one is intact
-    final = subprocess.run(_command(bench, cfg, run, resume=True), env=_env(cache, None), cwd=REPO,
-                           capture_output=True, text=True, timeout=300)
+    final = subprocess.run(
+        _command(bench, cfg, run, resume=True),
+        env=_env(cache, None),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert final.returncode == 0, final.stderr
     assert reference.wait(timeout=600) == 0, reference.stdout.read().decode()
 
@@ -108,7 +148,9 @@ def test_sigkill_anywhere_then_resume_gives_the_uninterrupted_result(bench, tmp_
         ca, cb = load_checkpoint(ref / "checkpoints" / name), load_checkpoint(run / "checkpoints" / name)
         key = "method" if name == "last.pt" else "student"
         assert ca[key].keys() == cb[key].keys()
-        same = (torch.equal(ca[key][k], cb[key][k]) if torch.is_tensor(ca[key][k]) else ca[key][k] == cb[key][k]
-                for k in ca[key])  # tensors bit for bit; a module's extra state (SemBridge's term weights) by value
+        same = (
+            torch.equal(ca[key][k], cb[key][k]) if torch.is_tensor(ca[key][k]) else ca[key][k] == cb[key][k]
+            for k in ca[key]
+        )  # tensors bit for bit; a module's extra state (SemBridge's term weights) by value
         assert all(same), name
     assert _temps(run) == []  # resume cleared the torn temp files

@@ -37,12 +37,18 @@ def test_cuda_deterministic_mode_computes_in_float32():
 def test_determinism_plan_states_what_is_promised():
     for device in ("cpu", "cuda"):
         plan = determinism_plan(device, True)
-        assert plan == {"deterministic": True, "device": device, "autocast": None, "bit_reproducible": True,
-                        "why_not": []}
+        assert plan == {
+            "deterministic": True,
+            "device": device,
+            "autocast": None,
+            "bit_reproducible": True,
+            "why_not": [],
+        }
     cuda = determinism_plan("cuda", False)
     assert cuda["autocast"] == "bfloat16" and cuda["bit_reproducible"] is False
-    assert any("bfloat16" in w for w in cuda["why_not"]) and any("deterministic mode is off" in w
-                                                                for w in cuda["why_not"])
+    assert any("bfloat16" in w for w in cuda["why_not"]) and any(
+        "deterministic mode is off" in w for w in cuda["why_not"]
+    )
     assert determinism_plan("cpu", False)["bit_reproducible"] is False
 
 
@@ -68,11 +74,19 @@ def test_numerics_and_cache_keys_carry_device_precision_and_mode(default_bench):
 
     bench = Benchmark.open(default_bench)
     cfg = resolve_config("fast", overrides={"device": "cpu", "teacher": {"arch": "resnet18"}})
-    assert numerics(CPU, True) == {"device": "cpu", "autocast": None, "deterministic": True,
-                                   "torch": torch.__version__, "memory_format": "channels_last"}
+    assert numerics(CPU, True) == {
+        "device": "cpu",
+        "autocast": None,
+        "deterministic": True,
+        "torch": torch.__version__,
+        "memory_format": "channels_last",
+    }
     assert numerics(CUDA, False)["autocast"] == "bfloat16"
-    keys = {teacher_key(bench, cfg, CPU), teacher_key(bench, cfg, CUDA),
-            teacher_key(bench, {**cfg, "deterministic": False}, CUDA)}
+    keys = {
+        teacher_key(bench, cfg, CPU),
+        teacher_key(bench, cfg, CUDA),
+        teacher_key(bench, {**cfg, "deterministic": False}, CUDA),
+    }
     assert len(keys) == 3
     bands, mcfg = tuple(bench.teacher_bands), resolve_matcher_cfg({})
     outputs, matchers = set(), set()
@@ -88,8 +102,14 @@ def test_teacher_seed_follow_is_the_run_seed_and_recorded(default_bench, tiny_cf
     from ackd_bench.engine.run import run_experiment
     from ackd_bench.report.submit import check_run
 
-    base = {"benchmark": str(default_bench), "method": "student", "pair": "S-S", "epochs": 1, "device": "cpu",
-            "seed": 3}
+    base = {
+        "benchmark": str(default_bench),
+        "method": "student",
+        "pair": "S-S",
+        "epochs": 1,
+        "device": "cpu",
+        "seed": 3,
+    }
     follow = resolve_config("fast", tiny_cfg, {**base, "teacher": {"seed": "follow"}})
     assert teacher_seed(follow) == 3 and teacher_seed({**follow, "seed": 4}) == 4
     assert teacher_seed(resolve_config("fast", tiny_cfg, base)) == 0  # the default: one shared teacher
@@ -98,8 +118,13 @@ def test_teacher_seed_follow_is_the_run_seed_and_recorded(default_bench, tiny_cf
     record = run_experiment(follow, tmp_path / "follow", quiet=True)
     assert (record["teacher_seed"], record["teacher_seed_policy"]) == (3, "follow")
     assert record["config"]["teacher"]["seed"] == "follow"
-    assert record["determinism"] == {"deterministic": True, "device": "cpu", "autocast": None,
-                                     "bit_reproducible": True, "why_not": []}
+    assert record["determinism"] == {
+        "deterministic": True,
+        "device": "cpu",
+        "autocast": None,
+        "bit_reproducible": True,
+        "why_not": [],
+    }
     _, violations = check_run(tmp_path / "follow", benchmark=default_bench)
     assert violations == []
     fixed = run_experiment(resolve_config("fast", tiny_cfg, base), tmp_path / "fixed", quiet=True)
@@ -114,8 +139,11 @@ def test_teacher_seed_follow_is_the_run_seed_and_recorded(default_bench, tiny_cf
 def test_cuda_deterministic_runs_in_float32_and_says_so(default_bench, tiny_cfg, tmp_path):
     from ackd_bench.engine.run import run_experiment
 
-    cfg = resolve_config("fast", tiny_cfg, {"benchmark": str(default_bench), "method": "kd", "pair": "S-S",
-                                            "epochs": 1, "device": "cuda"})
+    cfg = resolve_config(
+        "fast",
+        tiny_cfg,
+        {"benchmark": str(default_bench), "method": "kd", "pair": "S-S", "epochs": 1, "device": "cuda"},
+    )
     a = run_experiment(cfg, tmp_path / "a", quiet=True)
     assert a["determinism"]["autocast"] is None and a["determinism"]["deterministic"] is True
     # bit-reproducible exactly when no op reported a missing deterministic kernel; either way it is stated

@@ -31,8 +31,11 @@ def _free_port() -> int:
 
 
 def _env(cache: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR",
-                                                           "MASTER_PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
     # same threads per process in both runs (torchrun sets 1 by default); the cache is shared by both runs
     env.update(OMP_NUM_THREADS="1", ACKD_BENCH_CACHE=str(cache))
     return env
@@ -41,8 +44,19 @@ def _env(cache: Path) -> dict:
 def _run(args: list[str], nproc: int, env: dict) -> subprocess.CompletedProcess:
     prefix = [sys.executable, "-m", "ackd_bench"]
     if nproc > 1:
-        prefix = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
-                  "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), "-m", "ackd_bench"]
+        prefix = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            str(nproc),
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "ackd_bench",
+        ]
     res = subprocess.run(prefix + args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res
@@ -59,14 +73,32 @@ def _losses(run_dir: Path) -> list[float]:
 # kd+sembridge covers the kd losses plus SemBridge's learnable planners (DDP), the matcher cache filled by rank 0,
 # the gallery split for SSM round 0 and a DynM round; a plain `kd` run takes the same path minus those (about
 # 35 s more; add ("kd", ["--epochs", "2"]) here to run it too)
-@pytest.mark.parametrize("method, extra", [
-    ("kd+sembridge", ["--epochs", "2", "--dynm-epochs", "1"]),  # SSM round 0 + one DynM round
-])
+@pytest.mark.parametrize(
+    "method, extra",
+    [
+        ("kd+sembridge", ["--epochs", "2", "--dynm-epochs", "1"]),  # SSM round 0 + one DynM round
+    ],
+)
 def test_torchrun_two_ranks_matches_one_process(default_bench, tiny_cfg, tmp_path, method, extra):
     cfg = tiny_cfg
     env = _env(tmp_path / "cache")
-    common = ["run", "--benchmark", str(default_bench), "--method", method, "--arch", "S-S", "--profile", "fast",
-              "--config", str(cfg), "--device", "cpu", "--quiet", *extra]
+    common = [
+        "run",
+        "--benchmark",
+        str(default_bench),
+        "--method",
+        method,
+        "--arch",
+        "S-S",
+        "--profile",
+        "fast",
+        "--config",
+        str(cfg),
+        "--device",
+        "cpu",
+        "--quiet",
+        *extra,
+    ]
     # the 2-rank run goes first: rank 0 trains the teacher (and matcher) into the cold cache, rank 1 waits
     two, one = tmp_path / "two", tmp_path / "one"
     res = _run(common + ["--out", str(two)], 2, env)
@@ -101,6 +133,7 @@ def test_torchrun_two_ranks_matches_one_process(default_bench, tiny_cfg, tmp_pat
 
 
 # --- exact equivalence of the sharded epoch without BatchNorm ---------------------------------------------
+
 
 class _Linear(torch.nn.Module):
     """A Distiller-shaped model without BatchNorm: forward_train -> (logits, {"ce": loss})."""

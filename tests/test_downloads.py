@@ -96,7 +96,9 @@ def test_download_zip_and_tar_then_list(tmp_path, monkeypatch, archives, server)
         assert rec is not None and rec["verified"] and rec["url"].startswith(server.url)
         layout = to / name / get_entry(name).layout
         assert layout.is_dir()
-    assert sorted(p.name for p in (to / "ucmerced" / "UCMerced_LandUse" / "Images").iterdir()) == sorted(get_entry("ucmerced").classes)
+    assert sorted(p.name for p in (to / "ucmerced" / "UCMerced_LandUse" / "Images").iterdir()) == sorted(
+        get_entry("ucmerced").classes
+    )
     patch = next((to / "bigearthnet-s2" / "BigEarthNet-v1.0").iterdir())
     assert len(list(patch.glob("*_B*.tif"))) == 12 and len(list(patch.glob("*_labels_metadata.json"))) == 1
     assert not (to / ".downloads").exists()  # archives are removed after extraction
@@ -137,7 +139,10 @@ def test_interrupted_transfer_resumes_on_rerun(tmp_path, monkeypatch, archives, 
     res = _run("download", "eurosat-ms", "--to", str(to), "--quiet", "--retries", "0")
     assert res.exit_code == 0, res.output
     assert server.log[-1][1] == f"bytes={have}-"  # only the rest was requested
-    assert receipt(to, "eurosat-ms")["sha256"] == make_archives.catalog({"x": archives["eurosat-ms"]}, "")["x"]["checksum"][7:]
+    assert (
+        receipt(to, "eurosat-ms")["sha256"]
+        == make_archives.catalog({"x": archives["eurosat-ms"]}, "")["x"]["checksum"][7:]
+    )
     tifs = list((to / "eurosat-ms").rglob("*.tif"))
     assert len(tifs) == 3 * len(get_entry("eurosat-ms").classes)
     assert not (to / ".downloads").exists()  # the .part became the archive, removed after extraction
@@ -159,10 +164,14 @@ def test_interruption_retried_within_one_run_and_server_without_range(tmp_path, 
     assert server.log[-1][1].startswith("bytes=") and receipt(to, "ucmerced")["verified"]
 
 
-@pytest.mark.parametrize("unsafe", ["dotdot.zip", "absolute.tar.gz", "symlink.zip", "symlink.tar.gz", "hardlink.tar.gz"])
+@pytest.mark.parametrize(
+    "unsafe", ["dotdot.zip", "absolute.tar.gz", "symlink.zip", "symlink.tar.gz", "hardlink.tar.gz"]
+)
 def test_unsafe_archive_refused(tmp_path, archives, unsafe):
     to = tmp_path / "data"
-    res = _run("download", "aid", "--to", str(to), "--from", str(archives[f"unsafe:{unsafe}"]), "--unverified", "--quiet")
+    res = _run(
+        "download", "aid", "--to", str(to), "--from", str(archives[f"unsafe:{unsafe}"]), "--unverified", "--quiet"
+    )
     _one_line_error(res, "unsafe archive member", "refused")
     assert _leftovers(to) == []
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/ackd-evil.txt").exists()
@@ -173,9 +182,13 @@ def test_from_file(tmp_path, archives):
     aid = archives["aid"]
     sha = make_archives.catalog({"aid": aid}, "")["aid"]["checksum"][7:]
     # no published checksum: refused unless the user vouches for the file
-    _one_line_error(_run("download", "aid", "--to", str(to), "--from", str(aid)), "no published checksum", "--unverified")
+    _one_line_error(
+        _run("download", "aid", "--to", str(to), "--from", str(aid)), "no published checksum", "--unverified"
+    )
     # wrong expectation: nothing extracted
-    _one_line_error(_run("download", "aid", "--to", str(to), "--from", str(aid), "--sha256", "f" * 64), "checksum mismatch")
+    _one_line_error(
+        _run("download", "aid", "--to", str(to), "--from", str(aid), "--sha256", "f" * 64), "checksum mismatch"
+    )
     assert _leftovers(to) == []
     res = _run("download", "aid", "--to", str(to), "--from", str(aid), "--sha256", sha, "--quiet")
     assert res.exit_code == 0, res.output
@@ -200,7 +213,16 @@ def test_not_enough_space_and_foreign_folder(tmp_path, monkeypatch, archives, se
 def test_registered_entries_are_complete():
     from ackd_bench.data.sources import SOURCES
 
-    expected = {"eurosat-ms", "eurosat-rgb", "ucmerced", "nwpu-resisc45", "aid", "nasc-tg2-rgb", "nasc-tg2-ms", "bigearthnet-s2"}
+    expected = {
+        "eurosat-ms",
+        "eurosat-rgb",
+        "ucmerced",
+        "nwpu-resisc45",
+        "aid",
+        "nasc-tg2-rgb",
+        "nasc-tg2-ms",
+        "bigearthnet-s2",
+    }
     assert expected <= set(DOWNLOADS.names())
     for name in DOWNLOADS.names():
         e = DOWNLOADS.get(name)

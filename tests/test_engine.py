@@ -24,14 +24,21 @@ def bench_dir(default_bench) -> Path:
 # ---------------------------------------------------------------- config
 def test_profiles_yaml_and_flags_resolve_in_order(tmp_path):
     paper = resolve_config("paper")
-    assert (paper["optimizer"], paper["lr"], paper["batch_size"], paper["epochs"], paper["steps"]) == \
-        ("adamw", 1e-3, 256, None, 6400)
+    assert (paper["optimizer"], paper["lr"], paper["batch_size"], paper["epochs"], paper["steps"]) == (
+        "adamw",
+        1e-3,
+        256,
+        None,
+        6400,
+    )
     assert (paper["w_ce"], paper["w_kd"]) == (0.3, 0.4)
     fast = resolve_config("fast")
     assert fast["epochs"] is None and fast["batch_size"] == 32 and fast["steps"] < fast["teacher"]["steps"]
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("epochs: 5\nlr: 0.01\nteacher: {epochs: 2}\nmethod_args: {T: 4.0}\n"
-                        "sembridge: {no_ot1: true, matcher: {epochs: 1}}\n")
+    cfg_file.write_text(
+        "epochs: 5\nlr: 0.01\nteacher: {epochs: 2}\nmethod_args: {T: 4.0}\n"
+        "sembridge: {no_ot1: true, matcher: {epochs: 1}}\n"
+    )
     cfg = resolve_config("fast", cfg_file, {"epochs": 7, "teacher": {"seed": 3}})
     assert cfg["epochs"] == 7 and cfg["lr"] == 0.01  # flag beats file beats profile
     assert cfg["teacher"] == {**fast["teacher"], "epochs": 2, "seed": 3}
@@ -152,8 +159,15 @@ def test_teacher_budget_in_steps_and_recipe_in_the_key(bench_dir):
     # 60 teacher train images at batch 16: 4 steps an epoch, so 6 steps are 2 epochs
     cfg = _cfg(epochs=None, steps=6, min_epochs=1)
     record = get_teacher(bench, cfg, torch.device("cpu"), quiet=True)
-    assert record.info["budget"] == {"rule": "steps", "steps_budget": 6, "min_epochs": 1, "train_images": 60,
-                                     "steps_per_epoch": 4, "epochs": 2, "steps": 8}
+    assert record.info["budget"] == {
+        "rule": "steps",
+        "steps_budget": 6,
+        "min_epochs": 1,
+        "train_images": 60,
+        "steps_per_epoch": 4,
+        "epochs": 2,
+        "steps": 8,
+    }
     assert len(record.info["history"]) == 2 and cfg["teacher"]["epochs"] is None  # the config keeps the budget
     assert record.info["config"]["teacher"]["augment"] == "dihedral"
     for change in ({"augment": "none"}, {"cosine": False}, {"weight_decay": 0.0}, {"steps": 7}):

@@ -27,8 +27,8 @@ def _keys(devs: list[dict]) -> set[str]:
 
 
 def _configurable(devs: list[dict]) -> list[dict]:
-    assert devs[-len(UNCONFIGURABLE):] == UNCONFIGURABLE  # always listed, last
-    return devs[:-len(UNCONFIGURABLE)]
+    assert devs[-len(UNCONFIGURABLE) :] == UNCONFIGURABLE  # always listed, last
+    return devs[: -len(UNCONFIGURABLE)]
 
 
 @pytest.mark.parametrize("name", method_names())
@@ -56,8 +56,15 @@ def test_official_profile_sets_every_official_config_key_explicitly():
 
 
 def test_official_profile_survives_changed_defaults(monkeypatch):
-    for key, value in (("optimizer", "sgd"), ("lr", 0.1), ("ms_norm", "mean_std"), ("warmups", "scaled"),
-                       ("w_ce", 1.0), ("cosine", True), ("weight_decay", 0.05)):
+    for key, value in (
+        ("optimizer", "sgd"),
+        ("lr", 0.1),
+        ("ms_norm", "mean_std"),
+        ("warmups", "scaled"),
+        ("w_ce", 1.0),
+        ("cosine", True),
+        ("weight_decay", 0.05),
+    ):
         monkeypatch.setitem(DEFAULTS, key, value)
     cfg = resolve_config("official", None, {"method": "dkd+sembridge"})
     assert _configurable(deviations(cfg, _method("dkd+sembridge", cfg))) == []
@@ -66,14 +73,16 @@ def test_official_profile_survives_changed_defaults(monkeypatch):
 def test_default_profile_lists_what_differs_from_the_official_code():
     cfg = resolve_config("paper", None, {"method": "dkd+sembridge"})
     devs = {d["key"]: d for d in deviations(cfg, _method("dkd+sembridge", cfg))}
-    assert {"ms_norm", "bands", "warmups", "sembridge.coral_scale", "sembridge.w_ot",
-            "sembridge.matcher.loss"} <= set(devs)
+    assert {"ms_norm", "bands", "warmups", "sembridge.coral_scale", "sembridge.w_ot", "sembridge.matcher.loss"} <= set(
+        devs
+    )
     assert devs["ms_norm"] == {"key": "ms_norm", "official": "per_image_max", "run": "mean_std"}
     assert devs["sembridge.w_ot"]["run"] == "calibrated"
     # a method argument set away from the official value is listed; kd's default (no T^2) is official
     cfg = resolve_config("official", None, {"method": "kd", "method_args": {"t2": True}})
     assert _configurable(deviations(cfg, _method("kd", cfg))) == [
-        {"key": "method_args.t2", "official": False, "run": True}]
+        {"key": "method_args.t2", "official": False, "run": True}
+    ]
     cfg = resolve_config("official", None, {"method": "distilvpr", "method_args": {"stop_grad": False}})
     assert _keys(deviations(cfg, _method("distilvpr", cfg))) == {"method_args.stop_grad"}
     # the fixes kept are those that touch the run
@@ -86,10 +95,30 @@ def test_default_profile_lists_what_differs_from_the_official_code():
 def test_run_records_profile_and_deviations(synthetic_small_bench, tiny_cfg, tmp_path):
     """A real run under --profile official with CPU-sized overrides: exactly those overrides are deviations."""
     out = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(synthetic_small_bench), "--method", "dkd",
-                                   "--arch", "S-S", "--out", str(out), "--profile", "official", "--epochs", "1",
-                                   "--config", str(tiny_cfg), "--device", "cpu", "--quiet"],
-                             catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(synthetic_small_bench),
+            "--method",
+            "dkd",
+            "--arch",
+            "S-S",
+            "--out",
+            str(out),
+            "--profile",
+            "official",
+            "--epochs",
+            "1",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     record = json.loads((out / "result.json").read_text())
     assert schema_violations(record) == []
@@ -104,4 +133,5 @@ def test_a_step_budget_is_shown_as_steps():
     cfg = resolve_config("official", None, {"method": "kd"})
     cfg["teacher"].update(epochs=None, steps=400)  # the teacher's budget is turned into epochs where it trains
     assert _configurable(deviations(cfg, _method("kd", cfg))) == [
-        {"key": "teacher.epochs", "official": 200, "run": "400 steps"}]
+        {"key": "teacher.epochs", "official": 200, "run": "400 steps"}
+    ]

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-pytestmark = [pytest.mark.gpu,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
 def test_gallery_on_cuda_equals_cpu():
@@ -50,8 +49,13 @@ def test_sembridge_losses_under_bf16_autocast_match_fp32():
     x, ms, y = torch.randn(32, 3, 64, 64), torch.randn(32, 10, 64, 64), torch.arange(32) % 10
     with torch.no_grad():
         t = teacher(ms)
-    method = build_method("sembridge", build_model("shufflenetv2_x0_5", in_channels=3, num_classes=10), 10, cfg,
-                          teacher_token_dim=t.tokens.shape[-1])
+    method = build_method(
+        "sembridge",
+        build_model("shufflenetv2_x0_5", in_channels=3, num_classes=10),
+        10,
+        cfg,
+        teacher_token_dim=t.tokens.shape[-1],
+    )
     method.train()
     ref = method.forward_train(x, TeacherOutput(t.logits, t.embedding, t.tokens), y)[1]
     method.cuda()
@@ -74,9 +78,32 @@ def test_run_on_cuda_writes_a_record(default_bench, tmp_path):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("teacher: {epochs: 1}\nsembridge: {matcher: {arch: tiny, epochs: 1}}\n")
     out = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(default_bench), "--method", "sembridge", "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "2", "--dynm-epochs", "1", "--config", str(cfg),
-                                   "--device", "auto", "--quiet", "--out", str(out)], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(default_bench),
+            "--method",
+            "sembridge",
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "2",
+            "--dynm-epochs",
+            "1",
+            "--config",
+            str(cfg),
+            "--device",
+            "auto",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     record = json.loads((out / "result.json").read_text())
     assert record["environment"]["device"].startswith("cuda")

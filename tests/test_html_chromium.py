@@ -43,8 +43,11 @@ def page(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("page")
     bench = fx.build_benchmark(root / "bench")
     for method, seed, wrong in (("kd", 0, 3), ("kd", 1, 1), ("dkd", 0, 5), ("dkd", 1, 0)):
-        submit(fx.make_run(root / "runs" / f"{method}{seed}", bench, method=method, seed=seed, wrong=wrong),
-               root / "subs", benchmark=bench)
+        submit(
+            fx.make_run(root / "runs" / f"{method}{seed}", bench, method=method, seed=seed, wrong=wrong),
+            root / "subs",
+            benchmark=bench,
+        )
     build(root / "subs", root / "out")
     return root / "out" / "index.html"
 
@@ -52,9 +55,22 @@ def page(tmp_path_factory) -> Path:
 def dump_dom(exe: str, url: str, tmp: Path) -> str:
     """The DOM after the page's scripts ran, from a fresh profile with networking features off."""
     profile = tmp / f"profile-{len(list(tmp.iterdir()))}"
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--virtual-time-budget=3000", "--dump-dom", url]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        url,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "<table" in res.stdout, res.stderr[-2000:]
@@ -91,7 +107,7 @@ def test_page_renders_and_sorts(page, tmp_path):
     dom = dump_dom(exe, f"{url}#sort=runs:1:asc&filter=runs:dkd", tmp_path)
     _, rows = table(dom, "runs")
     assert column(rows, 1) == ["dkd", "dkd", "kd", "kd"]
-    hidden = ['display: none' in r for r in rows]
+    hidden = ["display: none" in r for r in rows]
     assert hidden == [False, False, True, True]
     _, cells = table(dom, "cells")
     assert len(cells) == 2
@@ -125,9 +141,21 @@ def probe(exe: str, page: Path, tmp: Path, fragment: str = "") -> dict:
 def screenshot(exe: str, url: str, tmp: Path, height: int = 1600) -> np.ndarray:
     shot = tmp / f"shot-{len(list(tmp.iterdir()))}.png"
     profile = tmp / f"profile-{len(list(tmp.iterdir()))}"
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
-           "--disable-background-networking", "--hide-scrollbars", f"--user-data-dir={profile}",
-           f"--window-size=1400,{height}", "--virtual-time-budget=3000", f"--screenshot={shot}", url]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size=1400,{height}",
+        "--virtual-time-budget=3000",
+        f"--screenshot={shot}",
+        url,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and shot.is_file(), res.stderr[-2000:]
     return np.asarray(Image.open(shot).convert("RGB"))
@@ -142,12 +170,21 @@ def marked_page(tmp_path_factory) -> Path:
     """R-R: kd clearly above student (resolved best); R-S: kd and dkd equally good (a tied group)."""
     root = tmp_path_factory.mktemp("marked")
     bench = fx.build_benchmark(root / "bench")
-    plan = {("kd", "R-R"): (0, 0, 0), ("student", "R-R"): (12, 13, 14), ("kd", "R-S"): (1, 2, 1),
-            ("dkd", "R-S"): (2, 1, 2)}
+    plan = {
+        ("kd", "R-R"): (0, 0, 0),
+        ("student", "R-R"): (12, 13, 14),
+        ("kd", "R-S"): (1, 2, 1),
+        ("dkd", "R-S"): (2, 1, 2),
+    }
     for (method, pair), wrongs in plan.items():
         for seed, wrong in enumerate(wrongs):
-            submit(fx.make_run(root / "runs" / f"{method}-{pair}-{seed}", bench, method=method, pair=pair, seed=seed,
-                               wrong=wrong), root / "subs", benchmark=bench)
+            submit(
+                fx.make_run(
+                    root / "runs" / f"{method}-{pair}-{seed}", bench, method=method, pair=pair, seed=seed, wrong=wrong
+                ),
+                root / "subs",
+                benchmark=bench,
+            )
     build(root / "subs", root / "out")
     return root / "out" / "index.html"
 
@@ -178,18 +215,39 @@ def test_page_with_500_cells_renders(tmp_path):
     for m in methods:
         for p in pairs:
             oa = float(rng.uniform(0.5, 0.95))
-            rows.append({"benchmark": "bench", "method": m, "pairing": "random", "variant": "fast", "protocol": "ACKD",
-                         "pair": p, "n": 3, "oa_mean": oa, "oa_mean_text": f"{100 * oa:.2f} [x, y] (3)",
-                         "status": "ranked", "paper_oa": np.nan, "f1_mean": oa, "oa_last_mean": oa,
-                         "w2_prob_mean": np.nan, "gw_mean": np.nan, "pair_cost_mean": np.nan,
-                         "pair_cost_sckd_mean": np.nan, "distill_s_mean": 1.0,
-                         "config_hash": "0123456789abcdef", "_class": "tied" if m == "kd" else ""})
+            rows.append(
+                {
+                    "benchmark": "bench",
+                    "method": m,
+                    "pairing": "random",
+                    "variant": "fast",
+                    "protocol": "ACKD",
+                    "pair": p,
+                    "n": 3,
+                    "oa_mean": oa,
+                    "oa_mean_text": f"{100 * oa:.2f} [x, y] (3)",
+                    "status": "ranked",
+                    "paper_oa": np.nan,
+                    "f1_mean": oa,
+                    "oa_last_mean": oa,
+                    "w2_prob_mean": np.nan,
+                    "gw_mean": np.nan,
+                    "pair_cost_mean": np.nan,
+                    "pair_cost_sckd_mean": np.nan,
+                    "distill_s_mean": 1.0,
+                    "config_hash": "0123456789abcdef",
+                    "_class": "tied" if m == "kd" else "",
+                }
+            )
     cells = pd.DataFrame(rows)
     assert len(cells) == 504
     head = page_html.howto_html("how to read") + page_html.filters_html(
-        {"benchmark": ["bench"], "pair": pairs, "method": methods, "pairing": ["random"]})
-    parts = [page_html.table_html("cells", "cells", cells, CELL_COLUMNS),
-             page_html.table_html("runs", "runs", cells.head(0), CELL_COLUMNS)]
+        {"benchmark": ["bench"], "pair": pairs, "method": methods, "pairing": ["random"]}
+    )
+    parts = [
+        page_html.table_html("cells", "cells", cells, CELL_COLUMNS),
+        page_html.table_html("runs", "runs", cells.head(0), CELL_COLUMNS),
+    ]
     out = tmp_path / "index.html"
     out.write_text(page_html.page(parts, {}, "500 cells", head))
     seen = probe(exe, out, tmp_path)

@@ -13,11 +13,24 @@ def _cfg(**extra) -> dict:
 
 def test_what_varies_within_a_cell_does_not_change_the_hash():
     base = identity_hash(_cfg())
-    same = _cfg(seed=4, device="cuda", benchmark="/elsewhere", checkpoint_every_s=30, num_workers=4, cost_every=1,
-                eval_batch_size=7, sembridge={"retrieval_backend": "faiss"})
+    same = _cfg(
+        seed=4,
+        device="cuda",
+        benchmark="/elsewhere",
+        checkpoint_every_s=30,
+        num_workers=4,
+        cost_every=1,
+        eval_batch_size=7,
+        sembridge={"retrieval_backend": "faiss"},
+    )
     assert identity_hash(same) == base
-    for changed in (_cfg(lr=0.01), _cfg(teacher={"epochs": 3}), _cfg(teacher={"seed": "follow"}),
-                    _cfg(sembridge={"coral_scale": "official"}), _cfg(bands=["B02"])):
+    for changed in (
+        _cfg(lr=0.01),
+        _cfg(teacher={"epochs": 3}),
+        _cfg(teacher={"seed": "follow"}),
+        _cfg(sembridge={"coral_scale": "official"}),
+        _cfg(bands=["B02"]),
+    ):
         assert identity_hash(changed) != base
 
 
@@ -29,8 +42,9 @@ def test_sembridge_options_do_not_split_a_plain_method():
 def test_variant_names_from_the_difference_to_the_profile():
     assert variant_label(_cfg(), config_diff(_cfg(), ["B02", "B03"])) == "fast"
     cfg = _cfg(sembridge={"coral_scale": "official"}, teacher={"epochs": 3})
-    assert variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == \
-        "fast: sembridge.coral_scale=official, teacher.epochs=3"
+    assert (
+        variant_label(cfg, config_diff(cfg, ["B02", "B03"])) == "fast: sembridge.coral_scale=official, teacher.epochs=3"
+    )
     assert config_diff(_cfg(), ["B02", "B03", "B04"]) == {"bands": ["B02", "B03"]}
     # an option given at the method's default value is no difference (but a separate hash: nothing is filled in
     # from the code's current defaults, so stored hashes never move)

@@ -33,8 +33,9 @@ def layer_of(module: str) -> int:
     parts = module.split(".")
     unit = parts[1] if len(parts) > 1 else ""
     if unit not in RANK:
-        raise AssertionError(f"{module}: not in any layer of tests/test_import_layers.py (add it, and to "
-                             f"docs/ARCHITECTURE.md)")
+        raise AssertionError(
+            f"{module}: not in any layer of tests/test_import_layers.py (add it, and to docs/ARCHITECTURE.md)"
+        )
     return RANK[unit]
 
 
@@ -57,8 +58,11 @@ def imported_modules(path: Path, module: str) -> list[tuple[int, str]]:
             else:
                 name = node.module or ""
             # `from ackd_bench import io` names a module; `from ackd_bench import __version__` the root
-            targets = [f"{name}.{a.name}" if _is_module(a.name) else name for a in node.names] \
-                if name == "ackd_bench" else [name]
+            targets = (
+                [f"{name}.{a.name}" if _is_module(a.name) else name for a in node.names]
+                if name == "ackd_bench"
+                else [name]
+            )
             out += [(node.lineno, t) for t in targets]
     return [(line, name) for line, name in out if name == "ackd_bench" or name.startswith("ackd_bench.")]
 
@@ -74,8 +78,10 @@ def upward_imports() -> list[str]:
         own = layer_of(module)
         for line, target in imported_modules(path, module):
             if layer_of(target) > own:
-                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {module} (layer {own}) imports {target} "
-                           f"(layer {layer_of(target)})")
+                bad.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line}: {module} (layer {own}) imports {target} "
+                    f"(layer {layer_of(target)})"
+                )
     return bad
 
 
@@ -89,12 +95,15 @@ def test_methods_never_import_the_engine():
             assert not target.startswith("ackd_bench.engine"), f"{path}:{line} imports {target}"
 
 
-@pytest.mark.parametrize("source, target, upward", [
-    ("from ackd_bench.engine.run import run\n", "ackd_bench.engine.run", True),
-    ("def f():\n    from ackd_bench.report import stats\n", "ackd_bench.report", True),
-    ("import ackd_bench.models.base as b\n", "ackd_bench.models.base", False),
-    ("from ackd_bench import config\n", "ackd_bench.config", False),
-])
+@pytest.mark.parametrize(
+    "source, target, upward",
+    [
+        ("from ackd_bench.engine.run import run\n", "ackd_bench.engine.run", True),
+        ("def f():\n    from ackd_bench.report import stats\n", "ackd_bench.report", True),
+        ("import ackd_bench.models.base as b\n", "ackd_bench.models.base", False),
+        ("from ackd_bench import config\n", "ackd_bench.config", False),
+    ],
+)
 def test_checker_sees_every_import_form(tmp_path, source, target, upward):
     """The checker itself: function-level, `import x.y as z` and `from ackd_bench import m` forms all count."""
     path = tmp_path / "mod.py"

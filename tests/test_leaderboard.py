@@ -25,18 +25,36 @@ from ackd_bench.report.leaderboard import build  # noqa: E402
 from ackd_bench.report.submit import submit  # noqa: E402
 
 # (method, pairing, pair, seed) -> number of wrong test predictions (of 20)
-PLAN = {("kd", "random", "R-R", 0): 1, ("kd", "random", "R-R", 1): 2, ("kd", "random", "R-R", 2): 4,
-        ("kd", "oracle", "R-R", 0): 0, ("kd", "oracle", "R-R", 1): 1,
-        ("dkd", "random", "R-R", 0): 3, ("dkd", "random", "R-R", 1): 3, ("dkd", "random", "R-R", 2): 5,
-        ("dkd", "random", "R-S", 0): 2,
-        ("kd+sembridge", "ssm", "R-R", 1): 6, ("kd+sembridge", "ssm", "R-R", 2): 7,
-        ("student", "random", "R-R", 0): 12, ("student", "random", "R-R", 1): 13, ("student", "random", "R-R", 2): 14}
+PLAN = {
+    ("kd", "random", "R-R", 0): 1,
+    ("kd", "random", "R-R", 1): 2,
+    ("kd", "random", "R-R", 2): 4,
+    ("kd", "oracle", "R-R", 0): 0,
+    ("kd", "oracle", "R-R", 1): 1,
+    ("dkd", "random", "R-R", 0): 3,
+    ("dkd", "random", "R-R", 1): 3,
+    ("dkd", "random", "R-R", 2): 5,
+    ("dkd", "random", "R-S", 0): 2,
+    ("kd+sembridge", "ssm", "R-R", 1): 6,
+    ("kd+sembridge", "ssm", "R-R", 2): 7,
+    ("student", "random", "R-R", 0): 12,
+    ("student", "random", "R-R", 1): 13,
+    ("student", "random", "R-R", 2): 14,
+}
 
 
 def _submit_plan(root: Path, bench: Path, plan: dict, subs: Path, config: dict | None = None, tag: str = "") -> None:
     for (method, pairing, pair, seed), wrong in plan.items():
-        run = fx.make_run(root / "runs" / f"{tag}{method}-{pairing}-{pair}-{seed}", bench, method=method,
-                          pairing=pairing, pair=pair, seed=seed, wrong=wrong, config=config)
+        run = fx.make_run(
+            root / "runs" / f"{tag}{method}-{pairing}-{pair}-{seed}",
+            bench,
+            method=method,
+            pairing=pairing,
+            pair=pair,
+            seed=seed,
+            wrong=wrong,
+            config=config,
+        )
         submit(run, subs, benchmark=bench)
 
 
@@ -116,8 +134,15 @@ def test_tied_group_and_resolved_cells(built):
 
 def test_a_clearly_better_cell_is_bold(tmp_path, bench):
     subs = tmp_path / "subs"
-    _submit_plan(tmp_path, bench, {**{("kd", "random", "R-R", s): 0 for s in range(3)},
-                                   **{("student", "random", "R-R", s): 12 + s for s in range(3)}}, subs)
+    _submit_plan(
+        tmp_path,
+        bench,
+        {
+            **{("kd", "random", "R-R", s): 0 for s in range(3)},
+            **{("student", "random", "R-R", s): 12 + s for s in range(3)},
+        },
+        subs,
+    )
     tables = build(subs, tmp_path / "out")
     assert _cells(tables).loc[("kd", "random", "R-R"), "mark"] == "best"
     assert "| kd | random | fast | **100.00 [100.00, 100.00] (3)** |" in (tmp_path / "out" / "README.md").read_text()
@@ -155,9 +180,11 @@ def test_asymmetry_penalty_with_ci(built):
 
 def test_normaliser_is_frozen_and_aggregate(tmp_path, bench):
     subs, out = tmp_path / "subs", tmp_path / "out"
-    plan = {**{("kd", "oracle", "R-R", s): 0 for s in range(3)},
-            **{("kd", "random", "R-R", s): 2 + s for s in range(3)},
-            **{("student", "random", "R-R", s): 10 + s for s in range(3)}}
+    plan = {
+        **{("kd", "oracle", "R-R", s): 0 for s in range(3)},
+        **{("kd", "random", "R-R", s): 2 + s for s in range(3)},
+        **{("student", "random", "R-R", s): 10 + s for s in range(3)},
+    }
     _submit_plan(tmp_path, bench, plan, subs)
     tables = build(subs, out)
     n = 20
@@ -193,8 +220,12 @@ def test_files_csv_parquet_and_plots(built):
     pc = pd.read_csv(out / "per_class.csv")
     assert (pc["acc_lo"] <= pc["acc"] + 1e-12).all() and (pc["acc"] <= pc["acc_hi"] + 1e-12).all()
     pngs = sorted(p.name for p in (out / "plots").iterdir())
-    assert pngs == ["eurosat-sample_oa_ci.png", "eurosat-sample_oa_vs_w.png", "eurosat-sample_per_class.png",
-                    "eurosat-sample_transport_epochs.png"]
+    assert pngs == [
+        "eurosat-sample_oa_ci.png",
+        "eurosat-sample_oa_vs_w.png",
+        "eurosat-sample_per_class.png",
+        "eurosat-sample_transport_epochs.png",
+    ]
     assert all((out / "plots" / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 
@@ -212,7 +243,7 @@ def test_rerun_is_byte_identical(built, tmp_path):
     for name in a:
         assert a[name] == b[name], name
     html = a["index.html"].decode()
-    assert "http://" not in html and "https://" not in html and "<link" not in html and " src=\"http" not in html
+    assert "http://" not in html and "https://" not in html and "<link" not in html and ' src="http' not in html
 
 
 def test_release_snapshot_is_immutable_and_linked(built, tmp_path):
@@ -221,8 +252,15 @@ def test_release_snapshot_is_immutable_and_linked(built, tmp_path):
     res = CliRunner().invoke(cli, ["leaderboard", "--submissions", str(subs), "--out", str(out), "--release", "v1.0"])
     assert res.exit_code == 0, res.output
     rel = out / "releases" / "v1.0"
-    assert sorted(p.name for p in rel.iterdir()) == ["README.md", "aggregate.csv", "asymmetry.csv", "leaderboard.csv",
-                                                     "normaliser.json", "paired.csv", "submissions.sha256"]
+    assert sorted(p.name for p in rel.iterdir()) == [
+        "README.md",
+        "aggregate.csv",
+        "asymmetry.csv",
+        "leaderboard.csv",
+        "normaliser.json",
+        "paired.csv",
+        "submissions.sha256",
+    ]
     assert len((rel / "submissions.sha256").read_text().splitlines()) == 2 * (len(PLAN) + 1)
     assert 'href="releases/v1.0/README.md"' in (out / "index.html").read_text()
     before = _snapshot(rel)
@@ -256,19 +294,39 @@ def test_declared_sckd_reference_and_paper_column(tmp_path, bench):
     shutil.copytree(bench, ackd)
     shutil.copytree(bench, paired)
     card = json.loads((bench / "benchmark.json").read_text())
-    (ackd / "benchmark.json").write_text(json.dumps({**card, "sckd_reference": f"{card['name']}-paired",
-                                                     "paper_dataset": "S2S-EU"}))
+    (ackd / "benchmark.json").write_text(
+        json.dumps({**card, "sckd_reference": f"{card['name']}-paired", "paper_dataset": "S2S-EU"})
+    )
     (paired / "benchmark.json").write_text(json.dumps({**card, "name": f"{card['name']}-paired"}))
     subs = tmp_path / "subs"
-    plan = {("student", "random"): (10, 11, 12), ("kd", "random"): (4, 5, 6), ("kd", "oracle"): (3, 3, 3),
-            ("sembridge", "ssm"): (2, 3, 4)}
+    plan = {
+        ("student", "random"): (10, 11, 12),
+        ("kd", "random"): (4, 5, 6),
+        ("kd", "oracle"): (3, 3, 3),
+        ("sembridge", "ssm"): (2, 3, 4),
+    }
     for (method, pairing), wrongs in plan.items():
         for seed, wrong in enumerate(wrongs):
-            submit(fx.make_run(tmp_path / "runs" / f"{method}-{pairing}-{seed}", ackd, method=method, pairing=pairing,
-                               seed=seed, wrong=wrong), subs, benchmark=ackd)
+            submit(
+                fx.make_run(
+                    tmp_path / "runs" / f"{method}-{pairing}-{seed}",
+                    ackd,
+                    method=method,
+                    pairing=pairing,
+                    seed=seed,
+                    wrong=wrong,
+                ),
+                subs,
+                benchmark=ackd,
+            )
     for seed, wrong in enumerate((0, 0, 1)):
-        submit(fx.make_run(tmp_path / "runs" / f"paired-{seed}", paired, method="kd", pairing="oracle", seed=seed,
-                           wrong=wrong), subs, benchmark=paired)
+        submit(
+            fx.make_run(
+                tmp_path / "runs" / f"paired-{seed}", paired, method="kd", pairing="oracle", seed=seed, wrong=wrong
+            ),
+            subs,
+            benchmark=paired,
+        )
     tables = build(subs, tmp_path / "out")
     n = 20
     cells = tables["cells"].set_index(["benchmark", "method", "pairing"])
@@ -293,7 +351,14 @@ def test_declared_sckd_reference_and_paper_column(tmp_path, bench):
 def test_shared_variant_names_get_their_hash():
     from ackd_bench.report.aggregate import _unique_variants
 
-    runs = pd.DataFrame({"benchmark": ["b"] * 3, "method": ["kd"] * 3, "pairing": ["random"] * 3,
-                         "pair": ["R-R", "R-R", "R-S"], "variant": ["T2"] * 3,
-                         "config_hash": ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"]})
+    runs = pd.DataFrame(
+        {
+            "benchmark": ["b"] * 3,
+            "method": ["kd"] * 3,
+            "pairing": ["random"] * 3,
+            "pair": ["R-R", "R-R", "R-S"],
+            "variant": ["T2"] * 3,
+            "config_hash": ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"],
+        }
+    )
     assert list(_unique_variants(runs)["variant"]) == ["T2 [aaaaaaaa]", "T2 [bbbbbbbb]", "T2"]

@@ -172,7 +172,8 @@ def test_rkd_hand_derived():
 
 def test_rkd_method_weights():
     expected = 0.1 * (
-        25.0 * np_smooth_l1(
+        25.0
+        * np_smooth_l1(
             np_dist_matrix(S_EMB) / np_dist_matrix(S_EMB)[~np.eye(B, dtype=bool)].mean(),
             np_dist_matrix(T_EMB) / np_dist_matrix(T_EMB)[~np.eye(B, dtype=bool)].mean(),
         )
@@ -214,16 +215,30 @@ def test_dkd_hand_derived():
     close(tckd, pt * math.log(pt / ps) + (1 - pt) * math.log((1 - pt) / (1 - ps)))
 
 
-@pytest.mark.parametrize("warmups,epochs,epoch,factor", [
-    # 200 epochs: scaled = absolute = mdistiller (1-based epoch / 20)
-    ("scaled", 200, 0, 1 / 20), ("scaled", 200, 4, 5 / 20), ("scaled", 200, 18, 19 / 20), ("scaled", 200, 19, 1.0),
-    ("absolute", 200, 0, 1 / 20), ("absolute", 200, 150, 1.0), ("absolute", 8, 7, 8 / 20),
-    # official ACKD train.py: min(epoch / 20, 1) with its 0-based epoch: nothing in the first epoch
-    ("official", 200, 0, 0.0), ("official", 200, 4, 4 / 20), ("official", 200, 19, 19 / 20), ("official", 200, 20, 1.0),
-    ("official", 8, 7, 7 / 20),
-    # scaled to the run length like DynM: 100 epochs -> 10 warm-up epochs; 8 epochs -> 0.8 (full weight at once)
-    ("scaled", 100, 0, 1 / 10), ("scaled", 100, 4, 5 / 10), ("scaled", 100, 9, 1.0), ("scaled", 8, 0, 1.0),
-])
+@pytest.mark.parametrize(
+    "warmups,epochs,epoch,factor",
+    [
+        # 200 epochs: scaled = absolute = mdistiller (1-based epoch / 20)
+        ("scaled", 200, 0, 1 / 20),
+        ("scaled", 200, 4, 5 / 20),
+        ("scaled", 200, 18, 19 / 20),
+        ("scaled", 200, 19, 1.0),
+        ("absolute", 200, 0, 1 / 20),
+        ("absolute", 200, 150, 1.0),
+        ("absolute", 8, 7, 8 / 20),
+        # official ACKD train.py: min(epoch / 20, 1) with its 0-based epoch: nothing in the first epoch
+        ("official", 200, 0, 0.0),
+        ("official", 200, 4, 4 / 20),
+        ("official", 200, 19, 19 / 20),
+        ("official", 200, 20, 1.0),
+        ("official", 8, 7, 7 / 20),
+        # scaled to the run length like DynM: 100 epochs -> 10 warm-up epochs; 8 epochs -> 0.8 (full weight at once)
+        ("scaled", 100, 0, 1 / 10),
+        ("scaled", 100, 4, 5 / 10),
+        ("scaled", 100, 9, 1.0),
+        ("scaled", 8, 0, 1.0),
+    ],
+)
 def test_dkd_warmup_golden(warmups: str, epochs: int, epoch: int, factor: float):
     m = build_method("dkd", torch.nn.Identity(), K, {"warmups": warmups})
     m.on_epoch_start(epoch, epochs)
@@ -254,11 +269,17 @@ def test_ctkd_temperature_range_and_theta():
     close(m.temperature(1.0), 21.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("warmups,epochs,epoch,lam", [
-    ("absolute", 8, 1, (1 - math.cos(math.pi / 5)) / 2), ("official", 8, 1, (1 - math.cos(math.pi / 5)) / 2),
-    ("scaled", 200, 1, (1 - math.cos(math.pi / 5)) / 2), ("scaled", 100, 1, (1 - math.cos(math.pi / 2.5)) / 2),
-    ("scaled", 8, 0, 0.0), ("scaled", 8, 1, 1.0),
-])
+@pytest.mark.parametrize(
+    "warmups,epochs,epoch,lam",
+    [
+        ("absolute", 8, 1, (1 - math.cos(math.pi / 5)) / 2),
+        ("official", 8, 1, (1 - math.cos(math.pi / 5)) / 2),
+        ("scaled", 200, 1, (1 - math.cos(math.pi / 5)) / 2),
+        ("scaled", 100, 1, (1 - math.cos(math.pi / 2.5)) / 2),
+        ("scaled", 8, 0, 0.0),
+        ("scaled", 8, 1, 1.0),
+    ],
+)
 def test_ctkd_lambda_schedule_scales_with_the_run(warmups: str, epochs: int, epoch: int, lam: float):
     m = build_method("ctkd", torch.nn.Identity(), K, {"warmups": warmups})
     m.on_epoch_start(epoch, epochs)
@@ -432,6 +453,7 @@ def test_dkd_gradient_finite_difference():
     def f(s):
         tckd, nckd = np_dkd(s, T_LOGITS, LABELS, 4.0)
         return 0.4 * (1.0 * tckd + 8.0 * nckd)
+
     np.testing.assert_allclose(student_logits_grad("dkd"), np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
     # at epoch 9 of 200 the warm-up factor 10/20 scales the gradient too
     np.testing.assert_allclose(student_logits_grad("dkd", epoch=9), 0.5 * np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
@@ -442,6 +464,7 @@ def test_lskd_gradient_finite_difference():
 
     def f(s):
         return 0.4 * np_kd(np.stack([np_zscore(r) for r in s]), zt, 3.0, True)
+
     grad = student_logits_grad("lskd")
     np.testing.assert_allclose(grad, np_grad(f, S_LOGITS), rtol=1e-6, atol=1e-9)
     # standardisation: the gradient of each row is orthogonal to a shift of the logits

@@ -18,8 +18,13 @@ B, K, N, C = 6, 4, 4, 16
 
 # the student outputs each KD term depends on (ce always uses the logits; ot1 the tokens, ot2 the embedding)
 KD_INPUTS = {
-    "kd": {"logits"}, "logits": {"logits"}, "dkd": {"logits"}, "ctkd": {"logits"}, "lskd": {"logits"},
-    "rkd": {"embedding"}, "distilvpr": {"embedding"},
+    "kd": {"logits"},
+    "logits": {"logits"},
+    "dkd": {"logits"},
+    "ctkd": {"logits"},
+    "lskd": {"logits"},
+    "rkd": {"embedding"},
+    "distilvpr": {"embedding"},
 }
 TERM_INPUTS = {"ce": {"logits"}, "ot1": {"tokens"}, "ot2": {"embedding"}}
 
@@ -42,9 +47,11 @@ class OutputsAsParameters(nn.Module):
 
 def _teacher_leaves() -> TeacherOutput:
     g = torch.Generator().manual_seed(1)
-    return TeacherOutput(torch.randn(B, K, generator=g).requires_grad_(True),
-                         torch.randn(B, 512, generator=g).requires_grad_(True),
-                         torch.randn(B, N, C, generator=g).requires_grad_(True))
+    return TeacherOutput(
+        torch.randn(B, K, generator=g).requires_grad_(True),
+        torch.randn(B, 512, generator=g).requires_grad_(True),
+        torch.randn(B, N, C, generator=g).requires_grad_(True),
+    )
 
 
 def _grads(name: str, term: str) -> tuple[set[str], TeacherOutput, nn.Module]:
@@ -54,8 +61,11 @@ def _grads(name: str, term: str) -> tuple[set[str], TeacherOutput, nn.Module]:
     teacher = _teacher_leaves()
     _, losses = method.forward_train(torch.zeros(B, 3, 8, 8), teacher, torch.arange(B) % K)
     losses[term].backward()
-    got = {n for n in ("tokens", "embedding", "logits")
-           if getattr(student, n).grad is not None and getattr(student, n).grad.abs().sum() > 0}
+    got = {
+        n
+        for n in ("tokens", "embedding", "logits")
+        if getattr(student, n).grad is not None and getattr(student, n).grad.abs().sum() > 0
+    }
     return got, teacher, method
 
 

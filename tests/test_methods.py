@@ -104,7 +104,9 @@ def _ctkd_grads(epoch: int, warmup: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(3)
     s_logits = torch.randn(BATCH, K, generator=g)
     t_logits = torch.randn(BATCH, K, generator=g) * 3
-    method = build_method("ctkd", torch.nn.Identity(), K, {"method_args": {"warmup_epochs": warmup}, "warmups": "absolute"})
+    method = build_method(
+        "ctkd", torch.nn.Identity(), K, {"method_args": {"warmup_epochs": warmup}, "warmups": "absolute"}
+    )
     method.on_epoch_start(epoch, 10)
     s = types.SimpleNamespace(logits=s_logits, embedding=None, tokens=None)
     t = TeacherOutput(t_logits, torch.zeros(BATCH, 2))
@@ -205,7 +207,9 @@ def test_sembridge_wrapping(monkeypatch, small_models):
     student, _ = small_models
     cfg = {"w_kd": 0.4}
     assert isinstance(build_method("dkd+sembridge", student, K, cfg, teacher_token_dim=1024), FakeSemBridge)
-    assert isinstance(build_method("sembridge", student, K, cfg, teacher_token_dim=512, student_token_dim=7), FakeSemBridge)
+    assert isinstance(
+        build_method("sembridge", student, K, cfg, teacher_token_dim=512, student_token_dim=7), FakeSemBridge
+    )
     assert calls == [("DKD", cfg, 1024, 512), ("KD", cfg, 512, 7)]
     assert not isinstance(build_method("dkd", student, K, cfg), FakeSemBridge)
 

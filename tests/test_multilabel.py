@@ -24,7 +24,9 @@ from ackd_bench.data.sources import SOURCES
 from ackd_bench.data.sources.synthetic import generate_ms, generate_multilabel_ms, multilabel_classes, to_uint16
 from ackd_bench.engine.metrics import average_precision, multilabel_metrics
 
-_spec = importlib.util.spec_from_file_location("ben_fixture", Path(__file__).parent / "data" / "bigearthnet" / "make_fixture.py")
+_spec = importlib.util.spec_from_file_location(
+    "ben_fixture", Path(__file__).parent / "data" / "bigearthnet" / "make_fixture.py"
+)
 ben_fixture = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ben_fixture)
 
@@ -76,7 +78,8 @@ def test_teacher_loss_is_bce_for_a_multilabel_benchmark():
     targets = {"train": torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])}
     idx = torch.tensor([0, 1])
     assert teacher_loss(logits, idx, labels, targets) == pytest.approx(
-        float(F.binary_cross_entropy_with_logits(logits, targets["train"])))
+        float(F.binary_cross_entropy_with_logits(logits, targets["train"]))
+    )
     assert teacher_loss(logits, idx, labels, None) == pytest.approx(float(F.cross_entropy(logits, labels)))
 
 
@@ -96,7 +99,9 @@ def test_synthetic_multilabel_tiles_carry_every_class_they_show():
             np.testing.assert_array_equal(ml.read(s), plain.read(p))
     s = mixed[0]
     x = ml.read(s)
-    np.testing.assert_array_equal(x, to_uint16(generate_multilabel_ms(0, s.sample_id, tuple(s.extra["labels"]), 32, s.bands)))
+    np.testing.assert_array_equal(
+        x, to_uint16(generate_multilabel_ms(0, s.sample_id, tuple(s.extra["labels"]), 32, s.bands))
+    )
     other = to_uint16(generate_ms(0, f"{s.sample_id}+{s.extra['labels'][1]}", s.extra["labels"][1], 32, s.bands))
     own = plain.read(next(p for p in plain_samples if p.sample_id == s.sample_id))
     from_other = (x == other).all(0).mean()
@@ -117,9 +122,12 @@ def test_synthetic_multilabel_tiles_carry_every_class_they_show():
 @pytest.fixture(scope="module")
 def ml_bench(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ml") / "bench"
-    spec = BuildSpec(name="synthetic-multilabel", size=32,
-                     teacher=PoolSpec("synthetic", "", {"pool": "teacher", "multilabel": 0.5, **SYN}),
-                     student=PoolSpec("synthetic", "", {"pool": "student", **SYN}))
+    spec = BuildSpec(
+        name="synthetic-multilabel",
+        size=32,
+        teacher=PoolSpec("synthetic", "", {"pool": "teacher", "multilabel": 0.5, **SYN}),
+        student=PoolSpec("synthetic", "", {"pool": "student", **SYN}),
+    )
     build_dataset(spec, out, quiet=True)
     return out
 
@@ -131,9 +139,13 @@ def ben_bench(tmp_path_factory) -> Path:
     cmap = base / "ben.yaml"
     cmap.write_text(BEN_CLASS_MAP)
     out = base / "bench"
-    spec = BuildSpec(name="ben-fixture", size=32, class_map=str(cmap),
-                     teacher=PoolSpec("bigearthnet-s2", str(root), {}),
-                     student=PoolSpec("synthetic", "", {"pool": "student", "classes": "Water,Forest,Crops", "per_class": 8}))
+    spec = BuildSpec(
+        name="ben-fixture",
+        size=32,
+        class_map=str(cmap),
+        teacher=PoolSpec("bigearthnet-s2", str(root), {}),
+        student=PoolSpec("synthetic", "", {"pool": "student", "classes": "Water,Forest,Crops", "per_class": 8}),
+    )
     build_dataset(spec, out, quiet=True)
     return out
 
@@ -181,16 +193,33 @@ def test_bigearthnet_build_maps_labels_and_picks_a_surviving_primary(ben_bench):
     ml = bench.card["multilabel"]
     assert ml["dropped_labels"] == {"Pastures": sum("Pastures" in v for v in plan.values())}
     assert len(t) == sum(any(c in to_bench for c in v) for v in plan.values())
-    assert bench.available_bands == list(ben_fixture.BAND_RES)  and t["height"].unique().tolist() == [ben_fixture.SIZE]
+    assert bench.available_bands == list(ben_fixture.BAND_RES) and t["height"].unique().tolist() == [ben_fixture.SIZE]
 
 
 def test_bce_teacher_records_multilabel_metrics(ml_bench, tiny_cfg):
     from ackd_bench.engine.cache import cache_root
     from ackd_bench.engine.teacher import teacher_summary
 
-    res = CliRunner().invoke(cli, ["train-teacher", "--benchmark", str(ml_bench), "--arch", "S-S", "--profile", "fast",
-                                   "--epochs", "2", "--config", str(tiny_cfg), "--device", "cpu", "--quiet"],
-                             catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "train-teacher",
+            "--benchmark",
+            str(ml_bench),
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "2",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert "val mAP" in res.output and "test mAP" in res.output and "OA" not in res.output
     (info_path,) = (cache_root() / "teachers").glob("*/info.json")
@@ -217,9 +246,31 @@ def test_every_method_distils_a_multilabel_teacher(bench_name, method, ml_bench,
     bench_dir = ml_bench if bench_name == "synthetic" else ben_bench
     out = tmp_path / "run"
     extra = ["--dynm-epochs", "0"] if "sembridge" in method else []
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", method, "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu",
-                                   "--quiet", "--out", str(out), *extra], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(bench_dir),
+            "--method",
+            method,
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "1",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     record, violations = check_run(out, benchmark=bench_dir)
     assert violations == []
@@ -228,7 +279,9 @@ def test_every_method_distils_a_multilabel_teacher(bench_name, method, ml_bench,
     # the student is single-label: predictions are class indices scored against the primary label
     pred = pd.read_parquet(out / "predictions.parquet")
     truth = Benchmark.open(bench_dir).manifest("student").query("split == 'test'").set_index("sample_id")["label"]
-    assert m["test_oa_best_val"] == pytest.approx(float(np.mean(pred["prediction"].to_numpy() == truth.loc[pred["sample_id"]].to_numpy())))
+    assert m["test_oa_best_val"] == pytest.approx(
+        float(np.mean(pred["prediction"].to_numpy() == truth.loc[pred["sample_id"]].to_numpy()))
+    )
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and np.isfinite(rows[0]["loss"])
     if "sembridge" in method:  # the matcher pairs students with teacher tiles of their (primary) class

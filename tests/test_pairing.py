@@ -138,8 +138,19 @@ def test_sembridge_without_its_parts_is_the_baseline_bit_for_bit(pairing, bench_
     from ackd_bench.engine.run import run_experiment
 
     def run(method: str, **extra) -> tuple[dict, list[dict], pd.DataFrame]:
-        cfg = resolve_config("fast", tiny_cfg, {"benchmark": str(bench_dir), "method": method, "pair": "S-S",
-                                                "pairing": pairing, "epochs": 2, "device": "cpu", **extra})
+        cfg = resolve_config(
+            "fast",
+            tiny_cfg,
+            {
+                "benchmark": str(bench_dir),
+                "method": method,
+                "pair": "S-S",
+                "pairing": pairing,
+                "epochs": 2,
+                "device": "cpu",
+                **extra,
+            },
+        )
         out = tmp_path / method
         record = run_experiment(cfg, out, quiet=True)
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -155,7 +166,9 @@ def test_sembridge_without_its_parts_is_the_baseline_bit_for_bit(pairing, bench_
     assert sb_pred.equals(kd_pred)
     for name in sorted(p.name for p in (tmp_path / "kd" / "pairings").iterdir()):
         assert pd.read_parquet(tmp_path / "kd+sembridge" / "pairings" / name).equals(
-            pd.read_parquet(tmp_path / "kd" / "pairings" / name))
+            pd.read_parquet(tmp_path / "kd" / "pairings" / name)
+        )
     tables = sorted(p.name for p in (tmp_path / "kd" / "pairings").iterdir())
-    assert tables == (["epoch_000.parquet"] if pairing == "random-fixed" else ["epoch_000.parquet",
-                                                                              "epoch_001.parquet"])
+    assert tables == (
+        ["epoch_000.parquet"] if pairing == "random-fixed" else ["epoch_000.parquet", "epoch_001.parquet"]
+    )

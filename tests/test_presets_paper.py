@@ -30,12 +30,47 @@ REPO = Path(__file__).resolve().parents[1]
 CLASSMAPS = REPO / "datasets" / "classmaps"
 # sembridge-spec.md §2.2 (order = the paper's label index)
 PAPER_CLASSES = {
-    "S2S-EU": ["SeaLake", "River", "Residential", "PermanentCrop", "Pasture", "Industrial", "Highway", "HerbaceousVegetation",
-               "Forest", "AnnualCrop"],
-    "S2S-CN": ["beach", "circularfarmland", "cloud", "desert", "forest", "mountain", "rectangularfarmland", "residential",
-               "river", "snowberg"],
-    "M2S-GL": ["forest", "agriculture", "shrub", "pasture", "water_body", "sea", "industry", "grassland", "water_course",
-               "crop", "sport", "transport", "beach", "airport", "port"],
+    "S2S-EU": [
+        "SeaLake",
+        "River",
+        "Residential",
+        "PermanentCrop",
+        "Pasture",
+        "Industrial",
+        "Highway",
+        "HerbaceousVegetation",
+        "Forest",
+        "AnnualCrop",
+    ],
+    "S2S-CN": [
+        "beach",
+        "circularfarmland",
+        "cloud",
+        "desert",
+        "forest",
+        "mountain",
+        "rectangularfarmland",
+        "residential",
+        "river",
+        "snowberg",
+    ],
+    "M2S-GL": [
+        "forest",
+        "agriculture",
+        "shrub",
+        "pasture",
+        "water_body",
+        "sea",
+        "industry",
+        "grassland",
+        "water_course",
+        "crop",
+        "sport",
+        "transport",
+        "beach",
+        "airport",
+        "port",
+    ],
 }
 PAPER_PRESETS = {"s2s-eu": "S2S-EU", "s2s-cn": "S2S-CN", "m2s-gl": "M2S-GL"}
 
@@ -53,9 +88,13 @@ def test_class_map_matches_published_classes(path):
     mapping = yaml.safe_load(path.read_text())
     assert set(mapping) <= set(teacher.classes) | set(student.classes)
     assert set(mapping.values()) <= set(PAPER_CLASSES[PAPER_PRESETS[preset]])
-    comments = " ".join(line.strip().lstrip("#").strip() for line in path.read_text().splitlines() if line.lstrip().startswith("#"))
+    comments = " ".join(
+        line.strip().lstrip("#").strip() for line in path.read_text().splitlines() if line.lstrip().startswith("#")
+    )
     for cls in set(student.classes) - set(mapping):
-        assert re.search(rf"(?<![\w-]){re.escape(cls)}(?![\w-])", comments), f"{path.name}: dropped class {cls!r} has no comment"
+        assert re.search(rf"(?<![\w-]){re.escape(cls)}(?![\w-])", comments), (
+            f"{path.name}: dropped class {cls!r} has no comment"
+        )
     for cls in set(teacher.classes) - set(mapping) - set(mapping.values()):
         # teacher classes that neither map nor pass through must be explained as well
         assert cls.split(",")[0] in comments, f"{path.name}: dropped teacher class {cls!r} has no comment"
@@ -77,7 +116,9 @@ def test_presets_use_different_datasets_and_paper_fields():
 
 
 def test_missing_dataset_names_the_command(tmp_path):
-    res = _run("build-dataset", "--preset", "s2s-eu", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "b"))
+    res = _run(
+        "build-dataset", "--preset", "s2s-eu", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "b")
+    )
     _one_line_error(res, "needs dataset 'eurosat-ms'", "ackd-bench download eurosat-ms", "--download")
     assert not (tmp_path / "b").exists()
 
@@ -89,19 +130,26 @@ def _card(bench: Path) -> dict:
 def test_s2s_eu_builds_from_downloads(tmp_path, monkeypatch, archives, server):  # noqa: F811
     _catalog(tmp_path, monkeypatch, archives, server)
     data, bench = tmp_path / "data", tmp_path / "bench"
-    res = _run("build-dataset", "--preset", "s2s-eu", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet")
+    res = _run(
+        "build-dataset", "--preset", "s2s-eu", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet"
+    )
     assert res.exit_code == 0, res.output
     assert receipt(data, "eurosat-ms") and receipt(data, "nwpu-resisc45")
     card = _card(bench)
     assert card["paper_dataset"] == "S2S-EU"
     assert card["classes"] == sorted(set(PAPER_CLASSES["S2S-EU"]) - {"PermanentCrop"})
     assert card["dropped"]["teacher"] == {"PermanentCrop": 3}
-    assert card["sources"]["teacher"]["source"] == "eurosat-ms" and card["sources"]["student"]["source"] == "imagefolder-rgb"
+    assert (
+        card["sources"]["teacher"]["source"] == "eurosat-ms"
+        and card["sources"]["student"]["source"] == "imagefolder-rgb"
+    )
     for pool, name in (("teacher", "eurosat-ms"), ("student", "nwpu-resisc45")):
         d = card["downloads"][pool]
         assert d["name"] == name and d["verified"] and d["sha256"] == receipt(data, name)["sha256"]
         assert d["version"] == get_entry(name).version and d["url"].startswith(server.url)
-    assert card["class_map_file"] == "datasets/classmaps/s2s-eu/nwpu-resisc45.yaml" and len(card["class_map_sha256"]) == 64
+    assert (
+        card["class_map_file"] == "datasets/classmaps/s2s-eu/nwpu-resisc45.yaml" and len(card["class_map_sha256"]) == 64
+    )
     assert card["class_map"]["mapping"]["dense_residential"] == "Residential"
     assert card["size"] == 64 and card["command"] == "ackd-bench build-dataset --preset s2s-eu"
     assert "EuroSAT" in card["licence"]["attribution"] and "Cheng, Han, Lu" in card["licence"]["attribution"]
@@ -112,12 +160,18 @@ def test_s2s_cn_builds_from_hand_fetched_teacher(tmp_path, monkeypatch, archives
     _catalog(tmp_path, monkeypatch, archives, server)
     data, bench = tmp_path / "data", tmp_path / "bench"
     # NaSC-TG2 has no direct link: --download cannot fetch it and says how to get it
-    res = _run("build-dataset", "--preset", "s2s-cn", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet")
+    res = _run(
+        "build-dataset", "--preset", "s2s-cn", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet"
+    )
     _one_line_error(res, "nasc-tg2-ms has no direct download link", "--from FILE")
     assert not bench.exists()
-    res = _run("download", "nasc-tg2-ms", "--to", str(data), "--from", str(archives["nasc-tg2-ms"]), "--unverified", "--quiet")
+    res = _run(
+        "download", "nasc-tg2-ms", "--to", str(data), "--from", str(archives["nasc-tg2-ms"]), "--unverified", "--quiet"
+    )
     assert res.exit_code == 0, res.output
-    res = _run("build-dataset", "--preset", "s2s-cn", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet")
+    res = _run(
+        "build-dataset", "--preset", "s2s-cn", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet"
+    )
     assert res.exit_code == 0, res.output
     card = _card(bench)
     assert card["paper_dataset"] == "S2S-CN"
@@ -137,13 +191,19 @@ def test_m2s_gl_builds_from_downloads(tmp_path, monkeypatch, archives, server): 
 
     _catalog(tmp_path, monkeypatch, archives, server)
     data, bench = tmp_path / "data", tmp_path / "bench"
-    res = _run("build-dataset", "--preset", "m2s-gl", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet")
+    res = _run(
+        "build-dataset", "--preset", "m2s-gl", "--data-dir", str(data), "--download", "--out", str(bench), "--quiet"
+    )
     assert res.exit_code == 0, res.output
     card = _card(bench)
     assert card["paper_dataset"] == "M2S-GL"
     assert card["classes"] == sorted(set(PAPER_CLASSES["M2S-GL"]) - {"sea", "grassland", "crop"})
     t = card["sources"]["teacher"]
-    assert (t["source"], t["root"], t["options"]) == ("bigearthnet-s2", str(data / "bigearthnet-s2"), {"nomenclature": 43, "per_class": 550})
+    assert (t["source"], t["root"], t["options"]) == (
+        "bigearthnet-s2",
+        str(data / "bigearthnet-s2"),
+        {"nomenclature": 43, "per_class": 550},
+    )
     assert t["details"]["nomenclature"] == 43 and t["details"]["layout"] == "BigEarthNet-S2 v1.0"  # card_details
     assert card["downloads"]["teacher"]["name"] == "bigearthnet-s2" and card["downloads"]["teacher"]["verified"]
     assert card["multilabel"] is not None and card["size"] == 128

@@ -23,7 +23,6 @@ def bench_dir(default_bench) -> Path:
     return default_bench
 
 
-
 def _run_cli(*args: str) -> str:
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -39,17 +38,40 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     from ackd_bench.report.submit import check_run
 
     out = tmp_path / "kd"
-    _run_cli("run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S", "--profile", "fast",
-             "--epochs", "2", "--config", str(tiny_cfg), "--device", "cpu", "--cost-every", "1", "--quiet",
-             "--out", str(out))
+    _run_cli(
+        "run",
+        "--benchmark",
+        str(bench_dir),
+        "--method",
+        "kd",
+        "--arch",
+        "S-S",
+        "--profile",
+        "fast",
+        "--epochs",
+        "2",
+        "--config",
+        str(tiny_cfg),
+        "--device",
+        "cpu",
+        "--cost-every",
+        "1",
+        "--quiet",
+        "--out",
+        str(out),
+    )
     record, violations = check_run(out, benchmark=bench_dir)
     assert violations == []
     assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
     assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
     # the recipe and the budget rule are in the record (fast profile: AdamW, cosine, dihedral; --epochs given)
     student, teacher = record["training"]["student"], record["training"]["teacher"]
-    assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == \
-        ("adamw", True, "dihedral", "epochs")
+    assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == (
+        "adamw",
+        True,
+        "dihedral",
+        "epochs",
+    )
     assert student["epochs"] == 2 and student["train_images"] == 60 and teacher["augment"] == "dihedral"
     # OA recomputed from predictions.parquet and the manifest's labels
     pred = pd.read_parquet(out / "predictions.parquet")
@@ -57,7 +79,8 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     truth = manifest[manifest["split"] == "test"].set_index("sample_id")["label"]
     assert sorted(pred["sample_id"]) == sorted(truth.index)
     assert record["metrics"]["test_oa_best_val"] == pytest.approx(
-        float(np.mean(pred["prediction"].to_numpy() == truth.loc[pred["sample_id"]].to_numpy())))
+        float(np.mean(pred["prediction"].to_numpy() == truth.loc[pred["sample_id"]].to_numpy()))
+    )
     logits = np.stack(pred["logits"].to_numpy())
     assert logits.shape == (len(pred), 10) and np.array_equal(logits.argmax(1), pred["prediction"].to_numpy())
     rows = _metrics(out)
@@ -77,18 +100,74 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
 
     (teacher_pt,) = (cache_root() / "teachers").glob("*/teacher.pt")
     before = (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text()))
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", "student", "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu",
-                                   "--out", str(tmp_path / "student")], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(bench_dir),
+            "--method",
+            "student",
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "1",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "student"),
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0 and "(cached" in res.output
     assert (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text())) == before
     # an existing run folder is refused without --resume, and --resume on a finished run is a no-op
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S",
-                                   "--out", str(out), "--profile", "fast", "--config", str(tiny_cfg)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(bench_dir),
+            "--method",
+            "kd",
+            "--arch",
+            "S-S",
+            "--out",
+            str(out),
+            "--profile",
+            "fast",
+            "--config",
+            str(tiny_cfg),
+        ],
+    )
     assert res.exit_code == 2 and "--resume" in res.output
-    _run_cli("run", "--benchmark", str(bench_dir), "--method", "kd", "--arch", "S-S", "--profile", "fast",
-             "--epochs", "2", "--config", str(tiny_cfg), "--device", "cpu", "--cost-every", "1", "--quiet",
-             "--out", str(out), "--resume")
+    _run_cli(
+        "run",
+        "--benchmark",
+        str(bench_dir),
+        "--method",
+        "kd",
+        "--arch",
+        "S-S",
+        "--profile",
+        "fast",
+        "--epochs",
+        "2",
+        "--config",
+        str(tiny_cfg),
+        "--device",
+        "cpu",
+        "--cost-every",
+        "1",
+        "--quiet",
+        "--out",
+        str(out),
+        "--resume",
+    )
     assert json.loads((out / "result.json").read_text()) == record
 
 
@@ -113,15 +192,23 @@ def test_same_seed_same_metrics_and_resume_matches_uninterrupted(bench_dir, tiny
     assert a["metrics"] == b["metrics"]
 
     with pytest.raises(Interrupt):  # checkpoints every epoch: the resume starts from epoch 0's last.pt
-        run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=0), tmp_path / "c", quiet=True,
-                       on_epoch_end=_stop_after_first_epoch)
+        run_experiment(
+            _cfg(bench_dir, tiny_cfg, checkpoint_every_s=0),
+            tmp_path / "c",
+            quiet=True,
+            on_epoch_end=_stop_after_first_epoch,
+        )
     assert len(_metrics(tmp_path / "c")) == 1 and not (tmp_path / "c" / "result.json").exists()
     assert load_checkpoint(tmp_path / "c" / "checkpoints" / "last.pt")["epoch"] == 0
     c = run_experiment(_cfg(bench_dir, tiny_cfg), tmp_path / "c", resume=True, quiet=True)
     # with a long checkpoint interval the interrupted run left no last.pt: resume re-runs from epoch 0
     with pytest.raises(Interrupt):
-        run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=3600), tmp_path / "e", quiet=True,
-                       on_epoch_end=_stop_after_first_epoch)
+        run_experiment(
+            _cfg(bench_dir, tiny_cfg, checkpoint_every_s=3600),
+            tmp_path / "e",
+            quiet=True,
+            on_epoch_end=_stop_after_first_epoch,
+        )
     assert not (tmp_path / "e" / "checkpoints" / "last.pt").exists()
     e = run_experiment(_cfg(bench_dir, tiny_cfg, checkpoint_every_s=3600), tmp_path / "e", resume=True, quiet=True)
     assert e["metrics"] == a["metrics"] and _metrics(tmp_path / "e") == _metrics(tmp_path / "a")
@@ -186,8 +273,27 @@ def _method_cases() -> list[str]:
 def test_every_method_runs_from_the_cli(method, bench_dir, tiny_cfg, tmp_path):
     out = tmp_path / "run"
     extra = ["--dynm-epochs", "0"] if method == "sembridge" else []
-    _run_cli("run", "--benchmark", str(bench_dir), "--method", method, "--arch", "S-S", "--profile", "fast",
-             "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu", "--quiet", "--out", str(out), *extra)
+    _run_cli(
+        "run",
+        "--benchmark",
+        str(bench_dir),
+        "--method",
+        method,
+        "--arch",
+        "S-S",
+        "--profile",
+        "fast",
+        "--epochs",
+        "1",
+        "--config",
+        str(tiny_cfg),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(out),
+        *extra,
+    )
     record = json.loads((out / "result.json").read_text())
     assert record["method"] == method and 0.0 <= record["metrics"]["test_oa_best_val"] <= 1.0
     rows = _metrics(out)

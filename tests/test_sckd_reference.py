@@ -18,8 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _build(preset: str, out: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", preset, "--out", str(out),
-                    "--quiet"], check=True, cwd=REPO, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "ackd_bench", "build-dataset", "--preset", preset, "--out", str(out), "--quiet"],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
     return out
 
 
@@ -96,8 +100,9 @@ def test_synthetic_small_and_its_paired_sibling(synthetic_small_bench, tmp_path)
     assert np.array_equal(tile, to_uint16(generate_ms(0, sid, cls, 32, EUROSAT_ORDER)))
 
 
-@pytest.mark.parametrize("options", [{"pool": "student", "scenes": "student"},
-                                     {"pool": "teacher", "scenes": "student", "consistency": 0.5}])
+@pytest.mark.parametrize(
+    "options", [{"pool": "student", "scenes": "student"}, {"pool": "teacher", "scenes": "student", "consistency": 0.5}]
+)
 def test_synthetic_scene_options_are_checked(options):
     from ackd_bench.data.sources import SOURCES
     from ackd_bench.errors import ConfigError

@@ -82,8 +82,19 @@ def test_matcher_cache_hit_key_and_integrity(bench, matcher):
 def test_cli_train_matcher(bench):
     from ackd_bench.cli import cli
 
-    args = ["train-matcher", "--benchmark", str(bench.root), "--arch", "tiny", "--epochs", "1", "--batch-size", "20",
-            "--device", "cpu"]
+    args = [
+        "train-matcher",
+        "--benchmark",
+        str(bench.root),
+        "--arch",
+        "tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "20",
+        "--device",
+        "cpu",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "trained" in result.output and "sha256:" in result.output
@@ -100,16 +111,29 @@ def _ctx(bench, cfg, tmp_path, cache) -> RunContext:
         out = teacher(teacher_train.x)
     student = build_model("resnet18", 3, bench.num_classes)
     method = build_method("kd+sembridge", student, bench.num_classes, cfg, teacher_token_dim=teacher.token_dim)
-    return RunContext(bench=bench, cfg=cfg, device=torch.device("cpu"), run_dir=tmp_path, cache_dir=cache,
-                      seed=3, student_train=student_train, teacher_train=teacher_train,
-                      teacher_outputs=TeacherOutput(out.logits, out.embedding, out.tokens), method=method)
+    return RunContext(
+        bench=bench,
+        cfg=cfg,
+        device=torch.device("cpu"),
+        run_dir=tmp_path,
+        cache_dir=cache,
+        seed=3,
+        student_train=student_train,
+        teacher_train=teacher_train,
+        teacher_outputs=TeacherOutput(out.logits, out.embedding, out.tokens),
+        method=method,
+    )
 
 
 @pytest.mark.parametrize("pairing", ["ssm", "ssm-free"])
 def test_initial_pairing_and_dynm_round(bench, matcher, tmp_path, pairing):
     _, cache = matcher
-    cfg = {"bands": list(bench.teacher_bands), "ms_norm": "mean_std", "pairing": pairing,
-           "sembridge": {"matcher": TINY, "dynm_epochs": [2, 5]}}
+    cfg = {
+        "bands": list(bench.teacher_bands),
+        "ms_norm": "mean_std",
+        "pairing": pairing,
+        "sembridge": {"matcher": TINY, "dynm_epochs": [2, 5]},
+    }
     ctx = _ctx(bench, cfg, tmp_path, cache)
     method = ctx.method
     table = method.initial_pairing(ctx)
@@ -133,9 +157,16 @@ def test_initial_pairing_and_dynm_round(bench, matcher, tmp_path, pairing):
     assert round1.teacher_id.tolist() == [ctx.teacher_train.sample_ids[i] for i in ref]
     assert (round1.score <= 1e-6).all()  # score = -KL
     extra = method.record_extra()["sembridge"]
-    assert extra == {"ssm": True, "dynm": True, "ot1": True, "ot2": True, "dynm_epochs": [2],
-                     "coral_scale": method.scale, "ot_weights": {},  # no loss computed yet in this test
-                     "matcher": {"sha256": method.matcher_info.sha256, "val_loss": method.matcher_info.val_loss}}
+    assert extra == {
+        "ssm": True,
+        "dynm": True,
+        "ot1": True,
+        "ot2": True,
+        "dynm_epochs": [2],
+        "coral_scale": method.scale,
+        "ot_weights": {},  # no loss computed yet in this test
+        "matcher": {"sha256": method.matcher_info.sha256, "val_loss": method.matcher_info.val_loss},
+    }
 
 
 def test_no_ssm_and_no_dynm(bench, tmp_path):

@@ -19,8 +19,12 @@ from ackd_bench.methods.sembridge.schedule import curriculum_epochs, dynm_epochs
 
 def _logits(seed, n_s=300, n_t=400, k=10):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n_s, k, generator=g) * 3, torch.randn(n_t, k, generator=g) * 3,
-            torch.randint(0, k, (n_s,), generator=g), torch.randint(0, k, (n_t,), generator=g))
+    return (
+        torch.randn(n_s, k, generator=g) * 3,
+        torch.randn(n_t, k, generator=g) * 3,
+        torch.randint(0, k, (n_s,), generator=g),
+        torch.randint(0, k, (n_t,), generator=g),
+    )
 
 
 @pytest.mark.parametrize("backend", ["faiss", "torch"])
@@ -53,13 +57,22 @@ def test_retrieve_label_free_vs_class_conditional():
 
 
 def test_pairing_table_columns_and_missing_class():
-    table = pairing_table(["s0", "s1"], ["t0", "t1"], np.array([1, 0]), np.array([0.5, 0.2]),
-                          round_idx=2, epoch=9, protocol="dynm", matcher_sha256="abc")
+    table = pairing_table(
+        ["s0", "s1"],
+        ["t0", "t1"],
+        np.array([1, 0]),
+        np.array([0.5, 0.2]),
+        round_idx=2,
+        epoch=9,
+        protocol="dynm",
+        matcher_sha256="abc",
+    )
     assert list(table.columns) == PAIRING_COLUMNS
     assert table.teacher_id.tolist() == ["t1", "t0"] and set(table["round"]) == {2}
     with pytest.raises(DataError):
-        pairing_table(["s0"], ["t0"], np.array([-1]), np.array([0.0]), round_idx=0, epoch=0,
-                      protocol="ssm", matcher_sha256=None)
+        pairing_table(
+            ["s0"], ["t0"], np.array([-1]), np.array([0.0]), round_idx=0, epoch=0, protocol="ssm", matcher_sha256=None
+        )
 
 
 def test_schedule_paper_tables_scaling_and_explicit():

@@ -52,10 +52,31 @@ def tiny_cfg(tmp_path_factory) -> Path:
 
 
 def _run(bench: Path, cfg: Path, out: Path, method: str, pair: str, epochs: int, *extra: str) -> dict:
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(bench), "--method", method, "--arch", pair,
-                                   "--profile", "fast", "--epochs", str(epochs), "--config", str(cfg),
-                                   "--device", "cpu", "--quiet", "--out", str(out), *extra],
-                             catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(bench),
+            "--method",
+            method,
+            "--arch",
+            pair,
+            "--profile",
+            "fast",
+            "--epochs",
+            str(epochs),
+            "--config",
+            str(cfg),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     return json.loads((out / "result.json").read_text())
 
@@ -131,8 +152,20 @@ def test_dkd_plus_sembridge_r_m_end_to_end(default_bench, tiny_cfg, tmp_path):
 
 def test_ablation_flags_reach_record_losses_and_pairing(default_bench, tiny_cfg, tmp_path):
     out = tmp_path / "ablate"
-    record = _run(default_bench, tiny_cfg, out, "sembridge", "S-S", 1,
-                  "--no-ssm", "--no-dynm", "--no-ot1", "--no-ot2", "--dynm-epochs", "0")
+    record = _run(
+        default_bench,
+        tiny_cfg,
+        out,
+        "sembridge",
+        "S-S",
+        1,
+        "--no-ssm",
+        "--no-dynm",
+        "--no-ot1",
+        "--no-ot2",
+        "--dynm-epochs",
+        "0",
+    )
     sb = record["sembridge"]
     assert (sb["ssm"], sb["dynm"], sb["ot1"], sb["ot2"]) == (False, False, False, False)
     assert sb["dynm_epochs"] == [] and sb["matcher"] is None  # --no-dynm wins over an explicit list
@@ -154,32 +187,54 @@ def test_no_ssm_pairs_like_the_baselines_and_refuses_the_rest(pairing):
 
     student = build_model("resnet18", in_channels=3, num_classes=4)
     with pytest.raises(ConfigError, match="no_ssm"):
-        build_method("sembridge", student, 4, {"pairing": pairing, "sembridge": {"no_ssm": True}},
-                     teacher_token_dim=512)
+        build_method(
+            "sembridge", student, 4, {"pairing": pairing, "sembridge": {"no_ssm": True}}, teacher_token_dim=512
+        )
     for ok, resolved in (("random", "random"), ("random-fixed", "random-fixed"), (None, "random")):
-        method = build_method("sembridge", student, 4, {"pairing": ok, "sembridge": {"no_ssm": True}},
-                              teacher_token_dim=512)
+        method = build_method(
+            "sembridge", student, 4, {"pairing": ok, "sembridge": {"no_ssm": True}}, teacher_token_dim=512
+        )
         assert method.opts["pairing"] == resolved
 
 
-@pytest.mark.parametrize("method, extra, problem", [
-    ("kd", ["--pairing", "ssm"], "needs a +sembridge method"),
-    ("sembridge", ["--pairing", "oracle"], "SemBridge pairs by its matcher"),
-    ("sembridge", ["--no-ssm", "--pairing", "ssm"], "no_ssm"),
-    ("sembridge", ["--config", "BAD"], "unknown sembridge.coral_scale"),
-    ("kdd", [], "unknown method 'kdd'"),
-    ("student+sembridge", [], "SemBridge needs a distillation base method"),
-])
-def test_bad_combination_fails_before_training_or_writing(default_bench, tmp_path, monkeypatch, method, extra,
-                                                          problem):
+@pytest.mark.parametrize(
+    "method, extra, problem",
+    [
+        ("kd", ["--pairing", "ssm"], "needs a +sembridge method"),
+        ("sembridge", ["--pairing", "oracle"], "SemBridge pairs by its matcher"),
+        ("sembridge", ["--no-ssm", "--pairing", "ssm"], "no_ssm"),
+        ("sembridge", ["--config", "BAD"], "unknown sembridge.coral_scale"),
+        ("kdd", [], "unknown method 'kdd'"),
+        ("student+sembridge", [], "SemBridge needs a distillation base method"),
+    ],
+)
+def test_bad_combination_fails_before_training_or_writing(default_bench, tmp_path, monkeypatch, method, extra, problem):
     cache = tmp_path / "cache"
     monkeypatch.setenv("ACKD_BENCH_CACHE", str(cache))
     bad = tmp_path / "bad.yaml"
     bad.write_text("sembridge: {coral_scale: huge}\n")
     extra = [str(bad) if a == "BAD" else a for a in extra]
     out = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(default_bench), "--method", method, "--arch", "S-S",
-                                   "--profile", "fast", "--device", "cpu", "--quiet", "--out", str(out), *extra])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(default_bench),
+            "--method",
+            method,
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert problem in res.output and len(res.output.strip().splitlines()) == 1
     assert not out.exists() and not (cache / "teachers").exists()  # no teacher trained, nothing written

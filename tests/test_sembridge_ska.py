@@ -79,7 +79,11 @@ def _step(pair: str, cfg: dict):
     method = build_method("kd+sembridge", student, 3, cfg, teacher_token_dim=teacher.token_dim)
     with torch.inference_mode():
         t_out = teacher(torch.randn(4, 4, 64, 64))
-    logits, losses = method.forward_train(torch.randn(4, 3, 64, 64), TeacherOutput(t_out.logits, t_out.embedding, t_out.tokens), torch.tensor([0, 1, 2, 0]))
+    logits, losses = method.forward_train(
+        torch.randn(4, 3, 64, 64),
+        TeacherOutput(t_out.logits, t_out.embedding, t_out.tokens),
+        torch.tensor([0, 1, 2, 0]),
+    )
     sum(losses.values()).backward()
     return method, logits, losses
 
@@ -89,8 +93,10 @@ def test_training_step_on_every_pair_reaches_student_and_planners(pair):
     method, logits, losses = _step(pair, {})
     assert logits.shape == (4, 3) and set(losses) == {"ce", "kd", "ot1", "ot2"}
     assert all(torch.isfinite(v) for v in losses.values())
+
     def has_grad(module):
         return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
     assert has_grad(method.student)
     assert has_grad(method.teacher_planner) and has_grad(method.student_planner)
     learnable = {id(p) for p in method.learnable_parameters()}
@@ -107,6 +113,7 @@ def test_ablations_and_paper_loss_form():
 
 
 # --- SKA strength: per-scale weights (issue 11 §1) -------------------------------------------------------------
+
 
 def _official_coral_numpy(xs: np.ndarray, xt: np.ndarray) -> float:
     """The official utils/loss_kd.py CORAL: mean((Xc^T Xc - Yc^T Yc)^2) / (4d), unnormalised scatter, float64.
@@ -167,8 +174,13 @@ def test_default_ska_terms_equal_the_official_formula_at_batch_256(pair, size):
     d1 = n_t * c_t
     assert method.ot_weights == pytest.approx({"ot1": 0.003 * 255**2 / d1, "ot2": 0.003 * 255**2 / 512})
     # and the `official` scale with its own weight gives the same numbers at this batch
-    official = build_method("kd+sembridge", build_model(s_arch, 3, 10), 10,
-                            {"sembridge": {"coral_scale": "official"}}, teacher_token_dim=c_t)
+    official = build_method(
+        "kd+sembridge",
+        build_model(s_arch, 3, 10),
+        10,
+        {"sembridge": {"coral_scale": "official"}},
+        teacher_token_dim=c_t,
+    )
     official.load_state_dict(method.state_dict())
     with torch.no_grad():
         off = official.compute_losses(s, t, labels)
@@ -179,17 +191,28 @@ def test_default_ska_terms_equal_the_official_formula_at_batch_256(pair, size):
 def test_default_ska_terms_are_batch_independent_per_unit_of_covariance_difference():
     """weighted term / ||C_S - C_T||_F^2 (covariances with 1/(B-1)) is one constant at batch 32 and 256 for the
     default; the official formula's changes by (B-1)^2 (68x weaker at batch 32)."""
-    method = build_method("kd+sembridge", build_model("resnet18", 3, 10), 10, {"sembridge": {"no_ot1": True}},
-                          teacher_token_dim=512)
-    official = build_method("kd+sembridge", build_model("resnet18", 3, 10), 10,
-                            {"sembridge": {"no_ot1": True, "coral_scale": "official"}}, teacher_token_dim=512)
+    method = build_method(
+        "kd+sembridge", build_model("resnet18", 3, 10), 10, {"sembridge": {"no_ot1": True}}, teacher_token_dim=512
+    )
+    official = build_method(
+        "kd+sembridge",
+        build_model("resnet18", 3, 10),
+        10,
+        {"sembridge": {"no_ot1": True, "coral_scale": "official"}},
+        teacher_token_dim=512,
+    )
     ratios: dict[str, list[float]] = {"default": [], "official": []}
     for b in (32, 256):
         gen = torch.Generator().manual_seed(b)
         s = _student(*_random_outputs(b, 4, 512, 10, gen))
         t = TeacherOutput(*_random_outputs(b, 4, 512, 10, gen, scale=2.0))
-        cov_diff2 = ((np.cov(s.embedding.numpy().astype(np.float64), rowvar=False)
-                      - np.cov(t.embedding.numpy().astype(np.float64), rowvar=False)) ** 2).sum()
+        cov_diff2 = (
+            (
+                np.cov(s.embedding.numpy().astype(np.float64), rowvar=False)
+                - np.cov(t.embedding.numpy().astype(np.float64), rowvar=False)
+            )
+            ** 2
+        ).sum()
         with torch.no_grad():
             labels = torch.zeros(b, dtype=torch.long)
             ratios["default"].append(float(method.compute_losses(s, t, labels)["ot2"]) / cov_diff2)
@@ -205,7 +228,9 @@ def test_each_coral_scale_has_its_own_weight():
 
     assert sembridge_options({})["w_ot"] == {"deep_coral": "calibrated", "official": 0.003}
     assert sembridge_options({"sembridge": {"w_ot": {"deep_coral": 0.5}}})["w_ot"] == {
-        "deep_coral": 0.5, "official": 0.003}
+        "deep_coral": 0.5,
+        "official": 0.003,
+    }
     for bad in (0.003, {"official": "calibrated"}, {"huge": 1.0}, {"deep_coral": -1}):
         with pytest.raises(ConfigError, match="w_ot"):
             sembridge_options({"sembridge": {"w_ot": bad}})

@@ -43,8 +43,16 @@ def small_root(eurosat200, tmp_path_factory) -> Path:
 
 def test_registry_lists_all_sources():
     assert SOURCES.names() == sorted(
-        ["bigearthnet-s2", "eurosat-ms", "eurosat-rgb-render", "imagefolder-rgb", "multiband-tif", "multilabel-tif",
-         "s2-scene", "synthetic"]
+        [
+            "bigearthnet-s2",
+            "eurosat-ms",
+            "eurosat-rgb-render",
+            "imagefolder-rgb",
+            "multiband-tif",
+            "multilabel-tif",
+            "s2-scene",
+            "synthetic",
+        ]
     )
     for name in SOURCES.names():
         cls = SOURCES.get(name)
@@ -123,8 +131,15 @@ def _copy_class(eurosat200: Path, root: Path, n: int = 2) -> Path:
 
 
 def _write_tif(path: Path, arr: np.ndarray, nodata=None) -> None:
-    profile = dict(driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=arr.shape[0],
-                   dtype=arr.dtype.name, crs="EPSG:32631", transform=Affine(10, 0, 5e5, 0, -10, 5e6))
+    profile = dict(
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=arr.shape[0],
+        dtype=arr.dtype.name,
+        crs="EPSG:32631",
+        transform=Affine(10, 0, 5e5, 0, -10, 5e6),
+    )
     if nodata is not None:
         profile["nodata"] = nodata
     with rasterio.open(path, "w", **profile) as ds:

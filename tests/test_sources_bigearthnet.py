@@ -15,7 +15,9 @@ from ackd_bench.data.sources import SOURCES
 from ackd_bench.data.sources.bigearthnet_s2 import BANDS, CLASSES_19, CLASSES_43, TO_19
 from ackd_bench.errors import ConfigError, DataError
 
-_spec = importlib.util.spec_from_file_location("ben_fixture", Path(__file__).parent / "data" / "bigearthnet" / "make_fixture.py")
+_spec = importlib.util.spec_from_file_location(
+    "ben_fixture", Path(__file__).parent / "data" / "bigearthnet" / "make_fixture.py"
+)
 ben_fixture = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ben_fixture)
 
@@ -39,7 +41,11 @@ def test_mapping_43_to_19_is_the_published_one():
     assert set(TO_19.values()) == set(CLASSES_19)
     dropped = sorted(set(CLASSES_43) - set(TO_19))
     assert len(dropped) == 11 and "Airports" in dropped and "Bare rock" in dropped
-    assert TO_19["Sparsely vegetated areas"] == TO_19["Natural grassland"] == "Natural grassland and sparsely vegetated areas"
+    assert (
+        TO_19["Sparsely vegetated areas"]
+        == TO_19["Natural grassland"]
+        == "Natural grassland and sparsely vegetated areas"
+    )
     assert TO_19["Estuaries"] == "Marine waters" and TO_19["Water courses"] == "Inland waters"
 
 

@@ -23,8 +23,11 @@ def test_imagefolder_scan_and_resize():
     samples = src.scan()
     assert src.modality == "rgb"
     assert [(s.class_name, s.path) for s in samples] == [
-        ("Forest", "Forest/forest_a.jpg"), ("Forest", "Forest/forest_b.png"), ("Forest", "Forest/forest_c.tif"),
-        ("River", "River/river_a.jpg"), ("River", "River/river_b.png"),
+        ("Forest", "Forest/forest_a.jpg"),
+        ("Forest", "Forest/forest_b.png"),
+        ("Forest", "Forest/forest_c.tif"),
+        ("River", "River/river_a.jpg"),
+        ("River", "River/river_b.png"),
     ]
     assert {s.region for s in samples} == {"images"}
     assert all(s.footprint is None and s.crs is None and s.bands == ("R", "G", "B") for s in samples)

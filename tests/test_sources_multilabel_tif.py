@@ -20,10 +20,20 @@ from ackd_bench.errors import ConfigError, DataError
 
 # file -> (labels, primary or None); the synthetic class drawn is the first label
 ROWS = {
-    "a/t00.tif": (["Water"], None), "a/t01.tif": (["Water", "Forest"], None), "a/t02.tif": (["Forest", "Water"], "Water"),
-    "b/t03.tif": (["Forest"], None), "b/t04.tif": (["Forest", "Crops"], "Crops"), "b/t05.tif": (["Crops"], None),
-    "b/t06.tif": (["Crops", "Water"], None), "t07.tif": (["Water", "Crops", "Forest"], None),
-    "t08.tif": (["Forest"], None), "t12.tif": (["Forest"], None), "t13.tif": (["Forest", "Crops"], None), "t09.tif": (["Crops"], None), "t10.tif": (["Water"], None), "t11.tif": (["Crops"], None),
+    "a/t00.tif": (["Water"], None),
+    "a/t01.tif": (["Water", "Forest"], None),
+    "a/t02.tif": (["Forest", "Water"], "Water"),
+    "b/t03.tif": (["Forest"], None),
+    "b/t04.tif": (["Forest", "Crops"], "Crops"),
+    "b/t05.tif": (["Crops"], None),
+    "b/t06.tif": (["Crops", "Water"], None),
+    "t07.tif": (["Water", "Crops", "Forest"], None),
+    "t08.tif": (["Forest"], None),
+    "t12.tif": (["Forest"], None),
+    "t13.tif": (["Forest", "Crops"], None),
+    "t09.tif": (["Crops"], None),
+    "t10.tif": (["Water"], None),
+    "t11.tif": (["Crops"], None),
 }
 BANDS = ",".join(EUROSAT_ORDER)
 
@@ -33,8 +43,15 @@ def _write_tifs(root: Path) -> None:
         arr = to_uint16(generate_ms(0, file, labels[0], 16, EUROSAT_ORDER))
         path = root / file
         path.parent.mkdir(parents=True, exist_ok=True)
-        profile = {"driver": "GTiff", "width": 16, "height": 16, "count": 13, "dtype": "uint16", "crs": "EPSG:32632",
-                   "transform": Affine(10.0, 0.0, 500000.0 + 200 * k, 0.0, -10.0, 5200000.0)}
+        profile = {
+            "driver": "GTiff",
+            "width": 16,
+            "height": 16,
+            "count": 13,
+            "dtype": "uint16",
+            "crs": "EPSG:32632",
+            "transform": Affine(10.0, 0.0, 500000.0 + 200 * k, 0.0, -10.0, 5200000.0),
+        }
         with rasterio.open(path, "w", **profile) as ds:
             ds.write(arr)
 
@@ -42,13 +59,22 @@ def _write_tifs(root: Path) -> None:
 def _write_table(root: Path, kind: str) -> None:
     rows = [{"file": f, "labels": labels, "primary": p} for f, (labels, p) in ROWS.items()]
     if kind == "csv":
-        pd.DataFrame([{**r, "labels": ";".join(r["labels"]), "primary": r["primary"] or ""} for r in rows]).to_csv(root / "labels.csv", index=False)
+        pd.DataFrame([{**r, "labels": ";".join(r["labels"]), "primary": r["primary"] or ""} for r in rows]).to_csv(
+            root / "labels.csv", index=False
+        )
     elif kind == "parquet":
         pd.DataFrame(rows).to_parquet(root / "labels.parquet", index=False)
     elif kind == "json-list":
         (root / "labels.json").write_text(json.dumps(rows))
     else:  # json-object
-        (root / "labels.json").write_text(json.dumps({r["file"]: ({"labels": r["labels"], "primary": r["primary"]} if r["primary"] else r["labels"]) for r in rows}))
+        (root / "labels.json").write_text(
+            json.dumps(
+                {
+                    r["file"]: ({"labels": r["labels"], "primary": r["primary"]} if r["primary"] else r["labels"])
+                    for r in rows
+                }
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +117,13 @@ def test_build_writes_the_labels_column(tifs, tmp_path):
     shutil.copytree(tifs, root)
     _write_table(root, "csv")
     out = tmp_path / "bench"
-    spec = BuildSpec(name="mltif", size=16, bands="all13", teacher=PoolSpec("multilabel-tif", str(root), {"band_names": BANDS}),
-                     student=PoolSpec("synthetic", "", {"pool": "student", "classes": "Water,Forest,Crops", "per_class": 4}))
+    spec = BuildSpec(
+        name="mltif",
+        size=16,
+        bands="all13",
+        teacher=PoolSpec("multilabel-tif", str(root), {"band_names": BANDS}),
+        student=PoolSpec("synthetic", "", {"pool": "student", "classes": "Water,Forest,Crops", "per_class": 4}),
+    )
     build_dataset(spec, out, quiet=True)
     bench = Benchmark.open(out)
     assert bench.multilabel and bench.classes == ["Crops", "Forest", "Water"]

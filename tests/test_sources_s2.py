@@ -111,8 +111,17 @@ def test_per_band_files_resampled_to_10m(s2_scenes, labels, tmp_path):
 
 
 def _write(path: Path, arr: np.ndarray, transform, crs) -> None:
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=1,
-                       dtype=arr.dtype.name, crs=crs, transform=transform) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=1,
+        dtype=arr.dtype.name,
+        crs=crs,
+        transform=transform,
+    ) as ds:
         ds.write(arr)
 
 

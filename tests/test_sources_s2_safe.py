@@ -23,7 +23,12 @@ from ackd_bench.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 PATCH = 32
-PRODUCTS = {"l1c_old": ("L1C", "02.08"), "l1c_new": ("L1C", "04.00"), "l2a_old": ("L2A", "02.14"), "l2a_new": ("L2A", "04.00")}
+PRODUCTS = {
+    "l1c_old": ("L1C", "02.08"),
+    "l1c_new": ("L1C", "04.00"),
+    "l2a_old": ("L2A", "02.14"),
+    "l2a_new": ("L2A", "04.00"),
+}
 
 
 def _fixture_module():
@@ -53,7 +58,9 @@ def labels(products, tmp_path_factory) -> Path:
 
     (ax0, ay0), (ax1, ay1) = xy(-5, -5), xy(160, 400)
     (bx0, by0), (bx1, by1) = xy(160, -5), xy(400, 400)
-    gdf = gpd.GeoDataFrame({"class": ["Water", "Forest"]}, geometry=[box(ax0, ay1, ax1, ay0), box(bx0, by1, bx1, by0)], crs="EPSG:32631")
+    gdf = gpd.GeoDataFrame(
+        {"class": ["Water", "Forest"]}, geometry=[box(ax0, ay1, ax1, ay0), box(bx0, by1, bx1, by0)], crs="EPSG:32631"
+    )
     path = tmp_path_factory.mktemp("labels") / "labels.gpkg"
     gdf.to_file(path)
     return path
@@ -142,10 +149,14 @@ def test_bilinear_window_does_not_depend_on_the_window():
         h, w = 40 * k - off[0], 50 * k - off[1]
         full = raster.bilinear_window(read, grid, 0, 0, h, w, np.uint16)
         for r0, c0, hh, ww in ((0, 0, 7, 9), (5, 13, 32, 32), (h - 11, w - 3, 11, 3), (17, 1, 1, 1)):
-            np.testing.assert_array_equal(raster.bilinear_window(read, grid, r0, c0, hh, ww, np.uint16), full[r0:r0 + hh, c0:c0 + ww])
+            np.testing.assert_array_equal(
+                raster.bilinear_window(read, grid, r0, c0, hh, ww, np.uint16), full[r0 : r0 + hh, c0 : c0 + ww]
+            )
     # a 2x upsampling of a linear ramp is the ramp at the finer centres
     ramp = np.tile(np.arange(0, 1000, 100, dtype=np.float64), (4, 1))
-    up = raster.bilinear_window(lambda r0, r1, c0, c1: ramp[r0:r1, c0:c1], raster.AlignedGrid(2, 0, 0, 4, 10), 0, 2, 1, 16, np.float64)
+    up = raster.bilinear_window(
+        lambda r0, r1, c0, c1: ramp[r0:r1, c0:c1], raster.AlignedGrid(2, 0, 0, 4, 10), 0, 2, 1, 16, np.float64
+    )
     np.testing.assert_allclose(up[0], 75 + 50 * np.arange(16))
 
 
@@ -162,11 +173,30 @@ def test_build_dataset_from_safe_products(products, labels, tmp_path):
     for cls, colour in (("Water", (20, 40, 120)), ("Forest", (30, 90, 30))):
         (rgb / cls).mkdir(parents=True)
         for i in range(6):
-            Image.fromarray(np.clip(np.array(colour) + rng.normal(0, 20, (32, 32, 3)), 0, 255).astype(np.uint8)).save(rgb / cls / f"{cls}{i}.png")
+            Image.fromarray(np.clip(np.array(colour) + rng.normal(0, 20, (32, 32, 3)), 0, 255).astype(np.uint8)).save(
+                rgb / cls / f"{cls}{i}.png"
+            )
     out = tmp_path / "bench"
-    res = CliRunner().invoke(cli, ["build-dataset", "--teacher", f"s2-scene:{root}", "--student", f"imagefolder-rgb:{rgb}",
-                                   "--teacher-option", f"labels={labels}", "--teacher-option", f"patch={PATCH}",
-                                   "--size", "32", "--out", str(out), "--quiet"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "build-dataset",
+            "--teacher",
+            f"s2-scene:{root}",
+            "--student",
+            f"imagefolder-rgb:{rgb}",
+            "--teacher-option",
+            f"labels={labels}",
+            "--teacher-option",
+            f"patch={PATCH}",
+            "--size",
+            "32",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     bench = Benchmark.open(out)
     t = bench.manifest("teacher")

@@ -37,8 +37,10 @@ def test_determinism_and_seed():
 
 def test_spectral_shapes_like_sentinel2():
     samples, arr = _read_all(SYN(".", per_class=4, size=32))
-    mean = {c: arr[[i for i, s in enumerate(samples) if s.class_name == c]].astype(float).mean(axis=(0, 2, 3))
-            for c in DEFAULT_CLASSES}
+    mean = {
+        c: arr[[i for i, s in enumerate(samples) if s.class_name == c]].astype(float).mean(axis=(0, 2, 3))
+        for c in DEFAULT_CLASSES
+    }
     for c, m in mean.items():
         assert 8 <= m[B["B10"]] <= 22, c
     for veg in ("Forest", "Crops", "Grass"):

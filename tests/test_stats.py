@@ -49,8 +49,9 @@ def test_bootstrap_is_deterministic_given_a_seed():
     assert stats.paired_difference(data, other, seed=1) == stats.paired_difference(data, other, seed=1)
     strata = {"a": [0.1, 0.5, 0.9], "b": [0.3, 0.4]}
     assert stats.iqm_ci(strata, seed=2) == stats.iqm_ci(strata, seed=2)
-    assert stats.mean_rank_ci({"x": strata, "y": {"a": [0.2], "b": [0.9]}}, seed=2) == \
-        stats.mean_rank_ci({"x": strata, "y": {"a": [0.2], "b": [0.9]}}, seed=2)
+    assert stats.mean_rank_ci({"x": strata, "y": {"a": [0.2], "b": [0.9]}}, seed=2) == stats.mean_rank_ci(
+        {"x": strata, "y": {"a": [0.2], "b": [0.9]}}, seed=2
+    )
 
 
 def test_mcnemar_exact_by_hand():
@@ -72,8 +73,9 @@ def test_sign_flip_by_hand_and_against_scipy():
     assert stats.sign_flip_p([1.0, 2.0, 3.0]) == pytest.approx(2 / 8)
     assert stats.sign_flip_p([1.0, -1.0]) == pytest.approx(1.0)
     d = np.array([0.1, 0.25, -0.05, 0.3, 0.2])
-    ref = sps.permutation_test((d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
-                               n_resamples=np.inf).pvalue
+    ref = sps.permutation_test(
+        (d,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples", n_resamples=np.inf
+    ).pvalue
     assert stats.sign_flip_p(d) == pytest.approx(ref)
 
 

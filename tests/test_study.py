@@ -23,14 +23,38 @@ from ackd_bench.study.spec import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--levels", "1,0", "--methods", "student,kd", "--seeds", "0,1", "--epochs", "1", "--teacher-steps", "1",
-        "--classes", "3", "--size", "16", "--per-class", "10", "--workers", "2"]
+TINY = [
+    "--levels",
+    "1,0",
+    "--methods",
+    "student,kd",
+    "--seeds",
+    "0,1",
+    "--epochs",
+    "1",
+    "--teacher-steps",
+    "1",
+    "--classes",
+    "3",
+    "--size",
+    "16",
+    "--per-class",
+    "10",
+    "--workers",
+    "2",
+]
 
 
 def study(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, **({"ACKD_BENCH_CACHE": str(cache)} if cache else {})}
-    return subprocess.run([sys.executable, "-m", "ackd_bench", "study", "asymmetry", *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ackd_bench", "study", "asymmetry", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +67,16 @@ def tiny_study(tmp_path_factory) -> tuple[Path, str]:
 
 def test_tiny_study_writes_the_study_folder(tiny_study):
     out, stdout = tiny_study
-    for name in ("README.md", "results.csv", "runs.csv", "summary.md", "study.json", "plots/oa_vs_consistency.png",
-                 "plots/costs_vs_consistency.png", "plots/penalty.png"):
+    for name in (
+        "README.md",
+        "results.csv",
+        "runs.csv",
+        "summary.md",
+        "study.json",
+        "plots/oa_vs_consistency.png",
+        "plots/costs_vs_consistency.png",
+        "plots/penalty.png",
+    ):
         assert (out / name).is_file(), name
     for png in (out / "plots").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -57,8 +89,13 @@ def test_tiny_study_writes_the_study_folder(tiny_study):
     records = sorted((out / "submissions").rglob("result.json"))
     assert len(records) == 3 * 2 * 2  # (2 levels + SCKD reference) x 2 methods x 2 seeds
     assert {p.relative_to(out / "submissions").parts[0] for p in records} == {
-        level_name(1.0), level_name(0.0), SCKD_NAME}
-    pairings = {(r["method"], r["pairing"], r["benchmark"]["name"]) for r in (json.loads(p.read_text()) for p in records)}
+        level_name(1.0),
+        level_name(0.0),
+        SCKD_NAME,
+    }
+    pairings = {
+        (r["method"], r["pairing"], r["benchmark"]["name"]) for r in (json.loads(p.read_text()) for p in records)
+    }
     assert ("student", "oracle", SCKD_NAME) in pairings and ("kd", "random", level_name(0.0)) in pairings
 
 
@@ -87,7 +124,8 @@ def test_report_numbers_recompute_from_the_records(tiny_study):
             assert row.gain == pytest.approx(np.mean(oa[key]) - np.mean(oa[(row.benchmark, "student")]), abs=1e-6)
     runs = pd.read_csv(out / "runs.csv")
     assert len(runs) == 12 and set(runs["record"]) == {
-        p.parent.relative_to(subs).as_posix() for p in subs.rglob("result.json")}
+        p.parent.relative_to(subs).as_posix() for p in subs.rglob("result.json")
+    }
 
 
 def test_rerun_resumes_and_rewrites_nothing(tiny_study):
@@ -112,12 +150,15 @@ def test_power_arithmetic():
     assert StudySpec().images_per_class == n
 
 
-@pytest.mark.parametrize("args, problem", [
-    (["--levels", "1,1.5"], "--levels must be distinct consistencies in [0, 1]"),
-    (["--seeds", "0,x"], "--seeds expects a comma list of integers"),
-    (["--steps", "0"], "--steps must be >= 1"),
-    (["--classes", "Water,Nope"], "synthetic: classes must be"),
-])
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        (["--levels", "1,1.5"], "--levels must be distinct consistencies in [0, 1]"),
+        (["--seeds", "0,x"], "--seeds expects a comma list of integers"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--classes", "Water,Nope"], "synthetic: classes must be"),
+    ],
+)
 def test_bad_options_are_one_line_errors(tmp_path, args, problem):
     proc = study("--out", str(tmp_path / "s"), *args)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and problem in proc.stderr
@@ -156,6 +197,11 @@ def test_splice_replaces_only_the_marked_block(tmp_path):
     assert "stale text" not in text
     assert splice(readme, study_dir) is False
     (tmp_path / "bad.md").write_text("no markers\n")
-    proc = subprocess.run([sys.executable, "-m", "ackd_bench.study.splice", str(tmp_path / "bad.md"), str(study_dir)],
-                          capture_output=True, text=True, cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ackd_bench.study.splice", str(tmp_path / "bad.md"), str(study_dir)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: ")

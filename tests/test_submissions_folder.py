@@ -33,8 +33,19 @@ def good(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("folder")
     bench = fx.build_benchmark(root / "bench")
     for method, seed in (("kd", 0), ("kd", 1), ("dkd+sembridge", 0)):
-        submit(fx.make_run(root / "runs" / f"{method}{seed}", bench, method=method, pairing="ssm",
-                           pair="resnet18:resnet34", seed=seed, wrong=seed + 1), root / "subs", benchmark=bench)
+        submit(
+            fx.make_run(
+                root / "runs" / f"{method}{seed}",
+                bench,
+                method=method,
+                pairing="ssm",
+                pair="resnet18:resnet34",
+                seed=seed,
+                wrong=seed + 1,
+            ),
+            root / "subs",
+            benchmark=bench,
+        )
     return root / "subs"
 
 
@@ -67,13 +78,16 @@ def test_folder_name_must_match_content(copy):
     (_record(copy, seed=1)).rename(_record(copy, seed=7))
     h = _record(copy).parent.name
     problems = validate_submissions_folder(copy)
-    assert problems == [f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed7: folder does not match the record "
-                        f"(expected eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed1)"]
+    assert problems == [
+        f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed7: folder does not match the record "
+        f"(expected eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed1)"
+    ]
 
 
 def test_duplicate_predictions(copy):
-    atomic_write_bytes(_record(copy, seed=1) / "predictions.parquet",
-                       (_record(copy, seed=0) / "predictions.parquet").read_bytes())
+    atomic_write_bytes(
+        _record(copy, seed=1) / "predictions.parquet", (_record(copy, seed=0) / "predictions.parquet").read_bytes()
+    )
     problems = validate_submissions_folder(copy)
     h = _record(copy).parent.name
     assert any(f"duplicate of eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed0" in p for p in problems)
@@ -104,5 +118,6 @@ def test_size_limit_stray_and_hidden_files(copy):
 def test_missing_file(copy):
     (_record(copy) / "metrics.jsonl").unlink()
     h = _record(copy).parent.name
-    assert validate_submissions_folder(copy) == [f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed0: metrics.jsonl "
-                                                 "missing"]
+    assert validate_submissions_folder(copy) == [
+        f"eurosat-sample/kd/ssm/resnet18__resnet34/{h}/seed0: metrics.jsonl missing"
+    ]

@@ -75,8 +75,9 @@ def edit_record(run: Path, **changes) -> None:
 
 
 def test_valid_record_is_stored(tmp_path, bench, store):
-    run = fx.make_run(tmp_path / "run", bench, method="dkd+sembridge", pairing="ssm", pair="resnet18:resnet34",
-                      seed=3, wrong=4)
+    run = fx.make_run(
+        tmp_path / "run", bench, method="dkd+sembridge", pairing="ssm", pair="resnet18:resnet34", seed=3, wrong=4
+    )
     target = submit(run, store, benchmark=bench)
     cell = store / "eurosat-sample" / "dkd+sembridge" / "ssm" / "resnet18__resnet34" / fx.cell_hash(run)
     assert target == cell / "seed3"
@@ -84,8 +85,11 @@ def test_valid_record_is_stored(tmp_path, bench, store):
     assert (target / "predictions.parquet").read_bytes() == (run / "predictions.parquet").read_bytes()
     stored = json.loads((target / "result.json").read_text())
     card = json.loads((bench / "benchmark.json").read_text())
-    assert stored.pop("submission") == {"config_hash": fx.cell_hash(run), "variant": None, "card": {
-        k: card[k] for k in ("sckd_reference", "paper_dataset", "teacher_bands", "classes") if k in card}}
+    assert stored.pop("submission") == {
+        "config_hash": fx.cell_hash(run),
+        "variant": None,
+        "card": {k: card[k] for k in ("sckd_reference", "paper_dataset", "teacher_bands", "classes") if k in card},
+    }
     assert stored == json.loads((run / "result.json").read_text())
     assert not [p for p in store.rglob(".*")]  # no temp leftovers
 
@@ -101,12 +105,22 @@ def test_shipped_card_and_config_benchmark_path(tmp_path, bench, datasets):
 
 def test_bad_schema_lists_every_violation(tmp_path, bench, store):
     run = fx.make_run(tmp_path / "run", bench, seed=7)
-    edit_record(run, metrics__test_oa_last=1.5, seed=KeyError, timings__distill_s=float("nan"),
-                pairing="telepathy", epochs="three")
+    edit_record(
+        run,
+        metrics__test_oa_last=1.5,
+        seed=KeyError,
+        timings__distill_s=float("nan"),
+        pairing="telepathy",
+        epochs="three",
+    )
     message = refused(run, store, benchmark=bench)
-    for reason in ("metrics.test_oa_last: 1.5 is above the maximum 1", "seed: required key missing",
-                   "timings.distill_s: nan is not a finite number", "pairing: 'telepathy' is not one of",
-                   "epochs: expected integer, got str"):
+    for reason in (
+        "metrics.test_oa_last: 1.5 is above the maximum 1",
+        "seed: required key missing",
+        "timings.distill_s: nan is not a finite number",
+        "pairing: 'telepathy' is not one of",
+        "epochs: expected integer, got str",
+    ):
         assert reason in message
 
 
@@ -162,11 +176,14 @@ def test_unknown_benchmark_checksum_and_version(tmp_path, bench, store, datasets
 
 def test_duplicate_refused_unless_replace(tmp_path, bench, store):
     run = fx.make_run(tmp_path / "again", bench, method="kd", seed=5, wrong=6)
-    assert f"duplicate: eurosat-sample/kd/random/R-R/{fx.cell_hash(run)}/seed5 is already submitted" in \
-        refused(run, store, benchmark=bench)
+    assert f"duplicate: eurosat-sample/kd/random/R-R/{fx.cell_hash(run)}/seed5 is already submitted" in refused(
+        run, store, benchmark=bench
+    )
     target = submit(run, store, benchmark=bench, replace=True)
-    assert json.loads((target / "result.json").read_text())["metrics"] == \
-        json.loads((run / "result.json").read_text())["metrics"]
+    assert (
+        json.loads((target / "result.json").read_text())["metrics"]
+        == json.loads((run / "result.json").read_text())["metrics"]
+    )
     assert sorted(p.name for p in target.parent.iterdir()) == ["seed5"]  # nothing else deleted, no leftovers
 
 
@@ -178,8 +195,16 @@ def test_oversized_file(tmp_path, bench, store):
     assert "exceeds the 10485760 byte limit" in refused(run, store, benchmark=bench)
 
 
-@pytest.mark.parametrize("field,value", [("method", "../../../etc"), ("pair", "R-R/../../x"), ("method", ".hidden"),
-                                         ("pair", "a\\b"), ("method", "kd;rm -rf")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("method", "../../../etc"),
+        ("pair", "R-R/../../x"),
+        ("method", ".hidden"),
+        ("pair", "a\\b"),
+        ("method", "kd;rm -rf"),
+    ],
+)
 def test_traversal_and_unsafe_names(tmp_path, bench, store, field, value):
     run = fx.make_run(tmp_path / "run", bench, seed=7)
     edit_record(run, **{field: value})
@@ -212,12 +237,15 @@ def test_configurations_are_separate_cells(tmp_path, bench):
     """One hyper-parameter apart: side by side; two seeds of one config: one cell; another teacher: own cell."""
     store = tmp_path / "subs"
     base = fx.make_run(tmp_path / "a0", bench, method="kd", seed=0)
-    other_seed = fx.make_run(tmp_path / "a1", bench, method="kd", seed=1, config={"device": "cuda",
-                                                                                   "checkpoint_every_s": 60})
+    other_seed = fx.make_run(
+        tmp_path / "a1", bench, method="kd", seed=1, config={"device": "cuda", "checkpoint_every_s": 60}
+    )
     hyper = fx.make_run(tmp_path / "b0", bench, method="kd", seed=0, config={"method_args": {"T": 2.0}})
     teacher = fx.make_run(tmp_path / "c1", bench, method="kd", seed=1, config={"teacher": {"epochs": 3}})
-    cells = {name: submit(run, store, benchmark=bench).parent
-             for name, run in (("base", base), ("seed", other_seed), ("hyper", hyper), ("teacher", teacher))}
+    cells = {
+        name: submit(run, store, benchmark=bench).parent
+        for name, run in (("base", base), ("seed", other_seed), ("hyper", hyper), ("teacher", teacher))
+    }
     assert cells["seed"] == cells["base"]  # seed, device and checkpoint interval vary within a cell
     assert len({cells["base"], cells["hyper"], cells["teacher"]}) == 3
     assert sorted(p.name for p in cells["base"].iterdir()) == ["seed0", "seed1"]
@@ -238,6 +266,17 @@ def test_variant_name_is_stored_and_must_agree_within_a_cell(tmp_path, bench):
     run1 = fx.make_run(tmp_path / "r1", bench, seed=1, config={"method_args": {"T": 2.0}})
     assert "variant: 'other' differs from 'T2'" in refused(run1, store, benchmark=bench, variant="other")
     assert submit(run1, store, benchmark=bench, variant="T2").parent == target.parent
-    res = CliRunner().invoke(cli, ["submit", str(fx.make_run(tmp_path / "r2", bench, seed=2, config={
-        "method_args": {"T": 2.0}})), "--to", str(store), "--benchmark", str(bench), "--variant", "T2"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "submit",
+            str(fx.make_run(tmp_path / "r2", bench, seed=2, config={"method_args": {"T": 2.0}})),
+            "--to",
+            str(store),
+            "--benchmark",
+            str(bench),
+            "--variant",
+            "T2",
+        ],
+    )
     assert res.exit_code == 0, res.output

@@ -30,28 +30,77 @@ import make_fixture as fx  # noqa: E402
 from ackd_bench.cli import cli  # noqa: E402
 from ackd_bench.report.submit import safe_component, submit  # noqa: E402
 
-SETTINGS = settings(max_examples=120, derandomize=True, deadline=None, database=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # JSON paths (tuples) of required fields, by the type the schema wants there
-STRINGS = [("ackd_bench_version",), ("benchmark", "name"), ("benchmark", "version"), ("method",), ("pairing",),
-           ("pair",), ("teacher_arch",), ("student_arch",)]
-FRACTIONS = [("metrics", k) for k in ("test_oa_best_val", "test_oa_last", "test_macro_f1_best_val",
-                                      "test_macro_f1_last", "val_oa_best")]
+STRINGS = [
+    ("ackd_bench_version",),
+    ("benchmark", "name"),
+    ("benchmark", "version"),
+    ("method",),
+    ("pairing",),
+    ("pair",),
+    ("teacher_arch",),
+    ("student_arch",),
+]
+FRACTIONS = [
+    ("metrics", k)
+    for k in ("test_oa_best_val", "test_oa_last", "test_macro_f1_best_val", "test_macro_f1_last", "val_oa_best")
+]
 INTEGERS = [("seed",), ("epochs",), ("metrics", "best_val_epoch")]
-OBJECTS = [("benchmark",), ("metrics",), ("timings",), ("environment",), ("config",), ("files",),
-           ("metrics", "per_class_acc"), ("benchmark", "manifests_sha256")]
+OBJECTS = [
+    ("benchmark",),
+    ("metrics",),
+    ("timings",),
+    ("environment",),
+    ("config",),
+    ("files",),
+    ("metrics", "per_class_acc"),
+    ("benchmark", "manifests_sha256"),
+]
 TIMINGS = [("timings", k) for k in ("teacher_s", "distill_s", "total_s", "train_images_per_s")]
 REQUIRED = STRINGS + FRACTIONS + INTEGERS + OBJECTS + [("schema_version",), ("band_set",), ("profile",)] + TIMINGS
 NAME_FIELDS = [("method",), ("pair",), ("benchmark", "name")]
-NAME_TRICKS = ["..", ".", "../../../etc/passwd", "kd/../../x", "/abs", "a\\b", "~root", "C:\\evil", "kd\x00",
-               "kd\n", " kd", ".hidden", "-rf", "kd;rm -rf /", "ｋｄ", "kd\u202etxt.exe", "kd\u200b", "é", "CON/x",
-               "x" * 101, "a..b", "%2e%2e", "kd\t", ""]
+NAME_TRICKS = [
+    "..",
+    ".",
+    "../../../etc/passwd",
+    "kd/../../x",
+    "/abs",
+    "a\\b",
+    "~root",
+    "C:\\evil",
+    "kd\x00",
+    "kd\n",
+    " kd",
+    ".hidden",
+    "-rf",
+    "kd;rm -rf /",
+    "ｋｄ",
+    "kd\u202etxt.exe",
+    "kd\u200b",
+    "é",
+    "CON/x",
+    "x" * 101,
+    "a..b",
+    "%2e%2e",
+    "kd\t",
+    "",
+]
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
-                                                                                       max_size=3), max_leaves=6)
-HUGE = st.sampled_from([10 ** 30, -(10 ** 30), 2 ** 64, 1e308, -1e308, 1.7976931348623157e308, 10 ** 300, -1])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+HUGE = st.sampled_from([10**30, -(10**30), 2**64, 1e308, -1e308, 1.7976931348623157e308, 10**300, -1])
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +161,32 @@ def _edit(fn):
         fn(record)
         # json.dumps writes NaN/Infinity like a sloppy writer would
         (run / "result.json").write_text(json.dumps(record, allow_nan=True), encoding="utf-8")
+
     return apply
 
 
 @st.composite
 def defects(draw):
-    kind = draw(st.sampled_from(["wrong_type", "missing", "nonfinite", "huge", "name", "seed", "unknown_id",
-                                 "duplicate_id", "missing_id", "bad_prediction", "result_bytes", "predictions_bytes",
-                                 "metrics_lines", "not_object"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "wrong_type",
+                "missing",
+                "nonfinite",
+                "huge",
+                "name",
+                "seed",
+                "unknown_id",
+                "duplicate_id",
+                "missing_id",
+                "bad_prediction",
+                "result_bytes",
+                "predictions_bytes",
+                "metrics_lines",
+                "not_object",
+            ]
+        )
+    )
     if kind == "wrong_type":
         path = draw(st.sampled_from(REQUIRED))
         value = draw(JSON_VALUES.filter(lambda v, p=path: _wrong_type(v, _type_of(p))))
@@ -127,6 +194,7 @@ def defects(draw):
         def fn(r, path=path, value=value):
             node, key = _get(r, path)
             node[key] = value
+
         return kind, (path, value), _edit(fn)
     if kind == "missing":
         path = draw(st.sampled_from(REQUIRED))
@@ -134,6 +202,7 @@ def defects(draw):
         def fn(r, path=path):
             node, key = _get(r, path)
             del node[key]
+
         return kind, path, _edit(fn)
     if kind == "nonfinite":
         path = draw(st.sampled_from(FRACTIONS + TIMINGS + [("metrics", "per_class_acc", "*"), ("config", "lr")]))
@@ -146,6 +215,7 @@ def defects(draw):
             else:
                 node, key = _get(r, path)
                 node[key] = value
+
         return kind, (path, value), _edit(fn)
     if kind == "huge":
         path = draw(st.sampled_from(FRACTIONS + INTEGERS + TIMINGS))
@@ -154,6 +224,7 @@ def defects(draw):
         def fn(r, path=path, value=value):
             node, key = _get(r, path)
             node[key] = value
+
         return kind, (path, value), _edit(fn)
     if kind == "name":
         path = draw(st.sampled_from(NAME_FIELDS))
@@ -162,17 +233,19 @@ def defects(draw):
         def fn(r, path=path, value=value):
             node, key = _get(r, path)
             node[key] = value
+
         return kind, (path, value), _edit(fn)
     if kind == "seed":
-        value = draw(st.sampled_from([-1, "1", "../1", 1.5, True, None, 2 ** 63, 10 ** 100, [1]]))
+        value = draw(st.sampled_from([-1, "1", "../1", 1.5, True, None, 2**63, 10**100, [1]]))
 
         def fn(r, value=value):
             r["seed"] = value
+
         return kind, value, _edit(fn)
     if kind in ("unknown_id", "duplicate_id", "missing_id", "bad_prediction"):
         row = draw(st.integers(0, 10_000))
         text = draw(st.text(min_size=0, max_size=12))
-        bad = draw(st.sampled_from([-1, 10, 10 ** 6, 2 ** 62, -(2 ** 62), 0.5, math.nan, math.inf]))
+        bad = draw(st.sampled_from([-1, 10, 10**6, 2**62, -(2**62), 0.5, math.nan, math.inf]))
 
         def apply(run: Path, kind=kind, row=row, text=text, bad=bad) -> None:
             df = pd.read_parquet(run / "predictions.parquet")
@@ -187,10 +260,23 @@ def defects(draw):
                 df["prediction"] = df["prediction"].astype("float64")
                 df.loc[i, "prediction"] = bad
             (run / "predictions.parquet").write_bytes(df.to_parquet(index=False))
+
         return kind, (row, text, bad), apply
     if kind == "result_bytes":
-        data = draw(st.sampled_from([b"", b"{", b"\xff\xfe\x00garbage", b"[" * 100_000 + b"]" * 100_000,
-                                     b'{"seed": ' + b"9" * 5000 + b"}", b"null", b"NaN"]) | st.binary(max_size=64))
+        data = draw(
+            st.sampled_from(
+                [
+                    b"",
+                    b"{",
+                    b"\xff\xfe\x00garbage",
+                    b"[" * 100_000 + b"]" * 100_000,
+                    b'{"seed": ' + b"9" * 5000 + b"}",
+                    b"null",
+                    b"NaN",
+                ]
+            )
+            | st.binary(max_size=64)
+        )
         return kind, data[:40], lambda run, data=data: (run / "result.json").write_bytes(data)
     if kind == "predictions_bytes":
         cut = draw(st.floats(0, 0.99))
@@ -199,12 +285,20 @@ def defects(draw):
         def apply(run: Path, cut=cut, garbage=garbage) -> None:
             data = (run / "predictions.parquet").read_bytes()
             (run / "predictions.parquet").write_bytes(data[: int(len(data) * cut)] + garbage)
+
         return kind, (cut, garbage), apply
     if kind == "metrics_lines":
-        line = draw(st.sampled_from(["[1, 2]", "nope", "42", '"text"', "{", "\x00\xff", "9" * 5000,
-                                     "[" * 50_000]) | st.text(max_size=10).filter(lambda t: not _is_object(t)))
-        return kind, line[:40], lambda run, line=line: (run / "metrics.jsonl").write_text(
-            (run / "metrics.jsonl").read_text() + line + "\n", encoding="utf-8", errors="surrogatepass")
+        line = draw(
+            st.sampled_from(["[1, 2]", "nope", "42", '"text"', "{", "\x00\xff", "9" * 5000, "[" * 50_000])
+            | st.text(max_size=10).filter(lambda t: not _is_object(t))
+        )
+        return (
+            kind,
+            line[:40],
+            lambda run, line=line: (run / "metrics.jsonl").write_text(
+                (run / "metrics.jsonl").read_text() + line + "\n", encoding="utf-8", errors="surrogatepass"
+            ),
+        )
     value = draw(st.sampled_from([[1, 2], "record", 3, None, [{"method": "kd"}]]))
     return kind, value, lambda run, value=value: (run / "result.json").write_text(json.dumps(value))
 

@@ -85,8 +85,15 @@ def test_expand_is_deterministic_and_out_override(tmp_path, two_benches):
 def test_relative_paths_follow_the_grid_file(tmp_path, monkeypatch):
     (tmp_path / "cfg").mkdir()
     (tmp_path / "data" / "b1").mkdir(parents=True)
-    path = write_grid(tmp_path / "cfg", benchmarks=["../data/b1"], methods=["student"], pairings=["random"],
-                      pairs=["S-S"], seeds=[0], out="../runs")
+    path = write_grid(
+        tmp_path / "cfg",
+        benchmarks=["../data/b1"],
+        methods=["student"],
+        pairings=["random"],
+        pairs=["S-S"],
+        seeds=[0],
+        out="../runs",
+    )
     monkeypatch.chdir(tmp_path / "data")
     (cell,) = expand(load_grid(path))
     assert cell.benchmark == (tmp_path / "data" / "b1").resolve()
@@ -174,15 +181,21 @@ def test_unknown_names_fail_before_running(tmp_path, change, problem):
 
 def test_known_names_pass(tmp_path):
     (tmp_path / "b").mkdir()
-    grid = {**BASE, "methods": ["kd", "sembridge", "dkd+sembridge"], "pairs": ["R-S", "resnet18:mobilenetv2"],
-            "pairings": ["random", "oracle", "ssm", "ssm-free"]}
+    grid = {
+        **BASE,
+        "methods": ["kd", "sembridge", "dkd+sembridge"],
+        "pairs": ["R-S", "resnet18:mobilenetv2"],
+        "pairings": ["random", "oracle", "ssm", "ssm-free"],
+    }
     result = CliRunner().invoke(cli, ["sweep", str(write_grid(tmp_path, **grid)), "--dry-run"])
     assert result.exit_code == 0, result.output
     # kd x {random, oracle} + 2 SemBridge methods x {ssm, ssm-free}, x 2 pairs; kd x ssm* and SemBridge x
     # random/oracle would be refused by `run`, so they are left out (and said so) instead of failing later
     assert result.output.splitlines()[-1] == "12 cells: 12 to run, 0 finished (skipped)"
     assert "left out: kd with pairing ssm (pairing ssm needs a +sembridge method)" in result.output
-    assert "left out: dkd+sembridge with pairing oracle (SemBridge pairs by its matcher (ssm, ssm-free))" in result.output
+    assert (
+        "left out: dkd+sembridge with pairing oracle (SemBridge pairs by its matcher (ssm, ssm-free))" in result.output
+    )
 
 
 def test_invalid_method_pairing_cells_are_left_out(tmp_path):
@@ -193,8 +206,11 @@ def test_invalid_method_pairing_cells_are_left_out(tmp_path):
     assert [(c.method, c.pairing) for c in expand(grid)] == [("kd", "random"), ("sembridge", "ssm")]
     assert [(m, p) for m, p, _ in left_out(grid)] == [("kd", "ssm"), ("sembridge", "random")]
     # with --no-ssm SemBridge pairs randomly: then sembridge x random is the valid cell
-    no_ssm = load_grid(write_grid(tmp_path, **{**BASE, "methods": ["sembridge"], "pairings": ["random", "ssm"],
-                                              "run_args": {"no_ssm": True}}))
+    no_ssm = load_grid(
+        write_grid(
+            tmp_path, **{**BASE, "methods": ["sembridge"], "pairings": ["random", "ssm"], "run_args": {"no_ssm": True}}
+        )
+    )
     assert [(c.method, c.pairing) for c in expand(no_ssm)] == [("sembridge", "random")]
     nothing = load_grid(write_grid(tmp_path, **{**BASE, "methods": ["student"], "pairings": ["ssm"]}))
     with pytest.raises(ConfigError, match="no valid method/pairing combination"):
@@ -214,8 +230,15 @@ def test_slurm_parsing_and_real_submitit_parameters(tmp_path):
     assert parse_minutes("1-00:00:00") == 1440
     assert parse_minutes("0:30") == 1  # MM:SS rounds up
     assert parse_mem_gb("32G") == 32 and parse_mem_gb("512M") == 0.5 and parse_mem_gb(8) == 8
-    slurm = {"partition": "gpu", "time": "02:00:00", "gpus_per_node": 1, "cpus_per_task": 8,
-             "mem": "32G", "array_parallelism": 16, "setup": ["module load cuda"]}
+    slurm = {
+        "partition": "gpu",
+        "time": "02:00:00",
+        "gpus_per_node": 1,
+        "cpus_per_task": 8,
+        "mem": "32G",
+        "array_parallelism": 16,
+        "setup": ["module load cuda"],
+    }
     params = submitit_parameters(slurm)
     assert params["timeout_min"] == 120 and params["mem_gb"] == 32 and params["slurm_partition"] == "gpu"
     assert params["slurm_array_parallelism"] == 16
@@ -233,11 +256,11 @@ def test_slurm_parsing_and_real_submitit_parameters(tmp_path):
 
 def test_is_finished(tmp_path):
     assert not is_finished(tmp_path)
-    (tmp_path / "result.json").write_text("{\"schema_version\": 1", encoding="utf-8")
+    (tmp_path / "result.json").write_text('{"schema_version": 1', encoding="utf-8")
     assert not is_finished(tmp_path)
     (tmp_path / "result.json").write_text("[]", encoding="utf-8")
     assert not is_finished(tmp_path)
-    (tmp_path / "result.json").write_text("{\"schema_version\": 1}", encoding="utf-8")
+    (tmp_path / "result.json").write_text('{"schema_version": 1}', encoding="utf-8")
     assert is_finished(tmp_path)
 
 
@@ -317,8 +340,17 @@ def tiny_grid(tmp_path: Path, benchmarks: list[str], seeds: list[int], **extra) 
     """student on S-S for 1 epoch, with a 1-epoch teacher (a config file, relative to the grid)."""
     (tmp_path / "tiny.yaml").write_text("teacher: {epochs: 1}\n", encoding="utf-8")
     run_args = {"profile": "fast", "epochs": 1, "device": "cpu", "config": "tiny.yaml", "quiet": True}
-    return write_grid(tmp_path, benchmarks=benchmarks, methods=["student"], pairings=["random"], pairs=["S-S"],
-                      seeds=seeds, run_args=run_args, out="runs", **extra)
+    return write_grid(
+        tmp_path,
+        benchmarks=benchmarks,
+        methods=["student"],
+        pairings=["random"],
+        pairs=["S-S"],
+        seeds=seeds,
+        run_args=run_args,
+        out="runs",
+        **extra,
+    )
 
 
 def status_of(out: Path) -> dict:

@@ -56,8 +56,20 @@ def test_fractions_are_nested_stratified_and_seeded():
 @pytest.fixture(scope="module")
 def frac_bench(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("fractions") / "bench"
-    res = CliRunner().invoke(cli, ["build-dataset", "--preset", "synthetic-small", "--train-fractions", "0.5,0.1,1",
-                                   "--out", str(out), "--quiet"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "build-dataset",
+            "--preset",
+            "synthetic-small",
+            "--train-fractions",
+            "0.5,0.1,1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -86,24 +98,70 @@ def test_build_writes_the_manifest_column_and_card(frac_bench, tmp_path):
     np.testing.assert_array_equal(np.asarray(x.x), np.asarray(full.x)[pos])
     # the same build again gives the same column (seeded)
     again = tmp_path / "again"
-    CliRunner().invoke(cli, ["build-dataset", "--preset", "synthetic-small", "--train-fractions", "0.1,0.5,1",
-                             "--out", str(again), "--quiet"], catch_exceptions=False)
+    CliRunner().invoke(
+        cli,
+        [
+            "build-dataset",
+            "--preset",
+            "synthetic-small",
+            "--train-fractions",
+            "0.1,0.5,1",
+            "--out",
+            str(again),
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     pd.testing.assert_series_equal(Benchmark.open(again).manifest("student").train_fraction, s.train_fraction)
 
 
 @pytest.mark.parametrize("bad", ["0,0.5", "0.5,2", "a,b"])
 def test_build_refuses_bad_fractions(bad, tmp_path):
-    res = CliRunner().invoke(cli, ["build-dataset", "--preset", "synthetic-small", "--train-fractions", bad,
-                                   "--out", str(tmp_path / "b"), "--quiet"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "build-dataset",
+            "--preset",
+            "synthetic-small",
+            "--train-fractions",
+            bad,
+            "--out",
+            str(tmp_path / "b"),
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 2 and res.output.startswith("error: ") and res.output.count("\n") == 1
     assert not (tmp_path / "b").exists()
 
 
 def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(frac_bench), "--method", "kd", "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu",
-                                   "--train-fraction", "0.5", "--out", str(out), "--quiet"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(frac_bench),
+            "--method",
+            "kd",
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "1",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--train-fraction",
+            "0.5",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     result = json.loads((out / "result.json").read_text())
     assert result["train_fraction"] == 0.5 and result["config"]["train_fraction"] == 0.5
@@ -114,9 +172,30 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert set(paired["student_id"]) == subset  # the student trained on the subset only
     # a fraction the benchmark did not build: one line, exit 2, nothing written
     bad = tmp_path / "bad"
-    res = CliRunner().invoke(cli, ["run", "--benchmark", str(frac_bench), "--method", "kd", "--arch", "S-S",
-                                   "--profile", "fast", "--epochs", "1", "--config", str(tiny_cfg), "--device", "cpu",
-                                   "--train-fraction", "0.25", "--out", str(bad)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--benchmark",
+            str(frac_bench),
+            "--method",
+            "kd",
+            "--arch",
+            "S-S",
+            "--profile",
+            "fast",
+            "--epochs",
+            "1",
+            "--config",
+            str(tiny_cfg),
+            "--device",
+            "cpu",
+            "--train-fraction",
+            "0.25",
+            "--out",
+            str(bad),
+        ],
+    )
     assert res.exit_code == 2 and res.output.count("\n") == 1
     assert "train fraction 0.25 was not built" in res.output and "0.1, 0.5, 1" in res.output
     assert not bad.exists()
@@ -126,25 +205,64 @@ def test_sweep_grid_axis(frac_bench, tmp_path):
     from ackd_bench.sweep.grid import expand, load_grid
 
     grid = tmp_path / "grid.yaml"
-    grid.write_text(yaml.safe_dump({"benchmarks": [str(frac_bench)], "methods": ["kd"], "pairings": ["random"],
-                                    "pairs": ["S-S"], "seeds": [0], "train_fractions": [0.1, 1], "out": "runs"}))
+    grid.write_text(
+        yaml.safe_dump(
+            {
+                "benchmarks": [str(frac_bench)],
+                "methods": ["kd"],
+                "pairings": ["random"],
+                "pairs": ["S-S"],
+                "seeds": [0],
+                "train_fractions": [0.1, 1],
+                "out": "runs",
+            }
+        )
+    )
     cells = expand(load_grid(grid))
     assert [c.rel_dir.split("/")[-1] for c in cells] == ["seed0-frac0.1", "seed0"]
     assert "--train-fraction" in cells[0].command() and "0.1" in cells[0].command()
     assert "--train-fraction" not in cells[1].command()
-    grid.write_text(yaml.safe_dump({"benchmarks": [str(frac_bench)], "methods": ["kd"], "pairings": ["random"],
-                                    "pairs": ["S-S"], "seeds": [0], "train_fractions": [0.25], "out": "runs"}))
+    grid.write_text(
+        yaml.safe_dump(
+            {
+                "benchmarks": [str(frac_bench)],
+                "methods": ["kd"],
+                "pairings": ["random"],
+                "pairs": ["S-S"],
+                "seeds": [0],
+                "train_fractions": [0.25],
+                "out": "runs",
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="no train fraction 0.25"):
         expand(load_grid(grid))
-    grid.write_text(yaml.safe_dump({"benchmarks": [str(frac_bench)], "methods": ["kd"], "pairings": ["random"],
-                                    "pairs": ["S-S"], "seeds": [0], "train_fractions": [0, 1], "out": "runs"}))
+    grid.write_text(
+        yaml.safe_dump(
+            {
+                "benchmarks": [str(frac_bench)],
+                "methods": ["kd"],
+                "pairings": ["random"],
+                "pairs": ["S-S"],
+                "seeds": [0],
+                "train_fractions": [0, 1],
+                "out": "runs",
+            }
+        )
+    )
     with pytest.raises(ConfigError, match=r"\(0, 1\]"):
         load_grid(grid)
 
 
 # (method, fraction, seed) -> wrong test predictions
-PLAN = {("kd", 0.1, 0): 6, ("kd", 0.1, 1): 4, ("kd", 1.0, 0): 1, ("kd", 1.0, 1): 2,
-        ("dkd", 0.1, 0): 5, ("dkd", 1.0, 0): 0}
+PLAN = {
+    ("kd", 0.1, 0): 6,
+    ("kd", 0.1, 1): 4,
+    ("kd", 1.0, 0): 1,
+    ("kd", 1.0, 1): 2,
+    ("dkd", 0.1, 0): 5,
+    ("dkd", 1.0, 0): 0,
+}
 
 
 def test_leaderboard_label_efficiency(tmp_path):
@@ -154,7 +272,9 @@ def test_leaderboard_label_efficiency(tmp_path):
     bench = fx.build_benchmark(tmp_path / "bench")
     subs = tmp_path / "submissions"
     for (method, fraction, seed), wrong in PLAN.items():
-        run = fx.make_run(tmp_path / "runs" / f"{method}-{fraction}-{seed}", bench, method=method, seed=seed, wrong=wrong)
+        run = fx.make_run(
+            tmp_path / "runs" / f"{method}-{fraction}-{seed}", bench, method=method, seed=seed, wrong=wrong
+        )
         if fraction < 1:
             record = json.loads((run / "result.json").read_text())
             record["train_fraction"] = fraction
@@ -170,9 +290,12 @@ def test_leaderboard_label_efficiency(tmp_path):
     assert len(tables["runs"]) == 3  # the main tables keep the whole-split runs only
     curves = tables["label_efficiency"]
     got = {(r.method, r.train_fraction): (r.n, round(r.oa_mean, 9), r.seeds) for r in curves.itertuples()}
-    assert got == {("dkd", 0.1): (1, round((n - 5) / n, 9), "0"), ("dkd", 1.0): (1, 1.0, "0"),
-                   ("kd", 0.1): (2, round((2 * n - 10) / (2 * n), 9), "0,1"),
-                   ("kd", 1.0): (2, round((2 * n - 3) / (2 * n), 9), "0,1")}
+    assert got == {
+        ("dkd", 0.1): (1, round((n - 5) / n, 9), "0"),
+        ("dkd", 1.0): (1, 1.0, "0"),
+        ("kd", 0.1): (2, round((2 * n - 10) / (2 * n), 9), "0,1"),
+        ("kd", 1.0): (2, round((2 * n - 3) / (2 * n), 9), "0,1"),
+    }
     kd01 = curves[(curves.method == "kd") & (curves.train_fraction == 0.1)].iloc[0]
     assert kd01.seed_oa == f"{(n - 6) / n:.6f},{(n - 4) / n:.6f}"
     from ackd_bench.report.stats import hierarchical_bootstrap_ci
@@ -183,7 +306,9 @@ def test_leaderboard_label_efficiency(tmp_path):
     assert (curves.loc[perfect, ["ci_lo", "ci_hi"]].to_numpy() == 1.0).all()
     assert (curves.loc[~perfect, "ci_hi"] - curves.loc[~perfect, "ci_lo"] > 0).all()
     # the interval is the statistics module's, on the runs' per-image correctness (as fractions, not %)
-    _, lo, hi = hierarchical_bootstrap_ci({0: np.r_[np.zeros(6), np.ones(n - 6)], 1: np.r_[np.zeros(4), np.ones(n - 4)]})
+    _, lo, hi = hierarchical_bootstrap_ci(
+        {0: np.r_[np.zeros(6), np.ones(n - 6)], 1: np.r_[np.zeros(4), np.ones(n - 4)]}
+    )
     assert abs(kd01.ci_lo - lo / 100) < 0.03 and abs(kd01.ci_hi - hi / 100) < 0.03
     csv = pd.read_csv(tmp_path / "lb" / "label_efficiency.csv")
     assert len(csv) == 4 and list(csv.train_fraction) == [0.1, 1.0, 0.1, 1.0]

@@ -45,8 +45,7 @@ def _sides(seed: int = 0, n_per_class: int = 12, n_classes: int = 3, d: int = 16
 
 
 def _costs(t_logits, t_emb, s_logits, s_emb, labels, **kw):
-    return class_costs(t_logits, t_emb, labels, s_logits, s_emb, labels, aligned=True,
-                       classes=["a", "b", "c"], **kw)
+    return class_costs(t_logits, t_emb, labels, s_logits, s_emb, labels, aligned=True, classes=["a", "b", "c"], **kw)
 
 
 def test_headline_costs_are_invariant_to_a_channel_permutation_of_the_teacher():
@@ -97,7 +96,8 @@ def test_pair_cost_of_a_matched_pairing_is_below_a_shuffled_one():
     p_t, p_s = softmax(t_logits[shuffled], 3.0), softmax(s_logits, 3.0)
     first = labels == 0
     assert mixed["per_class"]["a"]["pair_cost"] == pytest.approx(
-        math.sqrt(((p_t[first] - p_s[first]) ** 2).sum(1).mean()), rel=1e-12)
+        math.sqrt(((p_t[first] - p_s[first]) ** 2).sum(1).mean()), rel=1e-12
+    )
     assert pair_cost(p_t, p_s) > pair_cost(softmax(t_logits, 3.0), p_s)
 
 
@@ -156,7 +156,8 @@ def test_torch_backend_matches_numpy():
     s = wasserstein(torch.tensor(x), torch.tensor(y), method="sinkhorn", reg=0.05)["w"]
     assert s == pytest.approx(wasserstein(x, y, method="sinkhorn", reg=0.05)["w"], rel=1e-6)
     assert gromov_wasserstein(torch.tensor(x), torch.tensor(y))["gw"] == pytest.approx(
-        gromov_wasserstein(x, y)["gw"], rel=1e-6)
+        gromov_wasserstein(x, y)["gw"], rel=1e-6
+    )
 
 
 def test_truncated_solvers_are_errors():
@@ -196,11 +197,19 @@ def _record_inputs(seed: int = 10):
     t_emb = np.concatenate([s_emb, rng.normal(size=(12, 6))])
     t_logits = np.concatenate([s_logits, rng.normal(size=(12, 2))])
     s_ids, t_ids = [f"s{i}" for i in range(12)], [f"t{i}" for i in range(24)]
-    return {"student_emb": s_emb, "student_logits": s_logits, "student_labels": np.repeat([0, 1], 6),
-            "student_ids": s_ids, "teacher_emb": t_emb, "teacher_logits": t_logits,
-            "teacher_labels": np.repeat([0, 1, 0, 1], 6), "teacher_ids": t_ids,
-            "pairing": pd.DataFrame({"student_id": s_ids, "teacher_id": t_ids[:12]}),
-            "sckd_pairs": pd.DataFrame({"student_id": s_ids, "teacher_id": t_ids[12:]}), "classes": ["x", "y"]}
+    return {
+        "student_emb": s_emb,
+        "student_logits": s_logits,
+        "student_labels": np.repeat([0, 1], 6),
+        "student_ids": s_ids,
+        "teacher_emb": t_emb,
+        "teacher_logits": t_logits,
+        "teacher_labels": np.repeat([0, 1, 0, 1], 6),
+        "teacher_ids": t_ids,
+        "pairing": pd.DataFrame({"student_id": s_ids, "teacher_id": t_ids[:12]}),
+        "sckd_pairs": pd.DataFrame({"student_id": s_ids, "teacher_id": t_ids[12:]}),
+        "classes": ["x", "y"],
+    }
 
 
 def test_run_pairing_partners_and_sckd_side():
@@ -214,8 +223,9 @@ def test_run_pairing_partners_and_sckd_side():
     assert set(out["sckd"]["per_class"]) == {"x", "y"}
     assert out["w2_prob"] == pytest.approx(np.mean([v["w2_prob"] for v in out["per_class"].values()]))
     with pytest.raises(TransportError, match="no embedding"):
-        partner_rows(emb["student_ids"], emb["teacher_ids"],
-                     pd.DataFrame({"student_id": ["s0"], "teacher_id": ["t99"]}))
+        partner_rows(
+            emb["student_ids"], emb["teacher_ids"], pd.DataFrame({"student_id": ["s0"], "teacher_id": ["t99"]})
+        )
     emb["pairing"] = None  # e.g. another split: each class's whole pool, no pair-level cost
     pool = costs_from_embeddings(emb)
     assert pool["teacher_side"] == "class_pool" and pool["pair_cost"] is None and pool["sckd"]["pair_cost"] > 0
@@ -259,6 +269,7 @@ def test_gpu_tensors_stay_on_device():
     x = torch.tensor(rng.normal(size=(200, 32)), device="cuda")
     y = torch.tensor(rng.normal(size=(200, 32)), device="cuda")
     sink = wasserstein(x, y, method="sinkhorn", reg=0.05)["w"]
-    assert sink == pytest.approx(wasserstein(x.cpu().numpy(), y.cpu().numpy(), method="sinkhorn", reg=0.05)["w"],
-                                 rel=1e-6)
+    assert sink == pytest.approx(
+        wasserstein(x.cpu().numpy(), y.cpu().numpy(), method="sinkhorn", reg=0.05)["w"], rel=1e-6
+    )
     assert wasserstein(x, y)["w"] == pytest.approx(wasserstein(x.cpu().numpy(), y.cpu().numpy())["w"], rel=1e-9)

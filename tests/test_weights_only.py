@@ -90,9 +90,21 @@ def test_packed_and_cached_arrays_refuse_pickled_objects(tmp_path):
     arr = np.empty(1, dtype=object)
     arr[0] = Payload(marker)
     np.save(tmp_path / "teacher_train.npy", arr, allow_pickle=True)
-    atomic_write_json(tmp_path / "index.json", {"arrays": {"teacher_train": {
-        "file": "teacher_train.npy", "sample_ids": ["a"], "shape": [1], "dtype": "object",
-        "bands": [], "sha256": sha256_file(tmp_path / "teacher_train.npy")}}})
+    atomic_write_json(
+        tmp_path / "index.json",
+        {
+            "arrays": {
+                "teacher_train": {
+                    "file": "teacher_train.npy",
+                    "sample_ids": ["a"],
+                    "shape": [1],
+                    "dtype": "object",
+                    "bands": [],
+                    "sha256": sha256_file(tmp_path / "teacher_train.npy"),
+                }
+            }
+        },
+    )
     with pytest.raises(DataError, match="teacher_train.npy: unreadable packed array"):
         load_packed(tmp_path, "teacher_train")
     assert not marker.exists()

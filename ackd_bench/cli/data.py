@@ -43,22 +43,52 @@ def _parse_fractions(text: str | None) -> tuple[float, ...] | None:
 @click.option("--student", default=None, help="Student pool as SOURCE:PATH (e.g. imagefolder-rgb:/data/UCMerced).")
 @click.option("--teacher-option", multiple=True, help="Teacher source option key=value (repeatable).")
 @click.option("--student-option", multiple=True, help="Student source option key=value (repeatable).")
-@click.option("--class-map", default=None, type=click.Path(path_type=Path), help="YAML 'source class: benchmark class'.")
+@click.option(
+    "--class-map", default=None, type=click.Path(path_type=Path), help="YAML 'source class: benchmark class'."
+)
 @click.option("--bands", default=None, help="Default teacher band set (s2_10, all13, paper10 or a comma list).")
 @click.option("--size", default=None, type=int, help="Student image size in pixels.")
-@click.option("--split-by", type=click.Choice(["region", "random", "paired", "sources"]), default=None,
-              help="Pool split for shared tiles (sources: keep each pool as its source gives it).")
+@click.option(
+    "--split-by",
+    type=click.Choice(["region", "random", "paired", "sources"]),
+    default=None,
+    help="Pool split for shared tiles (sources: keep each pool as its source gives it).",
+)
 @click.option("--seed", default=None, type=int, help="Split seed (default 0).")
 @click.option("--name", default=None, help="Benchmark name (default: preset name or 'custom').")
-@click.option("--train-fractions", default=None,
-              help="Nested class-stratified student train subsets for label-efficiency runs, e.g. 0.01,0.05,0.1,0.25,0.5,1.")
+@click.option(
+    "--train-fractions",
+    default=None,
+    help="Nested class-stratified student train subsets for label-efficiency runs, e.g. 0.01,0.05,0.1,0.25,0.5,1.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where presets find downloaded datasets (default $ACKD_BENCH_DATA or ./data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where presets find downloaded datasets (default $ACKD_BENCH_DATA or ./data).",
+)
 @click.option("--download", is_flag=True, help="Fetch the preset's missing datasets first (ackd-bench download).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_option, class_map, bands, size, split_by, seed, name,
-                      train_fractions, overwrite, data_dir, download, quiet):
+def build_dataset_cmd(
+    out,
+    preset,
+    teacher,
+    student,
+    teacher_option,
+    student_option,
+    class_map,
+    bands,
+    size,
+    split_by,
+    seed,
+    name,
+    train_fractions,
+    overwrite,
+    data_dir,
+    download,
+    quiet,
+):
     """Build a benchmark folder (manifests, splits, stats, packed arrays) from a preset or two sources."""
     from ackd_bench.data.build import build_dataset
     from ackd_bench.data.presets import spec_from_options
@@ -69,13 +99,23 @@ def build_dataset_cmd(out, preset, teacher, student, teacher_option, student_opt
         student=_parse_pool(student, "--student") if student else None,
         teacher_options=_parse_options(teacher_option, "--teacher-option"),
         student_options=_parse_options(student_option, "--student-option"),
-        class_map=str(class_map) if class_map else None, bands=bands, size=size, split_by=split_by, seed=seed, name=name,
-        data_dir=data_dir, download=download, quiet=quiet, train_fractions=_parse_fractions(train_fractions),
+        class_map=str(class_map) if class_map else None,
+        bands=bands,
+        size=size,
+        split_by=split_by,
+        seed=seed,
+        name=name,
+        data_dir=data_dir,
+        download=download,
+        quiet=quiet,
+        train_fractions=_parse_fractions(train_fractions),
     )
     card = build_dataset(spec, out, overwrite=overwrite, quiet=quiet)
     n = {p: sum(sum(c.values()) for c in card["counts"][p].values()) for p in ("teacher", "student")}
     if not quiet:
-        click.echo(f"built {card['name']} in {out}: {len(card['classes'])} classes, {n['teacher']} teacher, {n['student']} student images")
+        click.echo(
+            f"built {card['name']} in {out}: {len(card['classes'])} classes, {n['teacher']} teacher, {n['student']} student images"
+        )
 
 
 @click.command("verify")

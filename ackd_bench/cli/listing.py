@@ -15,8 +15,12 @@ def _safe_names(loader) -> list[str]:
 
 
 @click.command("list")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Download folder to check datasets against (default $ACKD_BENCH_DATA or ./data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Download folder to check datasets against (default $ACKD_BENCH_DATA or ./data).",
+)
 def list_cmd(data_dir) -> None:
     """Show registered methods, architectures, pairs, presets, sources, band sets and datasets."""
     from ackd_bench.cli.download import dataset_lines

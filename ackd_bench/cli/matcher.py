@@ -9,12 +9,18 @@ import click
 
 @click.command("train-matcher")
 @click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
-@click.option("--arch", default=None, help="Tower backbone: resnet34 (paper, default), resnet18, shufflenetv2_x0_5, tiny.")
+@click.option(
+    "--arch", default=None, help="Tower backbone: resnet34 (paper, default), resnet18, shufflenetv2_x0_5, tiny."
+)
 @click.option("--epochs", type=int, default=None, help="Matcher epochs (default 100).")
 @click.option("--seed", type=int, default=None, help="Matcher seed (default 42).")
 @click.option("--batch-size", type=int, default=None, help="Contrastive batch size (default 64).")
-@click.option("--loss", type=click.Choice(["infonce", "clip_soft"]), default=None,
-              help="infonce (default) or the official soft-target CLIP loss.")
+@click.option(
+    "--loss",
+    type=click.Choice(["infonce", "clip_soft"]),
+    default=None,
+    help="infonce (default) or the official soft-target CLIP loss.",
+)
 @click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
 @click.option("--ms-norm", type=click.Choice(["mean_std", "per_image_max"]), default=None)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="auto, cpu or cuda.")
@@ -33,10 +39,11 @@ def train_matcher_cmd(benchmark, arch, epochs, seed, batch_size, loss, bands, ms
     bench = Benchmark.open(benchmark)
     dev = resolve_device(device)
     set_deterministic(DEFAULTS["deterministic"], dev)  # as `run` does: the run then finds this cache entry
-    info = train_matcher(bench, cfg, dev, cache_root(),
-                         bands=resolve_band_set(bands) if bands else None)
-    click.echo(f"matcher {info.arch} ({'cached' if info.cached else 'trained'}) on {len(info.bands)} bands "
-               f"{','.join(info.bands)}: val loss {info.val_loss:.4f} (epoch {info.best_epoch})")
+    info = train_matcher(bench, cfg, dev, cache_root(), bands=resolve_band_set(bands) if bands else None)
+    click.echo(
+        f"matcher {info.arch} ({'cached' if info.cached else 'trained'}) on {len(info.bands)} bands "
+        f"{','.join(info.bands)}: val loss {info.val_loss:.4f} (epoch {info.best_epoch})"
+    )
     click.echo(f"checkpoint: {info.path}")
     click.echo(f"sha256: {info.sha256}")
 

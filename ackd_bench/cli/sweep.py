@@ -10,14 +10,24 @@ import click
 
 @click.command("sweep")
 @click.argument("grid_file", metavar="GRID.yaml", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--executor", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
-              help="local: worker processes on this machine; slurm: a submitit job array (grid's slurm: section).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Concurrent runs for --executor local.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "slurm"]),
+    default="local",
+    show_default=True,
+    help="local: worker processes on this machine; slurm: a submitit job array (grid's slurm: section).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent runs for --executor local."
+)
 @click.option("--submit", "do_submit", is_flag=True, help="Send every finished run through `ackd-bench submit`.")
 @click.option("--dry-run", is_flag=True, help="Print the cells and their commands; run nothing, write nothing.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output root (overrides the grid's `out`).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output root (overrides the grid's `out`).",
+)
 def sweep_cmd(grid_file: Path, executor: str, workers: int, do_submit: bool, dry_run: bool, out: Path | None) -> None:
     """Expand GRID.yaml into cells and run the unfinished ones (finished cells are skipped)."""
     from ackd_bench.sweep import Sweep, check_names, expand, left_out, load_grid, out_root

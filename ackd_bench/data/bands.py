@@ -36,7 +36,19 @@ SENTINEL2_BANDS: dict[str, Band] = {
 
 # Band order inside the EuroSAT-MS GeoTIFFs: B01..B12, then B8A as band 13 (torchgeo #2458 / PR #2480).
 EUROSAT_ORDER: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B10", "B11", "B12", "B8A",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
+    "B8A",
 )
 
 BAND_SETS: dict[str, tuple[str, ...]] = {

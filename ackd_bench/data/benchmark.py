@@ -57,8 +57,11 @@ class Benchmark:
         for name, digest in sorted((card.get("files_sha256") or {}).items()):
             path = root / name
             if path.is_file() and sha256_file(path) != digest:
-                raise DataError("sha256 differs from benchmark.json (corrupt or modified file; "
-                                "`ackd-bench verify` lists every such file)", path)
+                raise DataError(
+                    "sha256 differs from benchmark.json (corrupt or modified file; "
+                    "`ackd-bench verify` lists every such file)",
+                    path,
+                )
         return cls(root, card)
 
     # ------------------------------------------------------------ card fields
@@ -73,6 +76,7 @@ class Benchmark:
         """The teacher band names of a run: `spec` (band-set name, comma list or names), else the card's
         teacher_bands. The only place that fallback lives."""
         return tuple(resolve_band_set(spec)) if spec else tuple(self.teacher_bands)
+
     size = property(lambda self: int(self.card["size"]))
     manifests_sha256 = property(lambda self: dict(self.card["manifests_sha256"]))
     paired = property(lambda self: bool(self.card.get("paired")))
@@ -89,8 +93,11 @@ class Benchmark:
         for row, (primary, labels) in enumerate(zip(df["label"], sets)):
             idx = np.asarray(labels, dtype=np.int64)
             if idx.size == 0 or idx.min() < 0 or idx.max() >= self.num_classes or int(primary) not in idx:
-                raise DataError(f"row {df['sample_id'].iloc[row]!r}: labels {list(idx)} must be class indices "
-                                f"< {self.num_classes} that include label {int(primary)}", self.root / f"{pool}.parquet")
+                raise DataError(
+                    f"row {df['sample_id'].iloc[row]!r}: labels {list(idx)} must be class indices "
+                    f"< {self.num_classes} that include label {int(primary)}",
+                    self.root / f"{pool}.parquet",
+                )
             out[row, idx] = 1.0
         return out
 
@@ -109,8 +116,11 @@ class Benchmark:
         built = self.train_fractions
         if not any(abs(f - b) < 1e-9 for b in built):
             have = ", ".join(f"{b:g}" for b in built) if built else "none"
-            raise ConfigError(f"train fraction {f:g} was not built into this benchmark (built: {have}; "
-                              "rebuild with build-dataset --train-fractions)", self.root / "benchmark.json")
+            raise ConfigError(
+                f"train fraction {f:g} was not built into this benchmark (built: {have}; "
+                "rebuild with build-dataset --train-fractions)",
+                self.root / "benchmark.json",
+            )
         return f
 
     def manifest(self, pool: str) -> pd.DataFrame:
@@ -122,7 +132,11 @@ class Benchmark:
 
     @property
     def sckd_pairs(self) -> pd.DataFrame | None:
-        return pd.read_parquet(self.root / "sckd_pairs.parquet") if "sckd_pairs.parquet" in self.card["manifests_sha256"] else None
+        return (
+            pd.read_parquet(self.root / "sckd_pairs.parquet")
+            if "sckd_pairs.parquet" in self.card["manifests_sha256"]
+            else None
+        )
 
     @property
     def stats(self) -> dict:
@@ -136,8 +150,14 @@ class Benchmark:
         return resolve_root(self.card["roots"][pool], self.root)
 
     # ------------------------------------------------------------ arrays
-    def load_arrays(self, pool: str, split: str, bands: list[str] | str | None = None, packed: bool = True,
-                    train_fraction: float | None = None) -> PoolArrays:
+    def load_arrays(
+        self,
+        pool: str,
+        split: str,
+        bands: list[str] | str | None = None,
+        packed: bool = True,
+        train_fraction: float | None = None,
+    ) -> PoolArrays:
         """(N,C,H,W) raw arrays in manifest order: packed memmap when present, else decoded files (same values).
 
         `train_fraction` (student train split only): the nested subset built with --train-fractions."""
@@ -158,7 +178,10 @@ class Benchmark:
         if got is not None:
             x, packed_ids = got
             if packed_ids != ids:
-                raise DataError(f"packed {pool}_{split} sample order differs from {pool}.parquet", self.root / "packed" / "index.json")
+                raise DataError(
+                    f"packed {pool}_{split} sample order differs from {pool}.parquet",
+                    self.root / "packed" / "index.json",
+                )
         else:
             x = self._decode(pool, df)
         if keep is not None:
@@ -191,7 +214,9 @@ class Benchmark:
         out = PoolArrays(x=x, labels=labels, sample_ids=list(ids), bands=self.available_bands)
         if bands is not None:
             sel = list(resolve_band_set(bands))
-            out = PoolArrays(x=out.x[:, band_indices(out.bands, sel)], labels=labels, sample_ids=out.sample_ids, bands=sel)
+            out = PoolArrays(
+                x=out.x[:, band_indices(out.bands, sel)], labels=labels, sample_ids=out.sample_ids, bands=sel
+            )
         return out
 
     def _locate(self, tids: list[str]) -> list[tuple[str, int]]:
@@ -227,6 +252,7 @@ class Benchmark:
 
         sel = list(resolve_band_set(bands)) if bands is not None else self.teacher_bands
         if mode == "per_image_max":
+
             def per_image_max(x):
                 x = x.float()
                 dims = tuple(range(-3, 0))

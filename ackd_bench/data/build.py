@@ -87,7 +87,9 @@ def _pool(spec: PoolSpec, size: int):
 
 
 # ---------------------------------------------------------------- classes
-def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[str], dict, dict, dict, dict | None, dict | None]:
+def _classes(
+    teacher: list, student: list, class_map: str | None
+) -> tuple[list[str], dict, dict, dict, dict | None, dict | None]:
     """Benchmark classes, mapped teacher/student samples {id: (sample, class)}, dropped counts, the map,
     and the multi-label teacher's summary (None for a single-label teacher; see `_multilabel_teacher`)."""
     teacher_names = {c for s in teacher for c in labels_of(s)}
@@ -99,7 +101,10 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
         mapping = dict(load_class_map(class_map))
         unknown = sorted(set(mapping) - teacher_names - student_names)
         if unknown:
-            raise ConfigError(f"class map names unknown source class(es) {unknown} (teacher has {sorted(teacher_names)}, student has {sorted(student_names)})", class_map)
+            raise ConfigError(
+                f"class map names unknown source class(es) {unknown} (teacher has {sorted(teacher_names)}, student has {sorted(student_names)})",
+                class_map,
+            )
         targets = set(mapping.values())
 
         def mapped(name: str) -> str | None:
@@ -108,15 +113,20 @@ def _classes(teacher: list, student: list, class_map: str | None) -> tuple[list[
         t_classes = {mapped(c) for c in teacher_names} - {None}
         missing = sorted(targets - t_classes)
         if missing:
-            raise ConfigError(f"class map targets {missing} have no teacher images (teacher classes {sorted(t_classes)})", class_map)
+            raise ConfigError(
+                f"class map targets {missing} have no teacher images (teacher classes {sorted(t_classes)})", class_map
+            )
         classes = sorted(targets & {mapped(c) for c in student_names})
     else:
+
         def mapped(name: str) -> str | None:
             return name if name in teacher_names and name in student_names else None
 
         classes = sorted(teacher_names & student_names)
     if not classes:
-        raise ConfigError(f"teacher classes {sorted(teacher_names)} and student classes {sorted(student_names)} share no class; pass --class-map")
+        raise ConfigError(
+            f"teacher classes {sorted(teacher_names)} and student classes {sorted(student_names)} share no class; pass --class-map"
+        )
     keep = set(classes)
     out: list[dict] = []
     dropped: dict[str, dict[str, int]] = {}
@@ -263,7 +273,9 @@ def plan_build(spec: BuildSpec) -> BuildPlan:
         raise ConfigError(f"--size must be positive, got {spec.size}")
     t_src, s_src = _pool(spec.teacher, spec.size), _pool(spec.student, spec.size)
     if t_src.modality != "ms" or s_src.modality != "rgb":
-        raise ConfigError(f"teacher source must be multispectral and student RGB, got {spec.teacher.source} ({t_src.modality}) and {spec.student.source} ({s_src.modality})")
+        raise ConfigError(
+            f"teacher source must be multispectral and student RGB, got {spec.teacher.source} ({t_src.modality}) and {spec.student.source} ({s_src.modality})"
+        )
     classes, teacher, student, dropped, cmap, multilabel = _classes(t_src.scan(), s_src.scan(), spec.class_map)
     label = {c: i for i, c in enumerate(classes)}
     t_root_txt = spec.teacher.root or spec.teacher.source
@@ -274,18 +286,25 @@ def plan_build(spec: BuildSpec) -> BuildPlan:
     shared = rule != "sources" and _shared_tiles(spec, teacher, student)
     pairs: dict[str, str] = {}
     if shared:
-        t_ids, s_tiles = pool_split([s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1])
+        t_ids, s_tiles = pool_split(
+            [s for s, _ in teacher.values()], rule, spec.seed, lambda s: teacher[s.sample_id][1]
+        )
         if rule == "paired" and spec.paired_students_of:  # the SCKD sibling: only the ACKD build's student side
-            _, s_tiles = pool_split([s for s, _ in teacher.values()], spec.paired_students_of, spec.seed,
-                                    lambda s: teacher[s.sample_id][1])
+            _, s_tiles = pool_split(
+                [s for s, _ in teacher.values()], spec.paired_students_of, spec.seed, lambda s: teacher[s.sample_id][1]
+            )
             t_ids = set(s_tiles)
-        pairs = {sid: s.extra["rendered_from"] for sid, (s, _) in student.items() if s.extra["rendered_from"] in s_tiles}
+        pairs = {
+            sid: s.extra["rendered_from"] for sid, (s, _) in student.items() if s.extra["rendered_from"] in s_tiles
+        }
         student = {sid: student[sid] for sid in pairs}
         pair_tiles = {tid: teacher[tid] for tid in pairs.values()}
         teacher = {tid: teacher[tid] for tid in sorted(t_ids)}
     else:
         if rule == "paired":
-            raise ConfigError("--split-by paired needs students rendered from the teacher tiles (e.g. eurosat-rgb-render on the same root)")
+            raise ConfigError(
+                "--split-by paired needs students rendered from the teacher tiles (e.g. eurosat-rgb-render on the same root)"
+            )
         pair_tiles = {}
         rule = "sources"  # separate sources: each sample stays in its pool; footprints still checked
 
@@ -302,7 +321,13 @@ def plan_build(spec: BuildSpec) -> BuildPlan:
         if rule == "paired" and pool == "teacher":
             follows = {tid: split_of["student"][sid] for sid, tid in pairs.items()}
             split_of[pool] = {tid: follows.get(tid, split) for tid, split in split_of[pool].items()}
-        counts[pool] = checks.check_class_coverage(split_of[pool], {k: v[1] for k, v in items.items()}, classes, pool, t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source))
+        counts[pool] = checks.check_class_coverage(
+            split_of[pool],
+            {k: v[1] for k, v in items.items()},
+            classes,
+            pool,
+            t_root_txt if pool == "teacher" else (spec.student.root or spec.student.source),
+        )
 
     fraction_of: dict[str, float] = {}
     if train_fractions:
@@ -315,13 +340,32 @@ def plan_build(spec: BuildSpec) -> BuildPlan:
     overlaps = 0
     if rule != "paired":
         strict = "region" if spec.split_by == "region" else rule
-        overlaps = checks.check_disjoint_footprints([s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt)
+        overlaps = checks.check_disjoint_footprints(
+            [s.footprint for s, _ in teacher.values()], [s.footprint for s, _ in student.values()], strict, t_root_txt
+        )
 
-    return BuildPlan(spec=spec, teacher_source=t_src, student_source=s_src, bands=tuple(bands_sel),
-                     fractions=fractions, train_fractions=tuple(train_fractions), classes=classes, label=label,
-                     teacher=teacher, student=student, dropped=dropped, class_map=cmap, multilabel=multilabel,
-                     rule=rule, pairs=pairs, pair_tiles=pair_tiles, split_of=split_of, counts=counts,
-                     fraction_of=fraction_of if train_fractions else None, overlaps=overlaps)
+    return BuildPlan(
+        spec=spec,
+        teacher_source=t_src,
+        student_source=s_src,
+        bands=tuple(bands_sel),
+        fractions=fractions,
+        train_fractions=tuple(train_fractions),
+        classes=classes,
+        label=label,
+        teacher=teacher,
+        student=student,
+        dropped=dropped,
+        class_map=cmap,
+        multilabel=multilabel,
+        rule=rule,
+        pairs=pairs,
+        pair_tiles=pair_tiles,
+        split_of=split_of,
+        counts=counts,
+        fraction_of=fraction_of if train_fractions else None,
+        overlaps=overlaps,
+    )
 
 
 def materialise(plan: BuildPlan, tmp: Path, quiet: bool = False) -> dict:
@@ -330,18 +374,51 @@ def materialise(plan: BuildPlan, tmp: Path, quiet: bool = False) -> dict:
     spec, rule, fractions, train_fractions = plan.spec, plan.rule, plan.fractions, plan.train_fractions
     card = _write_pools(plan, tmp, quiet)
     card.update(
-        name=spec.name, version=str(spec.version), description=spec.description, classes=plan.classes, size=int(spec.size),
-        sources={p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items())),
-                     **({"details": d} if (d := src.card_details()) else {})}
-                 for p, ps, src in (("teacher", spec.teacher, plan.teacher_source), ("student", spec.student, plan.student_source))},
-        split={"protocol": "sckd" if rule == "paired" else "ackd", "pool_rule": rule, "split_by": spec.split_by, "rule": POOL_RULES[rule],
-               "fractions": list(fractions), "seed": int(spec.seed), "footprint_overlaps": plan.overlaps},
-        counts=dict(sorted(plan.counts.items())), paired=bool(plan.pairs), class_map=plan.class_map,
+        name=spec.name,
+        version=str(spec.version),
+        description=spec.description,
+        classes=plan.classes,
+        size=int(spec.size),
+        sources={
+            p: {
+                "source": ps.source,
+                "root": ps.root,
+                "options": dict(sorted(ps.options.items())),
+                **({"details": d} if (d := src.card_details()) else {}),
+            }
+            for p, ps, src in (
+                ("teacher", spec.teacher, plan.teacher_source),
+                ("student", spec.student, plan.student_source),
+            )
+        },
+        split={
+            "protocol": "sckd" if rule == "paired" else "ackd",
+            "pool_rule": rule,
+            "split_by": spec.split_by,
+            "rule": POOL_RULES[rule],
+            "fractions": list(fractions),
+            "seed": int(spec.seed),
+            "footprint_overlaps": plan.overlaps,
+        },
+        counts=dict(sorted(plan.counts.items())),
+        paired=bool(plan.pairs),
+        class_map=plan.class_map,
         sckd_reference=spec.sckd_reference if rule != "paired" else None,
         sckd_reference_for=spec.sckd_reference_for if rule == "paired" else None,
         dropped=plan.dropped,
-        **({"train_fractions": _fraction_card(train_fractions, plan.fraction_of, plan.student, plan.classes, spec.seed)} if train_fractions else {}),
-        loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT), command=spec.command, licence=spec.licence, ackd_bench_version=__version__,
+        **(
+            {
+                "train_fractions": _fraction_card(
+                    train_fractions, plan.fraction_of, plan.student, plan.classes, spec.seed
+                )
+            }
+            if train_fractions
+            else {}
+        ),
+        loss_weights_default=dict(LOSS_WEIGHTS_DEFAULT),
+        command=spec.command,
+        licence=spec.licence,
+        ackd_bench_version=__version__,
     )
     if plan.multilabel:  # a multi-label teacher (the key is absent for single-label benchmarks)
         card["multilabel"] = plan.multilabel["card"]
@@ -351,12 +428,23 @@ def materialise(plan: BuildPlan, tmp: Path, quiet: bool = False) -> dict:
     return card
 
 
-def _fraction_card(fractions: tuple[float, ...], fraction_of: dict[str, float], student: dict, classes: list[str], seed: int) -> dict:
+def _fraction_card(
+    fractions: tuple[float, ...], fraction_of: dict[str, float], student: dict, classes: list[str], seed: int
+) -> dict:
     """Card entry: the fractions, the rule, the seed, and the per-class sample count of every subset."""
-    counts = {f"{f:g}": {c: sum(1 for sid, g in fraction_of.items() if g <= f and student[sid][1] == c) for c in classes}
-              for f in fractions}
-    return {"fractions": list(fractions), "pool": "student", "split": "train", "seed": int(seed),
-            "column": "train_fraction", "rule": TRAIN_FRACTION_RULE, "counts": counts}
+    counts = {
+        f"{f:g}": {c: sum(1 for sid, g in fraction_of.items() if g <= f and student[sid][1] == c) for c in classes}
+        for f in fractions
+    }
+    return {
+        "fractions": list(fractions),
+        "pool": "student",
+        "split": "train",
+        "seed": int(seed),
+        "column": "train_fraction",
+        "rule": TRAIN_FRACTION_RULE,
+        "counts": counts,
+    }
 
 
 def _publishable(root: Path) -> None:
@@ -380,10 +468,24 @@ def _fs_name(text: str) -> str:
 class _PoolWriter:
     """Reads one pool's samples in manifest order into preallocated per-split arrays; hashes/writes files."""
 
-    def __init__(self, pool: str, src, items: dict, order: list[str], split_of: dict[str, str], kind: str,
-                 root_txt: str, tmp: Path, quiet: bool, key: str | None = None, *, like: "_PoolWriter | None" = None,
-                 file_id: dict[str, str] | None = None, label_sets: dict[str, list[int]] | None = None,
-                 source_class: dict[str, str] | None = None):
+    def __init__(
+        self,
+        pool: str,
+        src,
+        items: dict,
+        order: list[str],
+        split_of: dict[str, str],
+        kind: str,
+        root_txt: str,
+        tmp: Path,
+        quiet: bool,
+        key: str | None = None,
+        *,
+        like: "_PoolWriter | None" = None,
+        file_id: dict[str, str] | None = None,
+        label_sets: dict[str, list[int]] | None = None,
+        source_class: dict[str, str] | None = None,
+    ):
         """`like`: a writer whose files this one shares (the SCKD tiles are teacher files: same root, same
         derived-or-not); `file_id`: sid -> file stem where it differs; `label_sets`/`source_class`: a multi-label
         teacher's class indices and primary source class per sample."""
@@ -425,7 +527,10 @@ class _PoolWriter:
                 shape, self.bands = (x.shape, x.dtype), tuple(sample.bands)
                 self.arrays = {sp: np.empty((n,) + x.shape, dtype=x.dtype) for sp, n in sizes.items() if n}
             elif (x.shape, x.dtype) != shape or tuple(sample.bands) != self.bands:
-                raise DataError(f"sample is {x.dtype} {x.shape} with bands {list(sample.bands)}, others are {shape[1]} {shape[0]} with {list(self.bands)}", where)
+                raise DataError(
+                    f"sample is {x.dtype} {x.shape} with bands {list(sample.bands)}, others are {shape[1]} {shape[0]} with {list(self.bands)}",
+                    where,
+                )
             if self.kind == "png" and (x.dtype != np.uint8 or x.shape[0] != 3):
                 raise DataError(f"student image must be uint8 RGB, got {x.dtype} {x.shape}", where)
             self.arrays[self.split_of[sid]][slot[k]] = x
@@ -467,12 +572,23 @@ class _PoolWriter:
         rows, geoms = [], []
         for sid in self.order:
             s, cls = self.items[sid]
-            rows.append({
-                "sample_id": sid, "path": self.path[sid], "sha256": self.sha[sid], "class_name": cls, "label": label[cls],
-                "split": self.split_of[sid], "source": s.source, "region": s.region, "height": int(s.height if self.kind == "png" else self.arrays_shape[1]),
-                "width": int(s.width if self.kind == "png" else self.arrays_shape[2]), "bands": ",".join(s.bands), "crs": s.crs,
-                "source_class": self.source_class.get(sid, s.class_name),
-            })
+            rows.append(
+                {
+                    "sample_id": sid,
+                    "path": self.path[sid],
+                    "sha256": self.sha[sid],
+                    "class_name": cls,
+                    "label": label[cls],
+                    "split": self.split_of[sid],
+                    "source": s.source,
+                    "region": s.region,
+                    "height": int(s.height if self.kind == "png" else self.arrays_shape[1]),
+                    "width": int(s.width if self.kind == "png" else self.arrays_shape[2]),
+                    "bands": ",".join(s.bands),
+                    "crs": s.crs,
+                    "source_class": self.source_class.get(sid, s.class_name),
+                }
+            )
             if self.label_sets is not None:
                 rows[-1]["labels"] = list(self.label_sets[sid])
             geoms.append(s.footprint)
@@ -485,21 +601,52 @@ class _PoolWriter:
 
 def _write_pools(plan: BuildPlan, tmp: Path, quiet: bool) -> dict:
     """Read every sample once: files, checksums, packed arrays, stats, manifests. Returns card fields."""
-    spec, label, teacher, student, pairs, pair_tiles = \
-        plan.spec, plan.label, plan.teacher, plan.student, plan.pairs, plan.pair_tiles
-    split_of, t_src, s_src, multilabel, fraction_of = \
-        plan.split_of, plan.teacher_source, plan.student_source, plan.multilabel, plan.fraction_of
+    spec, label, teacher, student, pairs, pair_tiles = (
+        plan.spec,
+        plan.label,
+        plan.teacher,
+        plan.student,
+        plan.pairs,
+        plan.pair_tiles,
+    )
+    split_of, t_src, s_src, multilabel, fraction_of = (
+        plan.split_of,
+        plan.teacher_source,
+        plan.student_source,
+        plan.multilabel,
+        plan.fraction_of,
+    )
 
     def order(items: dict) -> list[str]:
         return sorted(items, key=lambda sid: (label[items[sid][1]], sid))
 
     t_root_txt = spec.teacher.root or spec.teacher.source
-    tw = _PoolWriter("teacher", t_src, teacher, order(teacher), split_of["teacher"], "tif", t_root_txt, tmp, quiet,
-                     label_sets=multilabel["labels"] if multilabel else None,
-                     source_class=multilabel["source_class"] if multilabel else None)
+    tw = _PoolWriter(
+        "teacher",
+        t_src,
+        teacher,
+        order(teacher),
+        split_of["teacher"],
+        "tif",
+        t_root_txt,
+        tmp,
+        quiet,
+        label_sets=multilabel["labels"] if multilabel else None,
+        source_class=multilabel["source_class"] if multilabel else None,
+    )
     tw.run()
     band_indices(tw.bands, plan.bands)  # the default selection must exist
-    sw = _PoolWriter("student", s_src, student, order(student), split_of["student"], "png", spec.student.root or spec.student.source, tmp, quiet)
+    sw = _PoolWriter(
+        "student",
+        s_src,
+        student,
+        order(student),
+        split_of["student"],
+        "png",
+        spec.student.root or spec.student.source,
+        tmp,
+        quiet,
+    )
     sw.run()
     checks.check_disjoint_content(tw.sha, sw.sha, t_root_txt)
     classes_of = [teacher[sid][1] for sid in tw.order]
@@ -516,10 +663,27 @@ def _write_pools(plan: BuildPlan, tmp: Path, quiet: bool) -> dict:
         if outside:
             # aligned with the student order: one MS tile per student image, same split
             p_items = {sid: pair_tiles[pairs[sid]] for sid in sw.order}
-            pw = _PoolWriter("teacher", t_src, p_items, sw.order, split_of["student"], "tif", t_root_txt, tmp, quiet,
-                             key="sckd_teacher", like=tw, file_id=pairs)
+            pw = _PoolWriter(
+                "teacher",
+                t_src,
+                p_items,
+                sw.order,
+                split_of["student"],
+                "tif",
+                t_root_txt,
+                tmp,
+                quiet,
+                key="sckd_teacher",
+                like=tw,
+                file_id=pairs,
+            )
             pw.run()
-            arrays.update({f"sckd_teacher_{sp}": (x, [pairs[s] for s in pw.ids[sp]], list(pw.bands)) for sp, x in pw.arrays.items()})
+            arrays.update(
+                {
+                    f"sckd_teacher_{sp}": (x, [pairs[s] for s in pw.ids[sp]], list(pw.bands))
+                    for sp, x in pw.arrays.items()
+                }
+            )
         rows = []
         for sid in sw.order:
             tid = pairs[sid]
@@ -528,11 +692,21 @@ def _write_pools(plan: BuildPlan, tmp: Path, quiet: bool) -> dict:
                 tpath, tsha = tw.path[tid], tw.sha[tid]
             else:
                 tpath, tsha = pw.path[sid], pw.sha[sid]
-            rows.append({"student_id": sid, "teacher_id": tid, "split": split_of["student"][sid],
-                         "teacher_in_pool": in_pool, "teacher_path": tpath, "teacher_sha256": tsha})
+            rows.append(
+                {
+                    "student_id": sid,
+                    "teacher_id": tid,
+                    "split": split_of["student"][sid],
+                    "teacher_in_pool": in_pool,
+                    "teacher_path": tpath,
+                    "teacher_sha256": tsha,
+                }
+            )
         import pandas as pd
 
-        pairs_df = pd.DataFrame(rows, columns=["student_id", "teacher_id", "split", "teacher_in_pool", "teacher_path", "teacher_sha256"])
+        pairs_df = pd.DataFrame(
+            rows, columns=["student_id", "teacher_id", "split", "teacher_in_pool", "teacher_path", "teacher_sha256"]
+        )
 
     stats = compute_stats(tw.arrays["train"], list(tw.bands), sw.arrays["train"])
     atomic_write_json(tmp / "stats.json", stats)
@@ -557,5 +731,8 @@ def _write_pools(plan: BuildPlan, tmp: Path, quiet: bool) -> dict:
         "available_bands": list(tw.bands),
         "roots": {"teacher": tw.root, "student": sw.root},
         "manifests_sha256": manifests,
-        "files_sha256": {"stats.json": sha256_file(tmp / "stats.json"), "packed/index.json": sha256_file(tmp / "packed" / "index.json")},
+        "files_sha256": {
+            "stats.json": sha256_file(tmp / "stats.json"),
+            "packed/index.json": sha256_file(tmp / "packed" / "index.json"),
+        },
     }

@@ -33,7 +33,9 @@ def footprint_overlaps(teacher_geoms: Sequence[Any], student_geoms: Sequence[Any
 def check_disjoint_footprints(teacher_geoms, student_geoms, rule: str, where: str) -> int:
     n = footprint_overlaps(teacher_geoms, student_geoms)
     if n and rule == "region":
-        raise DataError(f"{n} teacher/student footprint pair(s) overlap; a region split must keep the pools apart", where)
+        raise DataError(
+            f"{n} teacher/student footprint pair(s) overlap; a region split must keep the pools apart", where
+        )
     return n
 
 
@@ -45,7 +47,9 @@ def check_disjoint_content(teacher_sha: dict[str, str], student_sha: dict[str, s
             raise DataError(f"student sample {sid!r} has the same file content as teacher sample {inv[h]!r}", where)
 
 
-def check_class_coverage(split_of: dict[str, str], class_of: dict[str, str], classes: Sequence[str], pool: str, where: str) -> dict:
+def check_class_coverage(
+    split_of: dict[str, str], class_of: dict[str, str], classes: Sequence[str], pool: str, where: str
+) -> dict:
     """counts[split][class]; a class with no image in some split is a DataError naming the class."""
     counts = {sp: {c: 0 for c in classes} for sp in SPLITS}
     for sid, sp in split_of.items():
@@ -70,7 +74,10 @@ def check_band_sanity(x: np.ndarray, bands: Sequence[str], class_names: Sequence
         i = bands.index("B10")
         others = np.median(np.delete(band_means, i))
         if band_means[i] > 0.25 * others:
-            raise DataError(f"band B10 (cirrus) mean {band_means[i]:.0f} is not far below the other bands (median {others:.0f}): wrong band order?", where)
+            raise DataError(
+                f"band B10 (cirrus) mean {band_means[i]:.0f} is not far below the other bands (median {others:.0f}): wrong band order?",
+                where,
+            )
     if "B08" in bands and "B04" in bands:
         nir, red = bands.index("B08"), bands.index("B04")
         names = np.asarray(class_names)
@@ -79,5 +86,7 @@ def check_band_sanity(x: np.ndarray, bands: Sequence[str], class_names: Sequence
                 continue
             m = means[names == cls].mean(axis=0)
             if m[nir] <= m[red]:
-                raise DataError(f"vegetation class {cls!r}: NIR B08 mean {m[nir]:.0f} is not above red B04 {m[red]:.0f}: wrong band order?", where)
-
+                raise DataError(
+                    f"vegetation class {cls!r}: NIR B08 mean {m[nir]:.0f} is not above red B04 {m[red]:.0f}: wrong band order?",
+                    where,
+                )

@@ -34,7 +34,9 @@ def load_class_map(path: str | Path) -> ClassMap:
     except yaml.YAMLError as exc:
         raise ConfigError(f"malformed YAML ({' '.join(str(exc).split())[:160]})", path) from None
     if not isinstance(data, dict) or not data:
-        raise ConfigError(f"class map must be a non-empty mapping 'source class: benchmark class', got {type(data).__name__}", path)
+        raise ConfigError(
+            f"class map must be a non-empty mapping 'source class: benchmark class', got {type(data).__name__}", path
+        )
     for key, value in data.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key.strip() or not value.strip():
             raise ConfigError(f"class map entries must be non-empty strings, got {key!r}: {value!r}", path)

@@ -16,8 +16,19 @@ from ackd_bench.errors import DataError
 from ackd_bench.io import atomic_path
 
 COLUMNS = [
-    "sample_id", "path", "sha256", "class_name", "label", "split", "source", "region",
-    "height", "width", "bands", "crs", "source_class",
+    "sample_id",
+    "path",
+    "sha256",
+    "class_name",
+    "label",
+    "split",
+    "source",
+    "region",
+    "height",
+    "width",
+    "bands",
+    "crs",
+    "source_class",
 ]
 OPTIONAL_COLUMNS = ["labels"]  # multi-label teacher: sorted list of class indices (the primary `label` included)
 SPLITS = ("train", "val", "test")

@@ -75,8 +75,11 @@ def load_packed(packed_dir: Path, key: str, mmap: bool = True) -> tuple[np.ndarr
     if not path.is_file():
         raise DataError("packed array listed in packed/index.json is missing (rebuild the benchmark)", path)
     if _digest(path) != entry.get("sha256"):
-        raise DataError("packed array sha256 differs from packed/index.json (corrupt or modified file; "
-                        "`ackd-bench verify` lists every such file, rebuild the benchmark)", path)
+        raise DataError(
+            "packed array sha256 differs from packed/index.json (corrupt or modified file; "
+            "`ackd-bench verify` lists every such file, rebuild the benchmark)",
+            path,
+        )
     try:
         x = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -112,9 +115,16 @@ def geotiff_bytes(x: np.ndarray, crs: str | None = None, transform: tuple[float,
     data = np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("<")).tobytes()
     band_bytes = h * w * x.dtype.itemsize
     entries: list[tuple[int, int, list]] = [
-        (256, _LONG, [w]), (257, _LONG, [h]), (258, _SHORT, [x.dtype.itemsize * 8] * c), (259, _SHORT, [1]),
-        (262, _SHORT, [1]), (273, _LONG, [8 + i * band_bytes for i in range(c)]), (277, _SHORT, [c]),
-        (278, _LONG, [h]), (279, _LONG, [band_bytes] * c), (284, _SHORT, [2]),
+        (256, _LONG, [w]),
+        (257, _LONG, [h]),
+        (258, _SHORT, [x.dtype.itemsize * 8] * c),
+        (259, _SHORT, [1]),
+        (262, _SHORT, [1]),
+        (273, _LONG, [8 + i * band_bytes for i in range(c)]),
+        (277, _SHORT, [c]),
+        (278, _LONG, [h]),
+        (279, _LONG, [band_bytes] * c),
+        (284, _SHORT, [2]),
     ]
     if c > 1:
         entries.append((338, _SHORT, [0] * (c - 1)))
@@ -126,7 +136,11 @@ def geotiff_bytes(x: np.ndarray, crs: str | None = None, transform: tuple[float,
         epsg = int(crs.split(":", 1)[1])
         geo = _is_geographic(crs)
         keys = [1, 1, 0, 3, 1024, 0, 1, 2 if geo else 1, 1025, 0, 1, 1, 2048 if geo else 3072, 0, 1, epsg]
-        entries += [(33550, _DOUBLE, [a, -e, 0.0]), (33922, _DOUBLE, [0.0, 0.0, 0.0, xoff, yoff, 0.0]), (34735, _SHORT, keys)]
+        entries += [
+            (33550, _DOUBLE, [a, -e, 0.0]),
+            (33922, _DOUBLE, [0.0, 0.0, 0.0, xoff, yoff, 0.0]),
+            (34735, _SHORT, keys),
+        ]
     fmt = {_SHORT: "H", _LONG: "I", _DOUBLE: "d"}
     ifd_off = 8 + len(data)
     extra_off = ifd_off + 2 + 12 * len(entries) + 4

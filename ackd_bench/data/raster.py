@@ -113,7 +113,7 @@ def footprint_4326(crs: str | None, bounds: tuple[float, float, float, float]) -
 
 
 def utm_region(crs: str | None) -> str | None:
-    """"EPSG:32631" -> "32631" (the region of a UTM tile); None for no CRS."""
+    """ "EPSG:32631" -> "32631" (the region of a UTM tile); None for no CRS."""
     if crs is None:
         return None
     return crs.split(":", 1)[1] if crs.upper().startswith("EPSG:") else "custom-crs"

@@ -27,7 +27,19 @@ import numpy as np
 from ackd_bench.errors import DataError
 
 BAND_ID_ORDER: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
 )  # band_id 0..12 of the product metadata when it has no Spectral_Information_List
 METADATA_FILES = {"MTD_MSIL1C.xml": "L1C", "MTD_MSIL2A.xml": "L2A"}
 OFFSET_TAGS = {"L1C": "RADIO_ADD_OFFSET", "L2A": "BOA_ADD_OFFSET"}
@@ -50,8 +62,13 @@ class ProductInfo:
     offsets: dict[str, int] = field(default_factory=dict)  # band -> DN offset (empty before 04.00)
 
     def card(self) -> dict:
-        return {"product": self.name, "level": self.level, "processing_baseline": self.baseline,
-                "quantification_value": self.quantification, "offsets_in_metadata": dict(sorted(self.offsets.items()))}
+        return {
+            "product": self.name,
+            "level": self.level,
+            "processing_baseline": self.baseline,
+            "quantification_value": self.quantification,
+            "offsets_in_metadata": dict(sorted(self.offsets.items())),
+        }
 
 
 def is_safe(path: Path) -> bool:
@@ -63,7 +80,7 @@ def _local(tag: str) -> str:
 
 
 def _band_name(physical: str) -> str:
-    """"B1" / "B01" / "B8A" -> "B01" / "B01" / "B8A"."""
+    """ "B1" / "B01" / "B8A" -> "B01" / "B01" / "B8A"."""
     p = physical.strip().upper()
     return p if p == "B8A" or len(p) == 3 else f"B0{p[1:]}"
 
@@ -95,7 +112,9 @@ def read_product_info(product: Path) -> ProductInfo:
         try:
             offsets[names[int(el.get("band_id"))]] = int(round(float(el.text)))
         except (TypeError, ValueError, KeyError):
-            raise DataError(f"bad {OFFSET_TAGS[level]} element (band_id={el.get('band_id')!r}, value={el.text!r})", path) from None
+            raise DataError(
+                f"bad {OFFSET_TAGS[level]} element (band_id={el.get('band_id')!r}, value={el.text!r})", path
+            ) from None
     if baseline_txt is not None and _baseline_tuple(baseline_txt, path) >= OFFSET_BASELINE and not offsets:
         raise DataError(f"processing baseline {baseline_txt} but no {OFFSET_TAGS[level]} values", path)
     return ProductInfo(product.name[: -len(".SAFE")], level, baseline_txt, quant_val, offsets)

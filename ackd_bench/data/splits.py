@@ -42,7 +42,9 @@ def split_counts(n: int, fractions: Sequence[float]) -> tuple[int, int, int]:
     return n_train, min(n_val, n - n_train), n - n_train - min(n_val, n - n_train)
 
 
-def assign_splits(ids_by_class: dict[str, list[str]], seed: int, pool: str, fractions=DEFAULT_FRACTIONS) -> dict[str, str]:
+def assign_splits(
+    ids_by_class: dict[str, list[str]], seed: int, pool: str, fractions=DEFAULT_FRACTIONS
+) -> dict[str, str]:
     """sample_id -> "train"|"val"|"test", stratified by class, seeded per (pool, class)."""
     out: dict[str, str] = {}
     for cls in sorted(ids_by_class):
@@ -77,7 +79,9 @@ def pool_split(tiles: list[Any], rule: str, seed: int, class_of) -> tuple[set[st
             continue
         if rule == "region":
             if any(t.footprint is None for t in items):
-                raise ConfigError(f"--split-by region needs footprints, class {cls!r} has tiles without one (use --split-by random)")
+                raise ConfigError(
+                    f"--split-by region needs footprints, class {cls!r} has tiles without one (use --split-by random)"
+                )
             items = sorted(items, key=lambda t: (round(t.footprint.centroid.x, 9), t.sample_id))
         elif rule == "random":
             items = [items[i] for i in _rng(seed, "pool", cls).permutation(len(items))]
@@ -109,7 +113,9 @@ def check_train_fractions(fractions) -> tuple[float, ...]:
     return tuple(f)
 
 
-def train_fraction_of(train_ids_by_class: dict[str, list[str]], fractions: Sequence[float], seed: int) -> dict[str, float]:
+def train_fraction_of(
+    train_ids_by_class: dict[str, list[str]], fractions: Sequence[float], seed: int
+) -> dict[str, float]:
     """sample_id -> the smallest fraction whose subset holds it (TRAIN_FRACTION_RULE); absent = in none."""
     fractions = check_train_fractions(fractions)
     out: dict[str, float] = {}

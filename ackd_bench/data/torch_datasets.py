@@ -26,8 +26,12 @@ class _ArrayDataset(Dataset):
         return torch.from_numpy(x)
 
     def __getitem__(self, index: int) -> dict:
-        return {"image": self.norm(self.raw(index)), "label": self.labels[index], "index": index,
-                "sample_id": self.sample_ids[index]}
+        return {
+            "image": self.norm(self.raw(index)),
+            "label": self.labels[index],
+            "index": index,
+            "sample_id": self.sample_ids[index],
+        }
 
 
 class TeacherDataset(_ArrayDataset):
@@ -63,6 +67,13 @@ class PairedDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         s = self.student_ds[index]
         t = self.teacher_ds[self.teacher_index[index]]
-        return {"student": s["image"], "teacher": t["image"], "label": s["label"], "teacher_label": t["label"],
-                "index": index, "teacher_index": self.teacher_index[index], "sample_id": s["sample_id"],
-                "teacher_id": t["sample_id"]}
+        return {
+            "student": s["image"],
+            "teacher": t["image"],
+            "label": s["label"],
+            "teacher_label": t["label"],
+            "index": index,
+            "teacher_index": self.teacher_index[index],
+            "sample_id": s["sample_id"],
+            "teacher_id": t["sample_id"],
+        }

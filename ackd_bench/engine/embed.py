@@ -59,8 +59,13 @@ def final_pairing(run_dir: str | Path) -> pd.DataFrame | None:
     return None
 
 
-def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | Path | None = None,
-                   device: str = "auto", quiet: bool = True) -> RunEmbeddings:
+def run_embeddings(
+    run_dir: str | Path,
+    split: str = "train",
+    benchmark: str | Path | None = None,
+    device: str = "auto",
+    quiet: bool = True,
+) -> RunEmbeddings:
     """Student (best.pt) and teacher embeddings for `split` of both pools of a finished run."""
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
@@ -71,8 +76,18 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     teacher_model = load_teacher(record, dev)
     bs = cfg["eval_batch_size"]
     t_pool = load_pool(bench, "teacher", split, dev, cfg["bands"], cfg["ms_norm"])
-    t_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
-                            split, t_pool, bs, dev, quiet=quiet).outputs
+    t_out = teacher_outputs(
+        teacher_model,
+        record.info["checkpoint_sha256"],
+        bench,
+        cfg["bands"],
+        cfg["ms_norm"],
+        split,
+        t_pool,
+        bs,
+        dev,
+        quiet=quiet,
+    ).outputs
     s_pool = load_pool(bench, "student", split, dev, train_fraction=cfg.get("train_fraction"))
     best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
     student = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
@@ -82,8 +97,18 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
     sckd_emb = sckd_ids = sckd_logits = None
     if bench.sckd_pairs is not None:
         p_pool = load_pool(bench, "sckd_teacher", split, dev, cfg["bands"], cfg["ms_norm"])
-        p_out = teacher_outputs(teacher_model, record.info["checkpoint_sha256"], bench, cfg["bands"], cfg["ms_norm"],
-                                f"sckd_{split}", p_pool, bs, dev, quiet=quiet).outputs
+        p_out = teacher_outputs(
+            teacher_model,
+            record.info["checkpoint_sha256"],
+            bench,
+            cfg["bands"],
+            cfg["ms_norm"],
+            f"sckd_{split}",
+            p_pool,
+            bs,
+            dev,
+            quiet=quiet,
+        ).outputs
         sckd_emb, sckd_ids = p_out.embedding.float().cpu().numpy(), p_pool.sample_ids
         sckd_logits = p_out.logits.float().cpu().numpy()
     return RunEmbeddings(
@@ -102,4 +127,3 @@ def run_embeddings(run_dir: str | Path, split: str = "train", benchmark: str | P
         sckd_teacher_ids=sckd_ids,
         sckd_teacher_logits=sckd_logits,
     )
-

@@ -21,8 +21,9 @@ def make_optimizer(params, opt_cfg: dict) -> torch.optim.Optimizer:
     weight_decay, momentum."""
     params = [p for p in params if p.requires_grad]
     if opt_cfg["optimizer"] == "sgd":
-        return torch.optim.SGD(params, lr=opt_cfg["lr"], momentum=opt_cfg["momentum"],
-                               weight_decay=opt_cfg["weight_decay"])
+        return torch.optim.SGD(
+            params, lr=opt_cfg["lr"], momentum=opt_cfg["momentum"], weight_decay=opt_cfg["weight_decay"]
+        )
     if opt_cfg["optimizer"] == "adamw":
         return torch.optim.AdamW(params, lr=opt_cfg["lr"], weight_decay=opt_cfg["weight_decay"])
     return torch.optim.Adam(params, lr=opt_cfg["lr"], weight_decay=opt_cfg["weight_decay"])
@@ -36,8 +37,13 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cosine: bool, epochs: int):
 
 
 @torch.no_grad()
-def forward_all(model: torch.nn.Module, x: torch.Tensor, batch_size: int, device: torch.device,
-                fields: tuple[str, ...] = ("logits",)) -> dict[str, torch.Tensor]:
+def forward_all(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    fields: tuple[str, ...] = ("logits",),
+) -> dict[str, torch.Tensor]:
     """Run a backbone over `x` in eval mode; returns the requested BackboneOutput fields as float32 CPU tensors."""
     was_training = model.training
     model.eval()

@@ -32,7 +32,9 @@ COLUMNS = ["student_id", "teacher_id", "epoch", "protocol"]
 RANDOM_PROTOCOLS = ("random", "random-fixed")
 
 
-def _class_members(teacher_labels: np.ndarray, classes: np.ndarray, class_names: list[str] | None) -> dict[int, np.ndarray]:
+def _class_members(
+    teacher_labels: np.ndarray, classes: np.ndarray, class_names: list[str] | None
+) -> dict[int, np.ndarray]:
     members: dict[int, np.ndarray] = {}
     for k in classes:
         idx = np.flatnonzero(teacher_labels == k)
@@ -83,8 +85,9 @@ def oracle_pairing(sckd_pairs: pd.DataFrame | None, student_ids: list[str], epoc
     sckd = dict(zip(sckd_pairs["student_id"].astype(str), sckd_pairs["teacher_id"].astype(str)))
     missing = [sid for sid in student_ids if sid not in sckd]
     if missing:
-        raise DataError(f"{len(missing)} student train image(s) have no SCKD pair (e.g. {missing[0]!r})",
-                        "sckd_pairs.parquet")
+        raise DataError(
+            f"{len(missing)} student train image(s) have no SCKD pair (e.g. {missing[0]!r})", "sckd_pairs.parquet"
+        )
     return make_table(student_ids, [sckd[sid] for sid in student_ids], epoch, "oracle")
 
 
@@ -128,8 +131,13 @@ def save_table(table: pd.DataFrame, path: str | Path) -> None:
         table.to_parquet(tmp, index=False)
 
 
-def check_protocol(protocol: str, method_protocols: tuple[str, ...] = (), has_sckd_pairs: bool = True,
-                   method: str | None = None, where: str | Path | None = None) -> None:
+def check_protocol(
+    protocol: str,
+    method_protocols: tuple[str, ...] = (),
+    has_sckd_pairs: bool = True,
+    method: str | None = None,
+    where: str | Path | None = None,
+) -> None:
     """The one check of a run's pairing protocol: a protocol owned here, or one the method's hooks provide
     (`method_protocols`); `oracle` needs the benchmark's SCKD pairs (`where`: the card, for the message)."""
     if protocol in method_protocols or protocol in RANDOM_PROTOCOLS:
@@ -151,9 +159,19 @@ class Pairer:
     on and is saved as round_NNN.parquet.
     """
 
-    def __init__(self, protocol: str, student_ids: list[str], student_labels: np.ndarray, gallery_ids: list[str],
-                 gallery_labels: np.ndarray, seed: int, out_dir: Path, sckd_pairs: pd.DataFrame | None = None,
-                 class_names: list[str] | None = None, method_protocols: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        protocol: str,
+        student_ids: list[str],
+        student_labels: np.ndarray,
+        gallery_ids: list[str],
+        gallery_labels: np.ndarray,
+        seed: int,
+        out_dir: Path,
+        sckd_pairs: pd.DataFrame | None = None,
+        class_names: list[str] | None = None,
+        method_protocols: tuple[str, ...] = (),
+    ):
         check_protocol(protocol, method_protocols, sckd_pairs is not None)
         self.protocol = protocol
         self.student_ids = student_ids
@@ -183,8 +201,16 @@ class Pairer:
             return self.method_table
         if self.protocol in RANDOM_PROTOCOLS:
             draw = epoch if self.protocol == "random" else 0  # random-fixed: the one epoch-0 draw, every epoch
-            return random_pairing(self.student_ids, self.student_labels, self.gallery_ids, self.gallery_labels,
-                                  self.seed, draw, self.class_names, protocol=self.protocol)
+            return random_pairing(
+                self.student_ids,
+                self.student_labels,
+                self.gallery_ids,
+                self.gallery_labels,
+                self.seed,
+                draw,
+                self.class_names,
+                protocol=self.protocol,
+            )
         if self.protocol == "oracle":
             return oracle_pairing(self.sckd_pairs, self.student_ids, epoch)
         raise RuntimeError(f"pairing {self.protocol}: the method's hooks gave no pairing table")

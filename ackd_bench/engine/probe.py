@@ -21,8 +21,14 @@ def band_statistics(x: np.ndarray) -> np.ndarray:
     return np.concatenate([flat.mean(2), flat.std(2), q10, q90], axis=1)
 
 
-def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                 l2: float = 1e-3, iterations: int = 200) -> float:
+def linear_probe(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    l2: float = 1e-3,
+    iterations: int = 200,
+) -> float:
     """Test OA of a multinomial logistic regression fitted on (train_x, train_y)."""
     mean, std = train_x.mean(0), train_x.std(0) + 1e-8
     xs = torch.from_numpy((train_x - mean) / std)
@@ -35,7 +41,7 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, t
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(xs @ w + b, y) + l2 * (w ** 2).sum()
+        loss = torch.nn.functional.cross_entropy(xs @ w + b, y) + l2 * (w**2).sum()
         loss.backward()
         return loss
 
@@ -49,8 +55,9 @@ def probe_pool(bench, pool: str, bands: list[str] | None = None) -> float:
     """Probe OA on `pool`'s test split, fitted on its train split (teacher: over `bands`; student: RGB)."""
     train = bench.load_arrays(pool, "train", bands=bands) if pool == "teacher" else bench.load_arrays(pool, "train")
     test = bench.load_arrays(pool, "test", bands=bands) if pool == "teacher" else bench.load_arrays(pool, "test")
-    return linear_probe(band_statistics(train.x), np.asarray(train.labels), band_statistics(test.x),
-                        np.asarray(test.labels))
+    return linear_probe(
+        band_statistics(train.x), np.asarray(train.labels), band_statistics(test.x), np.asarray(test.labels)
+    )
 
 
 def probes(bench, bands: list[str] | None = None) -> dict[str, float]:
@@ -70,6 +77,11 @@ def teacher_check(bench, cfg: dict, device: torch.device, quiet: bool = True) ->
 
     record = get_teacher(bench, cfg, device, quiet=quiet)
     info = record.info
-    return {"teacher_test_oa": float(info["test_oa"]), "teacher_val_oa": float(info["val_oa_best"]),
-            "teacher_best_val_epoch": int(info["best_val_epoch"]), "teacher_epochs": len(info["history"]),
-            "teacher_arch": info["arch"], **probes(bench, info["bands"])}
+    return {
+        "teacher_test_oa": float(info["test_oa"]),
+        "teacher_val_oa": float(info["val_oa_best"]),
+        "teacher_best_val_epoch": int(info["best_val_epoch"]),
+        "teacher_epochs": len(info["history"]),
+        "teacher_arch": info["arch"],
+        **probes(bench, info["bands"]),
+    }

@@ -82,8 +82,13 @@ def finalize_config(cfg: dict, bench: Benchmark) -> dict:
     # budgets -> epochs on this benchmark's train pools (config.derive_epochs); config.yaml holds the result
     cfg["epochs"] = derive_epochs(cfg, train_count(bench, "student", cfg["train_fraction"]))
     cfg = method_cls.finalize_config(cfg)
-    check_protocol(cfg["pairing"], method_cls.pairing_protocols, bench.sckd_pairs is not None, cfg["method"],
-                   Path(cfg["benchmark"] or bench.root) / "benchmark.json")
+    check_protocol(
+        cfg["pairing"],
+        method_cls.pairing_protocols,
+        bench.sckd_pairs is not None,
+        cfg["method"],
+        Path(cfg["benchmark"] or bench.root) / "benchmark.json",
+    )
     return cfg
 
 
@@ -94,8 +99,7 @@ def _prepare_run_dir(out: Path, cfg: dict, resume: bool) -> bool:
         if not resume:
             raise ConfigError("already holds a run; pass --resume to continue it or choose another --out", out)
         saved = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-        changed = sorted(k for k in set(saved) | set(cfg)
-                         if k not in RESUMABLE_CHANGES and saved.get(k) != cfg.get(k))
+        changed = sorted(k for k in set(saved) | set(cfg) if k not in RESUMABLE_CHANGES and saved.get(k) != cfg.get(k))
         if changed:
             raise ConfigError(f"--resume with a different config ({', '.join(changed)}); use another --out", cfg_path)
         if distributed.is_main():  # (torchrun: one rank cleans; the others only check)
@@ -106,8 +110,13 @@ def _prepare_run_dir(out: Path, cfg: dict, resume: bool) -> bool:
     return False
 
 
-def run_experiment(cfg: dict, out: str | Path, resume: bool = False, quiet: bool = False,
-                   on_epoch_end: Callable[[int], None] | None = None) -> dict:
+def run_experiment(
+    cfg: dict,
+    out: str | Path,
+    resume: bool = False,
+    quiet: bool = False,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> dict:
     """Train (or resume) one student run into RUN_DIR `out`; returns the result.json record.
 
     `on_epoch_end(epoch)` is called after each epoch and its checkpoint, when one is due (tests interrupt there).
@@ -184,10 +193,15 @@ class StudentRun:
         with timed(timings, "teacher"), distributed.main_first():  # torchrun: rank 0 fills the cache
             self.record = get_teacher(bench, cfg, device, quiet=self.quiet)
             self.teacher_model = load_teacher(self.record, device)
-        _say(self.quiet, f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
-                         f"{teacher_summary(self.record.info)}): {self.record.dir}")
-        self.student = {s: load_pool(bench, "student", s, device, train_fraction=cfg.get("train_fraction"))
-                        for s in ("train", "val", "test")}
+        _say(
+            self.quiet,
+            f"teacher {cfg['teacher']['arch']} ({'trained' if self.record.trained else 'cached'}, "
+            f"{teacher_summary(self.record.info)}): {self.record.dir}",
+        )
+        self.student = {
+            s: load_pool(bench, "student", s, device, train_fraction=cfg.get("train_fraction"))
+            for s in ("train", "val", "test")
+        }
         self.teacher_train = load_pool(bench, "teacher", "train", device, cfg["bands"], cfg["ms_norm"])
         with timed(timings, "teacher_cache"), distributed.main_first():
             self.teacher_out = self._outputs("train", self.teacher_train)
@@ -199,14 +213,29 @@ class StudentRun:
 
         seed_everything(cfg["seed"])
         student_model = build_model(cfg["student_arch"], in_channels=3, num_classes=bench.num_classes)
-        method = build_method(cfg["method"], student_model, bench.num_classes, cfg,
-                              teacher_token_dim=self.teacher_model.token_dim,
-                              student_token_dim=student_model.token_dim)
+        method = build_method(
+            cfg["method"],
+            student_model,
+            bench.num_classes,
+            cfg,
+            teacher_token_dim=self.teacher_model.token_dim,
+            student_token_dim=student_model.token_dim,
+        )
         self.method = prepare_model(method, device)
-        self.ctx = RunContext(bench=bench, cfg=cfg, device=device, run_dir=self.out, cache_dir=cache_root(),
-                              seed=cfg["seed"], student_train=self.student["train"], teacher_train=self.teacher_train,
-                              teacher_outputs=self.teacher_out, method=self.method,
-                              bands=tuple(cfg["bands"]), timings=timings)
+        self.ctx = RunContext(
+            bench=bench,
+            cfg=cfg,
+            device=device,
+            run_dir=self.out,
+            cache_dir=cache_root(),
+            seed=cfg["seed"],
+            student_train=self.student["train"],
+            teacher_train=self.teacher_train,
+            teacher_outputs=self.teacher_out,
+            method=self.method,
+            bands=tuple(cfg["bands"]),
+            timings=timings,
+        )
         self.uses_teacher = bool(getattr(self.method, "uses_teacher", True))
         if cfg["teacher_mode"] == "live":
             self.teacher_fn = LiveTeacher(self.teacher_model, self.gallery, device)
@@ -217,15 +246,32 @@ class StudentRun:
         self.train_step = distributed.wrap_method(self.method, device)  # DDP under torchrun, else the method
         # every method records its partners (the `student` baseline too, for transport costs); only
         # distilling methods see them
-        self.pairer = Pairer(cfg["pairing"], self.student["train"].sample_ids, _np(self.student["train"].labels),
-                             self.gallery.sample_ids, _np(self.gallery.labels), cfg["seed"], self.out / "pairings",
-                             sckd_pairs=bench.sckd_pairs, class_names=bench.classes,
-                             method_protocols=type(self.method).pairing_protocols)
+        self.pairer = Pairer(
+            cfg["pairing"],
+            self.student["train"].sample_ids,
+            _np(self.student["train"].labels),
+            self.gallery.sample_ids,
+            _np(self.gallery.labels),
+            cfg["seed"],
+            self.out / "pairings",
+            sckd_pairs=bench.sckd_pairs,
+            class_names=bench.classes,
+            method_protocols=type(self.method).pairing_protocols,
+        )
 
     def _outputs(self, split: str, pool: PoolTensors):
-        return teacher_outputs(self.teacher_model, self.record.info["checkpoint_sha256"], self.bench,
-                               self.cfg["bands"], self.cfg["ms_norm"], split, pool, self.cfg["eval_batch_size"],
-                               self.device, quiet=self.quiet).outputs
+        return teacher_outputs(
+            self.teacher_model,
+            self.record.info["checkpoint_sha256"],
+            self.bench,
+            self.cfg["bands"],
+            self.cfg["ms_norm"],
+            split,
+            pool,
+            self.cfg["eval_batch_size"],
+            self.device,
+            quiet=self.quiet,
+        ).outputs
 
     def restore(self, resuming: bool) -> None:
         """Load last.pt when resuming; run the method's initial pairing; restore RNG states last."""
@@ -251,9 +297,15 @@ class StudentRun:
 
     def train(self, on_epoch_end: Callable[[int], None] | None = None) -> None:
         epochs = self.cfg["epochs"]
-        bar = tqdm(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs,
-                   disable=self.quiet or not distributed.is_main(), file=sys.stderr,
-                   desc=f"{self.cfg['method']} {self.cfg['pair']}", unit="epoch")
+        bar = tqdm(
+            range(self.start_epoch, epochs),
+            initial=self.start_epoch,
+            total=epochs,
+            disable=self.quiet or not distributed.is_main(),
+            file=sys.stderr,
+            desc=f"{self.cfg['method']} {self.cfg['pair']}",
+            unit="epoch",
+        )
         for epoch in bar:
             row = self.epoch(epoch)
             bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_acc']:.3f}")
@@ -271,18 +323,34 @@ class StudentRun:
                 self.pairer.set_method_table(method.rematch(self.ctx, epoch, round_idx), round_idx)
         partners = torch.as_tensor(self.pairer.partners_for_epoch(epoch), device=device)
         lr = self.optimizer.param_groups[0]["lr"]
-        augment = epoch_augment(cfg["augment"], len(self.student["train"].labels),
-                                generator(cfg["seed"], "augment", epoch))
+        augment = epoch_augment(
+            cfg["augment"], len(self.student["train"].labels), generator(cfg["seed"], "augment", epoch)
+        )
         with timed(timings, "distill"):
-            stats = train_epoch(self.train_step, self.optimizer, self.student["train"],
-                                partners if self.uses_teacher else None, self.teacher_fn, cfg["batch_size"],
-                                generator(cfg["seed"], "batches", epoch), device, augment)
+            stats = train_epoch(
+                self.train_step,
+                self.optimizer,
+                self.student["train"],
+                partners if self.uses_teacher else None,
+                self.teacher_fn,
+                cfg["batch_size"],
+                generator(cfg["seed"], "batches", epoch),
+                device,
+                augment,
+            )
             val_oa = _oa(method.student, self.student["val"], cfg, device)
         self.scheduler.step()
         timings["train_images"] = timings.get("train_images", 0.0) + stats["images"]
         timings["train_seconds"] = timings.get("train_seconds", 0.0) + stats["seconds"]
-        row = {"epoch": epoch, **stats["losses"], "train_acc": stats["train_acc"], "val_acc": val_oa, "lr": lr,
-               "images_per_s": stats["images"] / max(stats["seconds"], 1e-9), "epoch_s": stats["seconds"]}
+        row = {
+            "epoch": epoch,
+            **stats["losses"],
+            "train_acc": stats["train_acc"],
+            "val_acc": val_oa,
+            "lr": lr,
+            "images_per_s": stats["images"] / max(stats["seconds"], 1e-9),
+            "epoch_s": stats["seconds"],
+        }
         if cfg["cost_every"] and (epoch + 1) % cfg["cost_every"] == 0:
             with timed(timings, "transport"):
                 self.transport_cost = self.transport_now(epoch)
@@ -293,8 +361,12 @@ class StudentRun:
             if distributed.is_main():  # kept until the next checkpoint writes it (a snapshot if that is later)
                 later = float(cfg["checkpoint_every_s"]) > 0
                 weights = {k: v.detach().cpu().clone() if later else v for k, v in method.student.state_dict().items()}
-                self._best_state = {"student": weights, "epoch": epoch, "val_oa": val_oa,
-                                    "student_arch": cfg["student_arch"]}
+                self._best_state = {
+                    "student": weights,
+                    "epoch": epoch,
+                    "val_oa": val_oa,
+                    "student_arch": cfg["student_arch"],
+                }
         if not distributed.is_main() or not self._checkpoint_due(epoch):
             return row
         self._write_checkpoints(epoch)
@@ -303,8 +375,7 @@ class StudentRun:
     def _checkpoint_due(self, epoch: int) -> bool:
         """Every epoch with checkpoint_every_s 0; else the first epoch after that many seconds, and the last."""
         every = float(self.cfg["checkpoint_every_s"])
-        return (every <= 0 or epoch == self.cfg["epochs"] - 1
-                or time.perf_counter() - self._last_checkpoint >= every)
+        return every <= 0 or epoch == self.cfg["epochs"] - 1 or time.perf_counter() - self._last_checkpoint >= every
 
     def _write_checkpoints(self, epoch: int) -> None:
         """best.pt (when a better epoch is pending), then last.pt: a resume from last.pt finds its best.pt."""
@@ -312,27 +383,53 @@ class StudentRun:
         if self._best_state is not None:
             save_checkpoint(self.ckpt_dir / "best.pt", self._best_state)
             self._best_state = None
-        save_checkpoint(self.ckpt_dir / "last.pt", {
-            "epoch": epoch, "method": method.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "rng": rng_state(), "pairing": self.pairer.state(),
-            "best": self.best, "transport": self.transport_cost,
-            "timings": {k: timings.get(k, 0.0) for k in _CARRIED_TIMINGS},
-        })
+        save_checkpoint(
+            self.ckpt_dir / "last.pt",
+            {
+                "epoch": epoch,
+                "method": method.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "rng": rng_state(),
+                "pairing": self.pairer.state(),
+                "best": self.best,
+                "transport": self.transport_cost,
+                "timings": {k: timings.get(k, 0.0) for k in _CARRIED_TIMINGS},
+            },
+        )
         self._last_checkpoint = time.perf_counter()
 
     def transport_now(self, epoch: int) -> dict:
         """Transport costs of the current student vs its partner teachers (transport_costs.py's definition)."""
         train = self.student["train"]
-        s_out = distributed.gather_rows(lambda rows: torch.cat(list(forward_all(
-            self.method.student, train.x[rows], self.cfg["eval_batch_size"], self.device,
-            ("logits", "embedding")).values()), dim=1), len(train.labels))
+        s_out = distributed.gather_rows(
+            lambda rows: torch.cat(
+                list(
+                    forward_all(
+                        self.method.student,
+                        train.x[rows],
+                        self.cfg["eval_batch_size"],
+                        self.device,
+                        ("logits", "embedding"),
+                    ).values()
+                ),
+                dim=1,
+            ),
+            len(train.labels),
+        )
         k = self.bench.num_classes
-        emb = {"student_ids": train.sample_ids, "student_labels": _np(train.labels),
-               "student_logits": s_out[:, :k].numpy(), "student_emb": s_out[:, k:].numpy(),
-               "teacher_ids": self.gallery.sample_ids, "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
-               "teacher_logits": self.gallery_out.logits.float().cpu().numpy(),
-               "pairing": self.pairer.table_for_epoch(epoch),
-               "classes": self.bench.classes, **self._sckd_side()}
+        emb = {
+            "student_ids": train.sample_ids,
+            "student_labels": _np(train.labels),
+            "student_logits": s_out[:, :k].numpy(),
+            "student_emb": s_out[:, k:].numpy(),
+            "teacher_ids": self.gallery.sample_ids,
+            "teacher_emb": self.gallery_out.embedding.float().cpu().numpy(),
+            "teacher_logits": self.gallery_out.logits.float().cpu().numpy(),
+            "pairing": self.pairer.table_for_epoch(epoch),
+            "classes": self.bench.classes,
+            **self._sckd_side(),
+        }
         return costs_from_embeddings(emb, seed=self.cfg["seed"])
 
     def _sckd_side(self) -> dict:
@@ -343,18 +440,32 @@ class StudentRun:
             if self.cfg["pairing"] == "oracle":  # the gallery already is the paired tiles
                 pool, out = self.gallery, self.gallery_out
             else:
-                pool = load_pool(self.bench, "sckd_teacher", "train", self.device, self.cfg["bands"],
-                                 self.cfg["ms_norm"])
+                pool = load_pool(
+                    self.bench, "sckd_teacher", "train", self.device, self.cfg["bands"], self.cfg["ms_norm"]
+                )
                 with distributed.main_first():
                     out = self._outputs("sckd_train", pool)
-            self._sckd = {"sckd_pairs": self.bench.sckd_pairs, "sckd_teacher_ids": pool.sample_ids,
-                          "sckd_teacher_emb": out.embedding.float().cpu().numpy(),
-                          "sckd_teacher_logits": out.logits.float().cpu().numpy()}
+            self._sckd = {
+                "sckd_pairs": self.bench.sckd_pairs,
+                "sckd_teacher_ids": pool.sample_ids,
+                "sckd_teacher_emb": out.embedding.float().cpu().numpy(),
+                "sckd_teacher_logits": out.logits.float().cpu().numpy(),
+            }
         return self._sckd
 
     def finish(self) -> dict:
-        return _finish(self.cfg, self.bench, self.method, self.student, self.record, self.out, self.timings,
-                       self.device, self.transport_cost, self.budget)
+        return _finish(
+            self.cfg,
+            self.bench,
+            self.method,
+            self.student,
+            self.record,
+            self.out,
+            self.timings,
+            self.device,
+            self.transport_cost,
+            self.budget,
+        )
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -366,8 +477,18 @@ def _oa(model: torch.nn.Module, pool: PoolTensors, cfg: dict, device: torch.devi
     return overall_accuracy(logits.argmax(1).numpy(), pool.labels.cpu().numpy()) if len(logits) else 0.0
 
 
-def _finish(cfg: dict, bench, method, student: dict, record, out: Path, timings: dict, device: torch.device,
-            transport_cost, budget: dict) -> dict:
+def _finish(
+    cfg: dict,
+    bench,
+    method,
+    student: dict,
+    record,
+    out: Path,
+    timings: dict,
+    device: torch.device,
+    transport_cost,
+    budget: dict,
+) -> dict:
     """Test at the last and best-val epochs, predictions.parquet, and the result record."""
     test = student["test"]
     labels = test.labels.cpu().numpy()
@@ -439,18 +560,21 @@ def check_record(result: dict) -> None:
         raise RuntimeError(f"the run's result record breaks result.schema.json: {'; '.join(violations[:5])}")
 
 
-def write_predictions(path: Path, sample_ids: list[str], labels: np.ndarray, pred: np.ndarray,
-                      logits: np.ndarray) -> None:
+def write_predictions(
+    path: Path, sample_ids: list[str], labels: np.ndarray, pred: np.ndarray, logits: np.ndarray
+) -> None:
     """predictions.parquet: sample_id, label, prediction, logits (list<float32>)."""
     logits = np.asarray(logits, dtype=np.float32)
     k = logits.shape[1] if logits.ndim == 2 else 0
     offsets = pa.array(np.arange(len(sample_ids) + 1, dtype=np.int32) * k)
-    table = pa.table({
-        "sample_id": pa.array(sample_ids, type=pa.string()),
-        "label": pa.array(np.asarray(labels, dtype=np.int64)),
-        "prediction": pa.array(np.asarray(pred, dtype=np.int64)),
-        "logits": pa.ListArray.from_arrays(offsets, pa.array(logits.reshape(-1), type=pa.float32())),
-    })
+    table = pa.table(
+        {
+            "sample_id": pa.array(sample_ids, type=pa.string()),
+            "label": pa.array(np.asarray(labels, dtype=np.int64)),
+            "prediction": pa.array(np.asarray(pred, dtype=np.int64)),
+            "logits": pa.ListArray.from_arrays(offsets, pa.array(logits.reshape(-1), type=pa.float32())),
+        }
+    )
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
 

@@ -60,9 +60,13 @@ def determinism_plan(device_type: str, deterministic: bool) -> dict:
         why.append("deterministic mode is off: non-deterministic kernels and cuDNN autotuning are allowed")
         if dtype is not None:
             why.append(f"{str(dtype).removeprefix('torch.')} autocast on {device_type}")
-    return {"deterministic": bool(deterministic), "device": device_type,
-            "autocast": str(dtype).removeprefix("torch.") if dtype else None,
-            "bit_reproducible": not why, "why_not": why}
+    return {
+        "deterministic": bool(deterministic),
+        "device": device_type,
+        "autocast": str(dtype).removeprefix("torch.") if dtype else None,
+        "bit_reproducible": not why,
+        "why_not": why,
+    }
 
 
 @contextlib.contextmanager
@@ -115,7 +119,9 @@ def rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     random.setstate(_tuplify(state["python"]))
     n = state["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    np.random.set_state(
+        (n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -158,13 +158,24 @@ def train_teacher(bench, cfg: dict, device: torch.device, out_dir: Path, quiet: 
             best_val, best_epoch = val_score, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if not quiet:
-            print(f"teacher {t['arch']} epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} "
-                  f"val {'OA' if targets is None else 'mAP'} {val_score:.4f}", file=sys.stderr)
+            print(
+                f"teacher {t['arch']} epoch {epoch + 1}/{epochs}: loss {history[-1]['loss']:.4f} "
+                f"val {'OA' if targets is None else 'mAP'} {val_score:.4f}",
+                file=sys.stderr,
+            )
     model.load_state_dict(best_state)
     test_metrics = _test_metrics(model, pools["test"], targets, cfg, device)
     ckpt = out_dir / "teacher.pt"
-    save_checkpoint(ckpt, {"state_dict": best_state, "arch": t["arch"], "in_channels": len(bands),
-                           "num_classes": bench.num_classes, "bands": bands})
+    save_checkpoint(
+        ckpt,
+        {
+            "state_dict": best_state,
+            "arch": t["arch"],
+            "in_channels": len(bands),
+            "num_classes": bench.num_classes,
+            "bands": bands,
+        },
+    )
     return {
         "arch": t["arch"],
         "bands": bands,
@@ -239,8 +250,10 @@ def teacher_summary(info: dict) -> str:
     """One line of the teacher's test scores: "test OA 0.9123" or the multi-label metrics."""
     ml = info.get("test_multilabel")
     if info.get("test_oa") is None and ml:
-        return (f"test mAP {ml['map']:.4f}, micro-F1 {ml['micro_f1']:.4f}, macro-F1 {ml['macro_f1']:.4f}, "
-                f"subset acc {ml['subset_accuracy']:.4f} (multi-label)")
+        return (
+            f"test mAP {ml['map']:.4f}, micro-F1 {ml['micro_f1']:.4f}, macro-F1 {ml['macro_f1']:.4f}, "
+            f"subset acc {ml['subset_accuracy']:.4f} (multi-label)"
+        )
     return f"test OA {info['test_oa']:.4f}" if info.get("test_oa") is not None else "no test split"
 
 

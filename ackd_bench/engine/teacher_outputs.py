@@ -36,11 +36,20 @@ class CachedOutputs:
 
 
 def outputs_key(teacher_sha256: str, bench, bands: list[str], ms_norm: str, device: torch.device) -> str:
-    return config_hash({"teacher": teacher_sha256, "manifests_sha256": bench.manifests_sha256,
-                        "bands": list(bands), "ms_norm": ms_norm, "numerics": numerics(device)})
+    return config_hash(
+        {
+            "teacher": teacher_sha256,
+            "manifests_sha256": bench.manifests_sha256,
+            "bands": list(bands),
+            "ms_norm": ms_norm,
+            "numerics": numerics(device),
+        }
+    )
 
 
-def compute_outputs(model: torch.nn.Module, pool: PoolTensors, batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
+def compute_outputs(
+    model: torch.nn.Module, pool: PoolTensors, batch_size: int, device: torch.device
+) -> dict[str, torch.Tensor]:
     """The teacher's logits, embeddings and tokens for every image of `pool` (float32, CPU, inference mode)."""
     return forward_all(model, pool.x, batch_size, device, FIELDS)
 
@@ -79,9 +88,18 @@ def _store(entry: Path, split: str, sample_ids: list[str], arrays: dict[str, tor
     atomic_write_json(entry / f"{split}.json", {"sample_ids": sample_ids, "sha256": digests})
 
 
-def teacher_outputs(model: torch.nn.Module, teacher_sha256: str, bench, bands: list[str], ms_norm: str,
-                    split: str, pool: PoolTensors, batch_size: int, device: torch.device,
-                    quiet: bool = False) -> CachedOutputs:
+def teacher_outputs(
+    model: torch.nn.Module,
+    teacher_sha256: str,
+    bench,
+    bands: list[str],
+    ms_norm: str,
+    split: str,
+    pool: PoolTensors,
+    batch_size: int,
+    device: torch.device,
+    quiet: bool = False,
+) -> CachedOutputs:
     """Cached outputs for `pool` (teacher `split`), computed and stored when missing or corrupt."""
     entry = cache_root() / "teacher_outputs" / outputs_key(teacher_sha256, bench, bands, ms_norm, device)
     arrays = _load(entry, split, pool.sample_ids)
@@ -93,12 +111,15 @@ def teacher_outputs(model: torch.nn.Module, teacher_sha256: str, bench, bands: l
             reused = arrays is not None
             if not reused:
                 if (entry / f"{split}.json").is_file() and not quiet:
-                    print(f"teacher output cache {entry / split}: checksum mismatch or unreadable, recomputing",
-                          file=sys.stderr)
+                    print(
+                        f"teacher output cache {entry / split}: checksum mismatch or unreadable, recomputing",
+                        file=sys.stderr,
+                    )
                 arrays = compute_outputs(model, pool, batch_size, device)
                 _store(entry, split, pool.sample_ids, arrays)
-    out = TeacherOutput(logits=arrays["logits"].to(device), embedding=arrays["embedding"].to(device),
-                        tokens=arrays["tokens"].to(device))
+    out = TeacherOutput(
+        logits=arrays["logits"].to(device), embedding=arrays["embedding"].to(device), tokens=arrays["tokens"].to(device)
+    )
     return CachedOutputs(out, reused)
 
 

@@ -67,9 +67,12 @@ def train_epoch(
     seconds = time.perf_counter() - start
     if distributed.active():  # losses, accuracy and image counts over all ranks; BN running stats averaged
         names = sorted(sums)
-        totals = distributed.all_reduce_sum(torch.stack(
-            [torch.as_tensor(sums[k], dtype=torch.float64, device=device) for k in names]
-            + [correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device)]))
+        totals = distributed.all_reduce_sum(
+            torch.stack(
+                [torch.as_tensor(sums[k], dtype=torch.float64, device=device) for k in names]
+                + [correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device)]
+            )
+        )
         sums = dict(zip(names, totals[: len(names)]))
         correct, seen = totals[len(names)], int(totals[len(names) + 1])
         distributed.average_buffers(method)
@@ -89,4 +92,5 @@ def predict_logits(student: torch.nn.Module, pool: PoolTensors, batch_size: int,
         return torch.zeros((0, 0))
     # one contiguous block of rows per rank under torchrun, gathered in order (the whole pool otherwise)
     return distributed.gather_rows(
-        lambda rows: forward_all(student, pool.x[rows], batch_size, device, ("logits",))["logits"], len(pool.labels))
+        lambda rows: forward_all(student, pool.x[rows], batch_size, device, ("logits",))["logits"], len(pool.labels)
+    )

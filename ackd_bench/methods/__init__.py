@@ -82,5 +82,14 @@ def build_method(
     return SemBridge(base, cfg or {}, teacher_token_dim, student_token_dim)
 
 
-__all__ = ["METHODS", "Distiller", "TeacherOutput", "build_method", "method_class", "method_names", "method_type",
-           "pairing_provider", "split_method_name"]
+__all__ = [
+    "METHODS",
+    "Distiller",
+    "TeacherOutput",
+    "build_method",
+    "method_class",
+    "method_names",
+    "method_type",
+    "pairing_provider",
+    "split_method_name",
+]

@@ -75,8 +75,9 @@ def _relations(geometry: str, x: torch.Tensor, y: torch.Tensor, c: float) -> tor
     return poincare_relation(x, y, c)
 
 
-def distilvpr_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, stop_grad: bool = True
-                    ) -> dict[str, torch.Tensor]:
+def distilvpr_terms(
+    s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, stop_grad: bool = True
+) -> dict[str, torch.Tensor]:
     """Unweighted per-geometry loss MSE(R_SS, sg(R_ST)) + MSE(R_ST, sg(R_TT)) (sg = identity without stop_grad)."""
     sg = (lambda r: r.detach()) if stop_grad else (lambda r: r)
     off_diag = 1.0 - torch.eye(s_emb.shape[0], dtype=s_emb.dtype, device=s_emb.device)
@@ -96,7 +97,12 @@ def distilvpr_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, stop_gra
 
 
 def distilvpr_loss(
-    s_emb: torch.Tensor, t_emb: torch.Tensor, c: float, w_euclidean: float, w_cosine: float, w_poincare: float,
+    s_emb: torch.Tensor,
+    t_emb: torch.Tensor,
+    c: float,
+    w_euclidean: float,
+    w_cosine: float,
+    w_poincare: float,
     stop_grad: bool = True,
 ) -> torch.Tensor:
     terms = distilvpr_terms(s_emb, t_emb, c, stop_grad)
@@ -106,14 +112,12 @@ def distilvpr_loss(
 @METHODS.register("distilvpr")
 class DistilVPR(Distiller):
     name = "distilvpr"
-    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": True,
-                "stop_grad": True}
+    defaults = {"c": 0.1, "w_euclidean": 0.1, "w_cosine": 0.1, "w_poincare": 0.1, "normalize": True, "stop_grad": True}
 
     def compute_losses(self, s: BackboneOutput, t: TeacherOutput, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         hp = self.hparams
         s_emb, t_emb = s.embedding, t.embedding
         if hp["normalize"]:
             s_emb, t_emb = F.normalize(s_emb, dim=1, eps=EPS), F.normalize(t_emb, dim=1, eps=EPS)
-        kd = distilvpr_loss(s_emb, t_emb, hp["c"], hp["w_euclidean"], hp["w_cosine"], hp["w_poincare"],
-                            hp["stop_grad"])
+        kd = distilvpr_loss(s_emb, t_emb, hp["c"], hp["w_euclidean"], hp["w_cosine"], hp["w_poincare"], hp["stop_grad"])
         return {"ce": self.ce(s, labels), "kd": self.w_kd * kd}

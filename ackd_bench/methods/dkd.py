@@ -28,9 +28,11 @@ def dkd_terms(
     # NCKD: distributions over the K-1 non-target classes only (target column removed)
     s_nt = s_logits[~target].view(B, K - 1)
     t_nt = t_logits[~target].view(B, K - 1)
-    nckd = F.kl_div(
-        F.log_softmax(s_nt / T, dim=1), F.log_softmax(t_nt / T, dim=1), reduction="sum", log_target=True
-    ) * T**2 / B
+    nckd = (
+        F.kl_div(F.log_softmax(s_nt / T, dim=1), F.log_softmax(t_nt / T, dim=1), reduction="sum", log_target=True)
+        * T**2
+        / B
+    )
     return tckd, nckd
 
 

@@ -25,8 +25,17 @@ KEY = ["benchmark", "method", "pairing", "pair", "config_hash"]
 BASELINE = "kd"
 MIN_RANKED_SEEDS = 3  # submission policy: cells with fewer seeds are shown, flagged "not ranked"
 RECOMMENDED_SEEDS = 5
-IDENTITY_COLUMNS = ["variant", "variant_diff", "default_variant", "recipe", "profile", "teacher_seed",
-                    "teacher_recipe", "sckd_reference", "paper_dataset"]
+IDENTITY_COLUMNS = [
+    "variant",
+    "variant_diff",
+    "default_variant",
+    "recipe",
+    "profile",
+    "teacher_seed",
+    "teacher_recipe",
+    "sckd_reference",
+    "paper_dataset",
+]
 
 
 def record_dirs(root: str | Path) -> list[Path]:
@@ -69,14 +78,18 @@ def _identity(r: dict, card: dict) -> dict:
     diff = config_diff(cfg, card.get("teacher_bands"))
     given = (r.get("submission") or {}).get("variant")
     teacher = cfg.get("teacher") if isinstance(cfg.get("teacher"), dict) else {}
-    return {"config_hash": identity_hash(cfg), "variant": given or variant_label(cfg, diff),
-            "variant_diff": ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(diff.items())) or "(profile defaults)",
-            "default_variant": method_at_defaults(diff), "recipe": recipe_hash(cfg),
-            "profile": str(cfg.get("profile") or ""),
-            "teacher_seed": str(teacher.get("seed", "")),
-            "teacher_recipe": json.dumps({k: v for k, v in teacher.items() if k != "arch"}, sort_keys=True),
-            "sckd_reference": str(card.get("sckd_reference") or ""),
-            "paper_dataset": str(card.get("paper_dataset") or "")}
+    return {
+        "config_hash": identity_hash(cfg),
+        "variant": given or variant_label(cfg, diff),
+        "variant_diff": ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(diff.items())) or "(profile defaults)",
+        "default_variant": method_at_defaults(diff),
+        "recipe": recipe_hash(cfg),
+        "profile": str(cfg.get("profile") or ""),
+        "teacher_seed": str(teacher.get("seed", "")),
+        "teacher_recipe": json.dumps({k: v for k, v in teacher.items() if k != "arch"}, sort_keys=True),
+        "sckd_reference": str(card.get("sckd_reference") or ""),
+        "paper_dataset": str(card.get("paper_dataset") or ""),
+    }
 
 
 def _predictions(folder: Path) -> pd.DataFrame:
@@ -99,39 +112,77 @@ def load(root: str | Path, cards: list[dict] | None = None) -> dict:
     for folder in record_dirs(root):
         r = read_json(folder / "result.json")
         stored = (r.get("submission") or {}).get("card")  # facts of the build `submit` checked against
-        card = {**card_for(cards or [], r["benchmark"]["name"], r["benchmark"]["version"]),
-                **(stored if isinstance(stored, dict) else {})}
+        card = {
+            **card_for(cards or [], r["benchmark"]["name"], r["benchmark"]["version"]),
+            **(stored if isinstance(stored, dict) else {}),
+        }
         bench_cards.setdefault(r["benchmark"]["name"], card)
         extra = _identity(r, card)
-        ident = {"benchmark": r["benchmark"]["name"], "method": r["method"], "pairing": r["pairing"],
-                 "pair": r["pair"], "config_hash": extra.pop("config_hash"), "seed": int(r["seed"])}
+        ident = {
+            "benchmark": r["benchmark"]["name"],
+            "method": r["method"],
+            "pairing": r["pairing"],
+            "pair": r["pair"],
+            "config_hash": extra.pop("config_hash"),
+            "seed": int(r["seed"]),
+        }
         m, t, tm = r["metrics"], r.get("transport"), r["timings"]
         fraction = float(r.get("train_fraction") or 1.0)
-        fraction_runs.append({**ident, "train_fraction": fraction, "test_oa": float(m["test_oa_best_val"]),
-                              "path": folder.relative_to(root).as_posix()})
+        fraction_runs.append(
+            {
+                **ident,
+                "train_fraction": fraction,
+                "test_oa": float(m["test_oa_best_val"]),
+                "path": folder.relative_to(root).as_posix(),
+            }
+        )
         if fraction < 1.0:
             continue
         preds = _predictions(folder)
         hit = preds["label"].to_numpy() == preds["prediction"].to_numpy()
         correct.setdefault(tuple(ident[k] for k in KEY), {})[ident["seed"]] = pd.Series(
-            hit, index=preds["sample_id"].to_numpy())
+            hit, index=preds["sample_id"].to_numpy()
+        )
         labels.setdefault(ident["benchmark"], pd.Series(preds["label"].to_numpy(), index=preds["sample_id"].to_numpy()))
         confusion += _confusion_rows(preds, ident, card.get("classes") or [])
-        runs.append({**ident, **extra, "benchmark_version": r["benchmark"]["version"],
-                     "protocol": protocol(r["pairing"], card), "n_test": len(preds),
-                     "teacher_arch": r["teacher_arch"], "student_arch": r["student_arch"],
-                     "test_oa": float(m["test_oa_best_val"]), "test_oa_last": float(m["test_oa_last"]),
-                     "test_macro_f1": float(m["test_macro_f1_best_val"]), "best_val_epoch": int(m["best_val_epoch"]),
-                     "teacher_test_oa": m["teacher_test_oa"] if m["teacher_test_oa"] is not None else np.nan,
-                     **_costs(t), "w_method": (t or {}).get("method") or "", "distill_s": float(tm["distill_s"] or 0.0),
-                     "total_s": float(tm["total_s"] or 0.0), "path": folder.relative_to(root).as_posix()})
+        runs.append(
+            {
+                **ident,
+                **extra,
+                "benchmark_version": r["benchmark"]["version"],
+                "protocol": protocol(r["pairing"], card),
+                "n_test": len(preds),
+                "teacher_arch": r["teacher_arch"],
+                "student_arch": r["student_arch"],
+                "test_oa": float(m["test_oa_best_val"]),
+                "test_oa_last": float(m["test_oa_last"]),
+                "test_macro_f1": float(m["test_macro_f1_best_val"]),
+                "best_val_epoch": int(m["best_val_epoch"]),
+                "teacher_test_oa": m["teacher_test_oa"] if m["teacher_test_oa"] is not None else np.nan,
+                **_costs(t),
+                "w_method": (t or {}).get("method") or "",
+                "distill_s": float(tm["distill_s"] or 0.0),
+                "total_s": float(tm["total_s"] or 0.0),
+                "path": folder.relative_to(root).as_posix(),
+            }
+        )
         for cls, acc in sorted(m["per_class_acc"].items()):
             per_class.append({**ident, "class_name": cls, "acc": float(acc)})
         epochs += _epoch_rows(folder / "metrics.jsonl", ident)
-    cols = {"runs": KEY + ["seed"], "per_class": KEY + ["seed", "class_name"], "epochs": KEY + ["seed", "epoch"],
-            "confusion": KEY + ["seed", "true", "predicted"], "fraction_runs": KEY + ["train_fraction", "seed"]}
-    frames = {"runs": pd.DataFrame(runs), "per_class": pd.DataFrame(per_class), "epochs": pd.DataFrame(epochs),
-              "confusion": pd.DataFrame(confusion), "fraction_runs": pd.DataFrame(fraction_runs)}
+    cols = {
+        "runs": KEY + ["seed"],
+        "per_class": KEY + ["seed", "class_name"],
+        "epochs": KEY + ["seed", "epoch"],
+        "confusion": KEY + ["seed", "true", "predicted"],
+        "fraction_runs": KEY + ["train_fraction", "seed"],
+    }
+    frames = {
+        "runs": pd.DataFrame(runs),
+        "per_class": pd.DataFrame(per_class),
+        "epochs": pd.DataFrame(epochs),
+        "confusion": pd.DataFrame(confusion),
+        "fraction_runs": pd.DataFrame(fraction_runs),
+    }
     frames["runs"] = _unique_variants(frames["runs"])
     out = {k: (df.sort_values(cols[k]).reset_index(drop=True) if len(df) else df) for k, df in frames.items()}
     return {**out, "correct": correct, "labels": labels, "bench_cards": bench_cards}
@@ -143,8 +194,9 @@ def _unique_variants(runs: pd.DataFrame) -> pd.DataFrame:
         return runs
     cols = ["benchmark", "method", "pairing", "pair", "variant"]
     shared = runs.groupby(cols)["config_hash"].transform("nunique") > 1
-    return runs.assign(variant=[f"{v} [{h[:8]}]" if s else v
-                                for v, h, s in zip(runs["variant"], runs["config_hash"], shared)])
+    return runs.assign(
+        variant=[f"{v} [{h[:8]}]" if s else v for v, h, s in zip(runs["variant"], runs["config_hash"], shared)]
+    )
 
 
 def _confusion_rows(preds: pd.DataFrame, ident: dict, classes: list[str]) -> list[dict]:
@@ -154,8 +206,7 @@ def _confusion_rows(preds: pd.DataFrame, ident: dict, classes: list[str]) -> lis
     def name(k: int) -> str:
         return classes[k] if 0 <= k < len(classes) else str(k)
 
-    return [{**ident, "true": name(int(t)), "predicted": name(int(p)), "count": int(c)}
-            for (t, p), c in counts.items()]
+    return [{**ident, "true": name(int(t)), "predicted": name(int(p)), "count": int(c)} for (t, p), c in counts.items()]
 
 
 def bootstrap_seed(*parts: object) -> int:
@@ -192,17 +243,38 @@ def cells(runs: pd.DataFrame, correct: dict | None = None) -> pd.DataFrame:
             _, lo, hi = stats.hierarchical_bootstrap_ci(correct_by_seed(correct, key), seed=bootstrap_seed(*key))
         first = g.iloc[0]
         ranked = len(g) >= MIN_RANKED_SEEDS and bool(first["default_variant"]) and first["protocol"] == "ACKD"
-        why = "" if ranked else ("fewer than 3 seeds" if len(g) < MIN_RANKED_SEEDS else
-                                 "reference (paired tiles)" if first["protocol"] != "ACKD" else "variant")
-        rows.append({**dict(zip(KEY, key)), **{c: first[c] for c in IDENTITY_COLUMNS},
-                     "oa_lo": lo / 100, "oa_hi": hi / 100, "ranked": ranked, "not_ranked_why": why,
-                     "n_test": int(first["n_test"]), "benchmark_version": g["benchmark_version"].iloc[0],
-                     "protocol": g["protocol"].iloc[0], "n": len(g),
-                     "seeds": ",".join(str(s) for s in sorted(g["seed"])),
-                     "oa_mean": g["test_oa"].mean(), "oa_std": g["test_oa"].std(ddof=1),
-                     "oa_last_mean": g["test_oa_last"].mean(), "f1_mean": g["test_macro_f1"].mean(),
-                     "f1_std": g["test_macro_f1"].std(ddof=1),
-                     **{f"{k}{s}_mean": g[f"{k}{s}"].mean() for k in COSTS for s in ("", "_sckd")},
-                     "distill_s_mean": g["distill_s"].mean(),
-                     "total_s_mean": g["total_s"].mean()})
+        why = (
+            ""
+            if ranked
+            else (
+                "fewer than 3 seeds"
+                if len(g) < MIN_RANKED_SEEDS
+                else "reference (paired tiles)"
+                if first["protocol"] != "ACKD"
+                else "variant"
+            )
+        )
+        rows.append(
+            {
+                **dict(zip(KEY, key)),
+                **{c: first[c] for c in IDENTITY_COLUMNS},
+                "oa_lo": lo / 100,
+                "oa_hi": hi / 100,
+                "ranked": ranked,
+                "not_ranked_why": why,
+                "n_test": int(first["n_test"]),
+                "benchmark_version": g["benchmark_version"].iloc[0],
+                "protocol": g["protocol"].iloc[0],
+                "n": len(g),
+                "seeds": ",".join(str(s) for s in sorted(g["seed"])),
+                "oa_mean": g["test_oa"].mean(),
+                "oa_std": g["test_oa"].std(ddof=1),
+                "oa_last_mean": g["test_oa_last"].mean(),
+                "f1_mean": g["test_macro_f1"].mean(),
+                "f1_std": g["test_macro_f1"].std(ddof=1),
+                **{f"{k}{s}_mean": g[f"{k}{s}"].mean() for k in COSTS for s in ("", "_sckd")},
+                "distill_s_mean": g["distill_s"].mean(),
+                "total_s_mean": g["total_s"].mean(),
+            }
+        )
     return pd.DataFrame(rows)

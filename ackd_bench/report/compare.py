@@ -18,8 +18,9 @@ BASELINES = ("kd", "student")
 
 
 def _vectors(correct: dict, key: tuple, ids: pd.Index | None = None) -> dict[int, np.ndarray]:
-    return {s: (v if ids is None else v.reindex(ids)).to_numpy(dtype=float)
-            for s, v in correct.get(tuple(key), {}).items()}
+    return {
+        s: (v if ids is None else v.reindex(ids)).to_numpy(dtype=float) for s, v in correct.get(tuple(key), {}).items()
+    }
 
 
 def _ids(correct: dict, key: tuple) -> pd.Index | None:
@@ -48,8 +49,11 @@ class References:
 
     def __init__(self, cells: pd.DataFrame):
         default = cells[cells["default_variant"].astype(bool)] if len(cells) else cells
-        self.groups = {k: g for k, g in default.groupby(["benchmark", "pair", "method", "pairing"], sort=True)} \
-            if len(default) else {}
+        self.groups = (
+            {k: g for k, g in default.groupby(["benchmark", "pair", "method", "pairing"], sort=True)}
+            if len(default)
+            else {}
+        )
 
     def pick(self, like: pd.Series, benchmark: str, method: str, pairings: tuple[str, ...]) -> pd.Series | None:
         """The cell of `method` at its default hyper-parameters on (benchmark, like's pair) under the first
@@ -60,15 +64,19 @@ class References:
             if cand is not None and len(cand):
                 if len(cand) == 1:
                     return cand.iloc[0]
-                order = cand.assign(_r=cand["recipe"] != like.get("recipe", ""),
-                                    _t=cand["teacher_recipe"] != like["teacher_recipe"],
-                                    _p=cand["profile"] != like["profile"], _n=-cand["n"])
+                order = cand.assign(
+                    _r=cand["recipe"] != like.get("recipe", ""),
+                    _t=cand["teacher_recipe"] != like["teacher_recipe"],
+                    _p=cand["profile"] != like["profile"],
+                    _n=-cand["n"],
+                )
                 return order.sort_values(["_r", "_t", "_p", "_n", "config_hash"]).iloc[0]
         return None
 
 
-def pick_reference(cells: pd.DataFrame, like: pd.Series, benchmark: str, method: str,
-                   pairings: tuple[str, ...]) -> pd.Series | None:
+def pick_reference(
+    cells: pd.DataFrame, like: pd.Series, benchmark: str, method: str, pairings: tuple[str, ...]
+) -> pd.Series | None:
     """`References(cells).pick(...)` for a single look-up."""
     return References(cells).pick(like, benchmark, method, pairings)
 
@@ -92,11 +100,24 @@ def paired_table(cells: pd.DataFrame, correct: dict) -> pd.DataFrame:
             r = compare_cells(correct, _key(c), _key(ref))
             if r is None:
                 continue
-            rows.append({**{k: c[k] for k in KEY}, "variant": c["variant"], "vs": baseline,
-                         "vs_pairing": ref["pairing"], "vs_config_hash": ref["config_hash"],
-                         "vs_variant": ref["variant"], "same_recipe": ref["recipe"] == c["recipe"], "n_seeds": r.n_seeds,
-                         "n_images": r.n_images, "diff": r.mean_diff / 100, "diff_lo": r.lo / 100,
-                         "diff_hi": r.hi / 100, "p_mcnemar": r.p_mcnemar, "p_sign_flip": r.p_sign_flip})
+            rows.append(
+                {
+                    **{k: c[k] for k in KEY},
+                    "variant": c["variant"],
+                    "vs": baseline,
+                    "vs_pairing": ref["pairing"],
+                    "vs_config_hash": ref["config_hash"],
+                    "vs_variant": ref["variant"],
+                    "same_recipe": ref["recipe"] == c["recipe"],
+                    "n_seeds": r.n_seeds,
+                    "n_images": r.n_images,
+                    "diff": r.mean_diff / 100,
+                    "diff_lo": r.lo / 100,
+                    "diff_hi": r.hi / 100,
+                    "p_mcnemar": r.p_mcnemar,
+                    "p_sign_flip": r.p_sign_flip,
+                }
+            )
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df["p_mcnemar"].to_numpy())
@@ -149,7 +170,16 @@ def asymmetry(cells: pd.DataFrame, correct: dict) -> pd.DataFrame:
             paired = False
         if not paired:
             d, lo, hi = stats.difference_ci(a, b, seed=bootstrap_seed("asym", *_key(c)))
-        rows.append({**{k: c[k] for k in KEY}, "variant": c["variant"], "reference_benchmark": ref_bench,
-                     "reference_config_hash": ref["config_hash"], "penalty": d / 100, "penalty_lo": lo / 100,
-                     "penalty_hi": hi / 100, "paired_images": paired})
+        rows.append(
+            {
+                **{k: c[k] for k in KEY},
+                "variant": c["variant"],
+                "reference_benchmark": ref_bench,
+                "reference_config_hash": ref["config_hash"],
+                "penalty": d / 100,
+                "penalty_lo": lo / 100,
+                "penalty_hi": hi / 100,
+                "paired_images": paired,
+            }
+        )
     return pd.DataFrame(rows)

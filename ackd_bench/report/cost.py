@@ -13,8 +13,14 @@ from ackd_bench.io import atomic_write_json
 from ackd_bench.transport_costs import costs_from_embeddings
 
 
-def run_cost(run_dir: str | Path, *, split: str = "train", benchmark: str | Path | None = None,
-             device: str = "auto", **options: Any) -> dict:
+def run_cost(
+    run_dir: str | Path,
+    *,
+    split: str = "train",
+    benchmark: str | Path | None = None,
+    device: str = "auto",
+    **options: Any,
+) -> dict:
     """Embed the run's pools with its best checkpoint (engine.embed.run_embeddings) and write cost.json.
 
     The run's pairing tables name TRAIN samples, so partners are used for split="train"; other splits

@@ -33,8 +33,10 @@ def _layout(root: Path) -> tuple[list[Path], list[str]]:
             out.append(f"{rel.as_posix()}: hidden or temporary entry")
         elif path.is_file():
             if len(rel.parts) != 7 or rel.name not in RUN_FILES:
-                out.append(f"{rel.as_posix()}: unexpected file (layout: <benchmark>/<method>/<pairing>/<pair>/"
-                           f"<config hash>/seed<k>/{{{', '.join(RUN_FILES)}}})")
+                out.append(
+                    f"{rel.as_posix()}: unexpected file (layout: <benchmark>/<method>/<pairing>/<pair>/"
+                    f"<config hash>/seed<k>/{{{', '.join(RUN_FILES)}}})"
+                )
             else:
                 folders.add(path.parent)
         elif path.is_symlink():
@@ -78,9 +80,11 @@ def _prediction_violations(rel: str, folder: Path, record: dict) -> list[str]:
     k = int(max(labels.max(initial=0), preds.max(initial=0))) + 1
     scores = validate.score(labels, preds, [str(i) for i in range(k)])
     m = record["metrics"]
-    return [f"{rel}/result.json: metrics.{key} {m[key]!r} does not match predictions.parquet ({scores[key]:.6f})"
-            for key in ("test_oa_best_val", "test_macro_f1_best_val")
-            if abs(m[key] - scores[key]) > validate.TOLERANCE]
+    return [
+        f"{rel}/result.json: metrics.{key} {m[key]!r} does not match predictions.parquet ({scores[key]:.6f})"
+        for key in ("test_oa_best_val", "test_macro_f1_best_val")
+        if abs(m[key] - scores[key]) > validate.TOLERANCE
+    ]
 
 
 def validate_submissions_folder(root: str | Path) -> list[str]:

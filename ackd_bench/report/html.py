@@ -130,9 +130,14 @@ def _cell(value: object, kind: str, text: object = None) -> str:
         return f'<td class="t" data-v="{text}">{text}</td>'
     if missing:
         return '<td data-v="">–</td>'
-    shown = {"pct": lambda v: f"{100 * v:.2f}", "num": lambda v: f"{v:.4f}", "int": lambda v: f"{int(v)}",
-             "sec": lambda v: f"{v:.1f}", "num1": lambda v: f"{v:.1f}",
-             "p": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}"}[kind](float(value))
+    shown = {
+        "pct": lambda v: f"{100 * v:.2f}",
+        "num": lambda v: f"{v:.4f}",
+        "int": lambda v: f"{int(v)}",
+        "sec": lambda v: f"{v:.1f}",
+        "num1": lambda v: f"{v:.1f}",
+        "p": lambda v: "<0.001" if v < 0.001 else f"{v:.3f}",
+    }[kind](float(value))
     shown = html.escape(shown)
     return f'<td data-v="{float(value)!r}">{shown}</td>'
 
@@ -140,19 +145,23 @@ def _cell(value: object, kind: str, text: object = None) -> str:
 def _row_open(r: pd.Series) -> str:
     attrs = "".join(f' data-{f}="{html.escape(str(r[f]))}"' for f in FACET_COLUMNS if f in r.index)
     cls = r.get("_class") if "_class" in r.index else ""
-    return f'<tr{attrs}{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>'
+    return f"<tr{attrs}{f' class={chr(34)}{cls}{chr(34)}' if cls else ''}>"
 
 
 def table_html(table_id: str, title: str, df: pd.DataFrame, columns: list[Column], caption: str = "") -> str:
     """A sortable, filterable table with one input box; `df` rows in their given order. Rows carry the page-wide
     filter attributes (benchmark, pair, method, pairing) and the CSS class in column `_class` if present."""
     heads = "".join(f'<th data-type="{"text" if k == "text" else "num"}">{html.escape(h)}</th>' for h, _, k in columns)
-    rows = "".join(_row_open(r) + "".join(_cell(r[c], k, r.get(f"{c}_text")) for _, c, k in columns) + "</tr>\n"
-                   for _, r in df.iterrows())
+    rows = "".join(
+        _row_open(r) + "".join(_cell(r[c], k, r.get(f"{c}_text")) for _, c, k in columns) + "</tr>\n"
+        for _, r in df.iterrows()
+    )
     note = f'<p class="caption">{html.escape(caption)}</p>\n' if caption else ""
-    return (f'<h3>{html.escape(title)}</h3>\n{note}'
-            f'<input type="search" placeholder="filter" data-filter="{table_id}">\n'
-            f'<table class="lb" id="{table_id}"><thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}</tbody></table>\n')
+    return (
+        f"<h3>{html.escape(title)}</h3>\n{note}"
+        f'<input type="search" placeholder="filter" data-filter="{table_id}">\n'
+        f'<table class="lb" id="{table_id}"><thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}</tbody></table>\n'
+    )
 
 
 def filters_html(values: dict[str, list[str]]) -> str:
@@ -160,8 +169,10 @@ def filters_html(values: dict[str, list[str]]) -> str:
     parts = []
     for facet in FACET_COLUMNS:
         opts = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values.get(facet, []))
-        parts.append(f'<label>{facet} <select class="facet" id="facet-{facet}"><option value="">all</option>'
-                     f"{opts}</select></label>")
+        parts.append(
+            f'<label>{facet} <select class="facet" id="facet-{facet}"><option value="">all</option>'
+            f"{opts}</select></label>"
+        )
     return '<div class="filters">Show only: ' + "".join(parts) + "</div>\n"
 
 
@@ -175,34 +186,47 @@ def howto_html(text: str) -> str:
 
 def legend_html(colours: dict[str, str]) -> str:
     """The method colours used in every plot."""
-    items = "".join(f'<span class="swatch" style="background:{c}"></span>{html.escape(m)} '
-                    for m, c in sorted(colours.items()))
+    items = "".join(
+        f'<span class="swatch" style="background:{c}"></span>{html.escape(m)} ' for m, c in sorted(colours.items())
+    )
     return f'<p class="legend">Method colours (all plots): {items}</p>\n'
 
 
 def confusion_html(blocks: list[tuple[dict, list[str], list[list[int]]]]) -> str:
     """One small matrix per cell (rows = true class, columns = predicted, summed over the cell's seeds), each in a
     block carrying the page-wide filter attributes; `blocks`: (facets + title, class names, counts)."""
-    out = ['<details id="confusion"><summary>Confusion matrices (per cell, summed over seeds; per run in '
-           "confusion.csv)</summary>\n"]
+    out = [
+        '<details id="confusion"><summary>Confusion matrices (per cell, summed over seeds; per run in '
+        "confusion.csv)</summary>\n"
+    ]
     for meta, classes, counts in blocks:
         attrs = "".join(f' data-{f}="{html.escape(str(meta[f]))}"' for f in FACET_COLUMNS if f in meta)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in classes)
-        body = "".join(f"<tr><th>{html.escape(c)}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
-                       for c, row in zip(classes, counts))
-        out.append(f'<div class="cmblock" data-facet-block="1"{attrs}><h4>{html.escape(meta["title"])}</h4>'
-                   f'<table class="cm"><thead><tr><th>true \\ predicted</th>{head}</tr></thead><tbody>{body}'
-                   "</tbody></table></div>\n")
+        body = "".join(
+            f"<tr><th>{html.escape(c)}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+            for c, row in zip(classes, counts)
+        )
+        out.append(
+            f'<div class="cmblock" data-facet-block="1"{attrs}><h4>{html.escape(meta["title"])}</h4>'
+            f'<table class="cm"><thead><tr><th>true \\ predicted</th>{head}</tr></thead><tbody>{body}'
+            "</tbody></table></div>\n"
+        )
     return "".join(out) + "</details>\n"
 
 
 def page(tables: list[str], plots: dict[str, bytes], intro: str, head: str = "") -> str:
     """The whole index.html: `head` (filters, how-to box, ...), tables, then plots as base64 data URIs, then the
     inline script."""
-    imgs = "".join(f'<h3>{html.escape(name)}</h3>\n<img alt="{html.escape(name)}" '
-                   f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">\n'
-                   for name, data in sorted(plots.items()))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>ackd-bench leaderboard</title>\n"
-            f"<style>{STYLE}</style></head>\n<body>\n<h1>ackd-bench leaderboard</h1>\n<p>{html.escape(intro)}</p>\n"
-            + head + "".join(tables) + ("<h2>Plots</h2>\n" + imgs if imgs else "")
-            + f"<script>{SCRIPT}</script>\n</body></html>\n")
+    imgs = "".join(
+        f'<h3>{html.escape(name)}</h3>\n<img alt="{html.escape(name)}" '
+        f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">\n'
+        for name, data in sorted(plots.items())
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>ackd-bench leaderboard</title>\n'
+        f"<style>{STYLE}</style></head>\n<body>\n<h1>ackd-bench leaderboard</h1>\n<p>{html.escape(intro)}</p>\n"
+        + head
+        + "".join(tables)
+        + ("<h2>Plots</h2>\n" + imgs if imgs else "")
+        + f"<script>{SCRIPT}</script>\n</body></html>\n"
+    )

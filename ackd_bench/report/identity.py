@@ -26,8 +26,16 @@ from typing import Any
 
 from ackd_bench.config import DEFAULTS, PROFILES, config_hash, deep_update
 
-VARYING = ("seed", "device", "benchmark", "checkpoint_every_s", "num_workers", "cost_every", "eval_batch_size",
-           "profile")
+VARYING = (
+    "seed",
+    "device",
+    "benchmark",
+    "checkpoint_every_s",
+    "num_workers",
+    "cost_every",
+    "eval_batch_size",
+    "profile",
+)
 VARYING_NESTED = (("sembridge", "retrieval_backend"),)
 # set by the run itself (method, pair, ...): part of the cell key already, never part of a variant's difference
 IDENTITY = ("method", "pairing", "pair", "student_arch")

@@ -60,12 +60,21 @@ def table(fraction_runs: pd.DataFrame, root: str | Path) -> pd.DataFrame:
         g = g.sort_values("seed")
         correct = {int(s): _correct(root, rel) for s, rel in zip(g["seed"], g["path"])}
         lo, hi = _ci(correct)
-        rows.append({**dict(zip(KEY + ["config", "train_fraction"], key)), "n": len(g),
-                     "seeds": ",".join(str(s) for s in g["seed"]), "oa_mean": float(g["test_oa"].mean()),
-                     "ci_lo": lo, "ci_hi": hi, "seed_oa": ",".join(f"{v:.6f}" for v in g["test_oa"])})
+        rows.append(
+            {
+                **dict(zip(KEY + ["config", "train_fraction"], key)),
+                "n": len(g),
+                "seeds": ",".join(str(s) for s in g["seed"]),
+                "oa_mean": float(g["test_oa"].mean()),
+                "ci_lo": lo,
+                "ci_hi": hi,
+                "seed_oa": ",".join(f"{v:.6f}" for v in g["test_oa"]),
+            }
+        )
     out = pd.DataFrame(rows, columns=COLUMNS)
     order = out.assign(_p=out["pair"].map(pair_sort_key)).sort_values(
-        ["benchmark", "method", "pairing", "_p", "config", "train_fraction"])
+        ["benchmark", "method", "pairing", "_p", "config", "train_fraction"]
+    )
     return order.drop(columns="_p").reset_index(drop=True)
 
 
@@ -78,14 +87,18 @@ def plot(curves: pd.DataFrame) -> bytes:
 
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        groups = sorted(curves.groupby(["method", "pairing", "pair", "config"], sort=True),
-                        key=lambda kv: (kv[0][0], kv[0][1], pair_sort_key(kv[0][2]), kv[0][3]))
+        groups = sorted(
+            curves.groupby(["method", "pairing", "pair", "config"], sort=True),
+            key=lambda kv: (kv[0][0], kv[0][1], pair_sort_key(kv[0][2]), kv[0][3]),
+        )
         several = curves.groupby(["method", "pairing", "pair"])["config"].nunique().to_dict()
         for (method, pairing, pair, config), g in groups:
             colour = method_colour(method)  # the leaderboard's colour; line style per pairing
             g = g.sort_values("train_fraction")
             x = g["train_fraction"].to_numpy()
-            label = f"{method} / {pairing} / {pair}" + (f" [{config[:8]}]" if several[(method, pairing, pair)] > 1 else "")
+            label = f"{method} / {pairing} / {pair}" + (
+                f" [{config[:8]}]" if several[(method, pairing, pair)] > 1 else ""
+            )
             ax.plot(x, 100 * g["oa_mean"], PAIRING_STYLE.get(pairing, "-"), marker="o", ms=3, color=colour, label=label)
             ax.fill_between(x, 100 * g["ci_lo"], 100 * g["ci_hi"], color=colour, alpha=0.15, lw=0)
             for f, seed_oa in zip(x, g["seed_oa"]):
@@ -102,15 +115,26 @@ def plot(curves: pd.DataFrame) -> bytes:
         return _png(fig)
 
 
-HTML_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                ("pair", "pair", "text"), ("config", "config", "text"), ("train fraction", "train_fraction", "num"), ("n", "n", "int"),
-                ("seeds", "seeds", "text"), ("OA %", "oa_mean", "pct"), ("CI low %", "ci_lo", "pct"),
-                ("CI high %", "ci_hi", "pct")]
+HTML_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("pair", "pair", "text"),
+    ("config", "config", "text"),
+    ("train fraction", "train_fraction", "num"),
+    ("n", "n", "int"),
+    ("seeds", "seeds", "text"),
+    ("OA %", "oa_mean", "pct"),
+    ("CI low %", "ci_lo", "pct"),
+    ("CI high %", "ci_hi", "pct"),
+]
 
 
 def images(curves: pd.DataFrame) -> dict[str, bytes]:
     """{"<benchmark>_label_efficiency.png": PNG} for every benchmark in `curves`."""
     from ackd_bench.report.submit import safe_component
 
-    return {f"{safe_component(b) or 'benchmark'}_label_efficiency.png": plot(curves[curves["benchmark"] == b])
-            for b in sorted(curves["benchmark"].unique())}
+    return {
+        f"{safe_component(b) or 'benchmark'}_label_efficiency.png": plot(curves[curves["benchmark"] == b])
+        for b in sorted(curves["benchmark"].unique())
+    }

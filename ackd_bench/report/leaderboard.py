@@ -21,33 +21,85 @@ from ackd_bench.report import aggregate, compare, html, label_efficiency, plots,
 from ackd_bench.report.benchmarks import DATASETS_DIR, known_cards
 from ackd_bench.report.submit import safe_component, submissions_lock
 
-CELL_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                ("variant", "variant", "text"), ("protocol", "protocol", "text"), ("pair", "pair", "text"),
-                ("n", "n", "int"), ("OA % [95% CI] (n)", "oa_mean", "ci"), ("status", "status", "text"),
-                ("paper OA %", "paper_oa", "num1"), ("macro-F1 %", "f1_mean", "pct"),
-                ("OA last %", "oa_last_mean", "pct"), ("W2 prob", "w2_prob_mean", "num"), ("GW", "gw_mean", "num"),
-                ("pair cost", "pair_cost_mean", "num"), ("pair cost SCKD", "pair_cost_sckd_mean", "num"),
-                ("distill s", "distill_s_mean", "sec"), ("config", "config_hash", "text")]
-PAIRED_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                  ("variant", "variant", "text"), ("pair", "pair", "text"), ("vs", "vs_text", "text"),
-                  ("shared seeds", "n_seeds", "int"), ("image pairs", "n_images", "int"),
-                  ("OA diff (pts) [95% CI]", "diff", "ci"), ("p McNemar", "p_mcnemar", "p"),
-                  ("p Holm", "p_holm", "p"), ("resolved", "resolved", "text"), ("p sign-flip", "p_sign_flip", "p")]
-AGG_COLUMNS = [("method", "method", "text"), ("pairing", "pairing", "text"),
-               ("IQM normalised [95% CI]", "iqm", "ci"), ("P(> kd) [95% CI]", "pi_kd", "ci"),
-               ("P(> student) [95% CI]", "pi_student", "ci"), ("mean rank [95% interval]", "mean_rank", "ci"),
-               ("tasks covered", "coverage", "text"), ("runs", "runs", "int")]
-ASYM_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                ("variant", "variant", "text"), ("pair", "pair", "text"),
-                ("SCKD reference", "reference_benchmark", "text"), ("penalty (pts) [95% CI]", "penalty", "ci")]
-RUN_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-               ("pair", "pair", "text"), ("seed", "seed", "int"), ("OA %", "test_oa", "pct"),
-               ("OA last %", "test_oa_last", "pct"), ("macro-F1 %", "test_macro_f1", "pct"),
-               ("best-val epoch", "best_val_epoch", "int"), ("variant", "variant", "text"),
-               ("teacher.seed", "teacher_seed", "text"), ("W2 prob", "w2_prob", "num"), ("total s", "total_s", "sec")]
-PER_CLASS_COLUMNS = [("benchmark", "benchmark", "text"), ("method", "method", "text"), ("pairing", "pairing", "text"),
-                     ("pair", "pair", "text"), ("config", "config_hash", "text"), ("class", "class_name", "text"),
-                     ("test images", "n_images", "int"), ("accuracy % [95% CI]", "acc", "ci")]
+CELL_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("variant", "variant", "text"),
+    ("protocol", "protocol", "text"),
+    ("pair", "pair", "text"),
+    ("n", "n", "int"),
+    ("OA % [95% CI] (n)", "oa_mean", "ci"),
+    ("status", "status", "text"),
+    ("paper OA %", "paper_oa", "num1"),
+    ("macro-F1 %", "f1_mean", "pct"),
+    ("OA last %", "oa_last_mean", "pct"),
+    ("W2 prob", "w2_prob_mean", "num"),
+    ("GW", "gw_mean", "num"),
+    ("pair cost", "pair_cost_mean", "num"),
+    ("pair cost SCKD", "pair_cost_sckd_mean", "num"),
+    ("distill s", "distill_s_mean", "sec"),
+    ("config", "config_hash", "text"),
+]
+PAIRED_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("variant", "variant", "text"),
+    ("pair", "pair", "text"),
+    ("vs", "vs_text", "text"),
+    ("shared seeds", "n_seeds", "int"),
+    ("image pairs", "n_images", "int"),
+    ("OA diff (pts) [95% CI]", "diff", "ci"),
+    ("p McNemar", "p_mcnemar", "p"),
+    ("p Holm", "p_holm", "p"),
+    ("resolved", "resolved", "text"),
+    ("p sign-flip", "p_sign_flip", "p"),
+]
+AGG_COLUMNS = [
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("IQM normalised [95% CI]", "iqm", "ci"),
+    ("P(> kd) [95% CI]", "pi_kd", "ci"),
+    ("P(> student) [95% CI]", "pi_student", "ci"),
+    ("mean rank [95% interval]", "mean_rank", "ci"),
+    ("tasks covered", "coverage", "text"),
+    ("runs", "runs", "int"),
+]
+ASYM_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("variant", "variant", "text"),
+    ("pair", "pair", "text"),
+    ("SCKD reference", "reference_benchmark", "text"),
+    ("penalty (pts) [95% CI]", "penalty", "ci"),
+]
+RUN_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("pair", "pair", "text"),
+    ("seed", "seed", "int"),
+    ("OA %", "test_oa", "pct"),
+    ("OA last %", "test_oa_last", "pct"),
+    ("macro-F1 %", "test_macro_f1", "pct"),
+    ("best-val epoch", "best_val_epoch", "int"),
+    ("variant", "variant", "text"),
+    ("teacher.seed", "teacher_seed", "text"),
+    ("W2 prob", "w2_prob", "num"),
+    ("total s", "total_s", "sec"),
+]
+PER_CLASS_COLUMNS = [
+    ("benchmark", "benchmark", "text"),
+    ("method", "method", "text"),
+    ("pairing", "pairing", "text"),
+    ("pair", "pair", "text"),
+    ("config", "config_hash", "text"),
+    ("class", "class_name", "text"),
+    ("test images", "n_images", "int"),
+    ("accuracy % [95% CI]", "acc", "ci"),
+]
 RELEASE_NAME = re.compile(r"^v[0-9]+(\.[0-9]+){1,2}$")
 RELEASE_FILES = ("README.md", "leaderboard.csv", "paired.csv", "aggregate.csv", "asymmetry.csv", "normaliser.json")
 
@@ -95,9 +147,16 @@ def per_class_ci(cells: pd.DataFrame, data: dict) -> pd.DataFrame:
             if not by_seed:
                 continue
             mean, lo, hi = stats.hierarchical_bootstrap_ci(by_seed, seed=aggregate.bootstrap_seed(*key, label))
-            rows.append({**{k: c[k] for k in aggregate.KEY}, "class_name": names[label] if label < len(names)
-                         else str(label), "n_images": len(next(iter(by_seed.values()))), "acc": mean / 100,
-                         "acc_lo": lo / 100, "acc_hi": hi / 100})
+            rows.append(
+                {
+                    **{k: c[k] for k in aggregate.KEY},
+                    "class_name": names[label] if label < len(names) else str(label),
+                    "n_images": len(next(iter(by_seed.values()))),
+                    "acc": mean / 100,
+                    "acc_lo": lo / 100,
+                    "acc_hi": hi / 100,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -105,19 +164,33 @@ def _with_text(cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFrame, asy
     """Display columns for the page (`<col>_text`, `status`, `_class`), in place."""
     if len(cells):
         cells["oa_mean_text"] = [f"{tables.interval(r.oa_mean, r.oa_lo, r.oa_hi)} ({r.n})" for r in cells.itertuples()]
-        cells["status"] = [("best (resolved)" if r.mark == "best" else "tied group" if r.mark == "tied" else
-                            "ranked" if r.ranked else f"not ranked: {r.not_ranked_why}") for r in cells.itertuples()]
+        cells["status"] = [
+            (
+                "best (resolved)"
+                if r.mark == "best"
+                else "tied group"
+                if r.mark == "tied"
+                else "ranked"
+                if r.ranked
+                else f"not ranked: {r.not_ranked_why}"
+            )
+            for r in cells.itertuples()
+        ]
         cells["_class"] = [r.mark or ("" if r.ranked else "unranked") for r in cells.itertuples()]
     if len(paired):
         paired["diff_text"] = [tables.interval(r.diff, r.diff_lo, r.diff_hi) for r in paired.itertuples()]
         paired["vs_text"] = [tables.vs_text(r) for r in paired.itertuples()]
         paired["resolved"] = ["yes" if s else "no" for s in paired["significant"]]
     if len(agg):
-        for col, lo, hi, scale, digits in (("iqm", "iqm_lo", "iqm_hi", 1, 3), ("pi_kd", "pi_kd_lo", "pi_kd_hi", 1, 2),
-                                           ("pi_student", "pi_student_lo", "pi_student_hi", 1, 2),
-                                           ("mean_rank", "rank_lo", "rank_hi", 1, 2)):
-            agg[f"{col}_text"] = [tables.interval(a, b, c, scale=scale, digits=digits)
-                                  for a, b, c in zip(agg[col], agg[lo], agg[hi])]
+        for col, lo, hi, scale, digits in (
+            ("iqm", "iqm_lo", "iqm_hi", 1, 3),
+            ("pi_kd", "pi_kd_lo", "pi_kd_hi", 1, 2),
+            ("pi_student", "pi_student_lo", "pi_student_hi", 1, 2),
+            ("mean_rank", "rank_lo", "rank_hi", 1, 2),
+        ):
+            agg[f"{col}_text"] = [
+                tables.interval(a, b, c, scale=scale, digits=digits) for a, b, c in zip(agg[col], agg[lo], agg[hi])
+            ]
         agg["coverage"] = [f"{a}/{b}" for a, b in zip(agg["tasks"], agg["tasks_total"])]
     if len(asym):
         asym["penalty_text"] = [tables.interval(r.penalty, r.penalty_lo, r.penalty_hi) for r in asym.itertuples()]
@@ -128,8 +201,9 @@ def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: dict[
     if confusion.empty:
         return blocks
     summed = confusion.groupby(aggregate.KEY + ["true", "predicted"], sort=True)["count"].sum().reset_index()
-    by_cell = {k: dict(zip(zip(g["true"], g["predicted"]), g["count"]))
-               for k, g in summed.groupby(aggregate.KEY, sort=True)}
+    by_cell = {
+        k: dict(zip(zip(g["true"], g["predicted"]), g["count"])) for k, g in summed.groupby(aggregate.KEY, sort=True)
+    }
     for _, c in cells.iterrows():
         part = by_cell.get(tuple(c[k] for k in aggregate.KEY))
         if not part:
@@ -138,15 +212,22 @@ def _confusion_blocks(cells: pd.DataFrame, confusion: pd.DataFrame, cards: dict[
         present = sorted({t for t, _ in part} | {p for _, p in part})
         classes = [n for n in names if n in present] + sorted(p for p in present if p not in names)
         counts = [[int(part.get((t, p), 0)) for p in classes] for t in classes]
-        meta = {**{f: c[f] for f in html.FACET_COLUMNS},
-                "title": f"{c['benchmark']} / {c['method']} / {c['pairing']} / {c['pair']} / {c['variant']} "
-                         f"({int(c['n'])} seeds)"}
+        meta = {
+            **{f: c[f] for f in html.FACET_COLUMNS},
+            "title": f"{c['benchmark']} / {c['method']} / {c['pairing']} / {c['pair']} / {c['variant']} "
+            f"({int(c['n'])} seeds)",
+        }
         blocks.append((meta, classes, counts))
     return blocks
 
 
-def build(submissions: str | Path, out: str | Path, check: bool = False, release: str | None = None,
-          datasets_dir: str | Path = DATASETS_DIR) -> dict[str, pd.DataFrame]:
+def build(
+    submissions: str | Path,
+    out: str | Path,
+    check: bool = False,
+    release: str | None = None,
+    datasets_dir: str | Path = DATASETS_DIR,
+) -> dict[str, pd.DataFrame]:
     """Write every leaderboard file for `submissions` into `out`; returns the tables (runs, cells, ...).
 
     Holds the submissions folder's lock throughout, so a concurrent `submit` lands either wholly before
@@ -159,8 +240,9 @@ def build(submissions: str | Path, out: str | Path, check: bool = False, release
         if not RELEASE_NAME.match(release):
             raise SubmissionError([f"--release {release!r}: expected a version like v1.0 or v1.2.3"], out)
         if (out / "releases" / release).exists():
-            raise SubmissionError([f"--release {release}: releases/{release} exists already (releases are immutable)"],
-                                  out)
+            raise SubmissionError(
+                [f"--release {release}: releases/{release} exists already (releases are immutable)"], out
+            )
     with submissions_lock(submissions):
         if check:
             from ackd_bench.report.folder_check import validate_submissions_folder
@@ -174,8 +256,12 @@ def build(submissions: str | Path, out: str | Path, check: bool = False, release
 def _sort_cells(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return cells
-    return cells.assign(_p=cells["pair"].map(aggregate.pair_sort_key)).sort_values(
-        ["benchmark", "method", "pairing", "variant", "_p", "config_hash"]).drop(columns="_p").reset_index(drop=True)
+    return (
+        cells.assign(_p=cells["pair"].map(aggregate.pair_sort_key))
+        .sort_values(["benchmark", "method", "pairing", "variant", "_p", "config_hash"])
+        .drop(columns="_p")
+        .reset_index(drop=True)
+    )
 
 
 def _submission_hashes(submissions: Path) -> str:
@@ -211,9 +297,15 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
         (out / "label_efficiency.csv").unlink()
     data["label_efficiency"] = curves
     readme = tables.readme(cells, asym, paired, agg, releases, norm)
-    files = {"README.md": readme, "leaderboard.csv": _csv(_public(cells)), "paired.csv": _csv(_public(paired)),
-             "aggregate.csv": _csv(_public(agg)), "asymmetry.csv": _csv(_public(asym)),
-             "per_class.csv": _csv(per_class), "confusion.csv": _csv(data["confusion"])}
+    files = {
+        "README.md": readme,
+        "leaderboard.csv": _csv(_public(cells)),
+        "paired.csv": _csv(_public(paired)),
+        "aggregate.csv": _csv(_public(agg)),
+        "asymmetry.csv": _csv(_public(asym)),
+        "per_class.csv": _csv(per_class),
+        "confusion.csv": _csv(data["confusion"]),
+    }
     for name, text in files.items():
         atomic_write_text(out / name, text)
     scores.write_normaliser(out / "normaliser.json", norm)
@@ -228,9 +320,16 @@ def _build(submissions: Path, out: Path, release: str | None, cards: list[dict])
                 atomic_write_bytes(tmp / name, (out / name).read_bytes())
             atomic_write_text(tmp / "README.md", tables.readme(cells, asym, paired, agg, None, norm))  # no links
             atomic_write_text(tmp / "submissions.sha256", _submission_hashes(submissions))
-    return {**{k: v for k, v in data.items() if isinstance(v, pd.DataFrame)}, "cells": cells, "asymmetry": asym,
-            "paired": paired, "aggregate": agg, "normaliser": norm, "per_class_ci": per_class,
-            "label_efficiency": curves}
+    return {
+        **{k: v for k, v in data.items() if isinstance(v, pd.DataFrame)},
+        "cells": cells,
+        "asymmetry": asym,
+        "paired": paired,
+        "aggregate": agg,
+        "normaliser": norm,
+        "per_class_ci": per_class,
+        "label_efficiency": curves,
+    }
 
 
 def _public(df: pd.DataFrame) -> pd.DataFrame:
@@ -241,60 +340,119 @@ def _public(df: pd.DataFrame) -> pd.DataFrame:
 def _facet_values(runs: pd.DataFrame) -> dict[str, list[str]]:
     if runs.empty:
         return {}
-    return {f: sorted(runs[f].astype(str).unique(), key=aggregate.pair_sort_key if f == "pair" else str)
-            for f in html.FACET_COLUMNS}
+    return {
+        f: sorted(runs[f].astype(str).unique(), key=aggregate.pair_sort_key if f == "pair" else str)
+        for f in html.FACET_COLUMNS
+    }
 
 
-def _page(data: dict, cells: pd.DataFrame, paired: pd.DataFrame, agg: pd.DataFrame, asym: pd.DataFrame,
-          images: dict[str, bytes], releases: list[str]) -> str:
+def _page(
+    data: dict,
+    cells: pd.DataFrame,
+    paired: pd.DataFrame,
+    agg: pd.DataFrame,
+    asym: pd.DataFrame,
+    images: dict[str, bytes],
+    releases: list[str],
+) -> str:
     parts = []
     if len(agg):
-        parts.append(html.table_html("aggregate", "Aggregate over benchmarks and pairs", agg, AGG_COLUMNS,
-                                     "Normalised score per (benchmark, pair): 0 = student, 1 = SCKD reference (kd, "
-                                     "oracle pairing, on the card's sckd_reference build); anchors frozen in "
-                                     "normaliser.json. IQM with a bootstrap CI stratified by (benchmark, pair)."))
+        parts.append(
+            html.table_html(
+                "aggregate",
+                "Aggregate over benchmarks and pairs",
+                agg,
+                AGG_COLUMNS,
+                "Normalised score per (benchmark, pair): 0 = student, 1 = SCKD reference (kd, "
+                "oracle pairing, on the card's sckd_reference build); anchors frozen in "
+                "normaliser.json. IQM with a bootstrap CI stratified by (benchmark, pair).",
+            )
+        )
     cell_cols = [c for c in CELL_COLUMNS if c[1] != "paper_oa" or cells.get("paper_oa", pd.Series()).notna().any()]
-    parts.append(html.table_html("cells", "Test OA per cell (one configuration, mean over seeds)", cells, cell_cols,
-                                 "Bold/green = best, resolved by a paired McNemar test vs every other ranked cell of "
-                                 "its (benchmark, pair) column (Holm within the column, 0.05); yellow = tied group."))
+    parts.append(
+        html.table_html(
+            "cells",
+            "Test OA per cell (one configuration, mean over seeds)",
+            cells,
+            cell_cols,
+            "Bold/green = best, resolved by a paired McNemar test vs every other ranked cell of "
+            "its (benchmark, pair) column (Holm within the column, 0.05); yellow = tied group.",
+        )
+    )
     pending = tables.pending_lines(data["normaliser"])
     if pending:
         parts.append(html.paragraph([p[2:] for p in pending]))
     if len(paired):
-        parts.append(html.table_html("paired", "Paired comparisons with kd and student (shared test images)", paired,
-                                     PAIRED_COLUMNS, "Exact McNemar per seed combined as min(1, 2 x mean p); Holm "
-                                     "over every comparison in this table; sign-flip test over seeds as a second "
-                                     "column."))
+        parts.append(
+            html.table_html(
+                "paired",
+                "Paired comparisons with kd and student (shared test images)",
+                paired,
+                PAIRED_COLUMNS,
+                "Exact McNemar per seed combined as min(1, 2 x mean p); Holm "
+                "over every comparison in this table; sign-flip test over seeds as a second "
+                "column.",
+            )
+        )
     if len(asym):
         parts.append(html.table_html("asymmetry", "Asymmetry penalty (SCKD reference minus ACKD)", asym, ASYM_COLUMNS))
     if len(cells):
         variants = cells.drop_duplicates(["method", "pairing", "config_hash"])
-        parts.append(html.table_html("variants", "Variants: each configuration's difference to its profile", variants,
-                                     [("method", "method", "text"), ("pairing", "pairing", "text"),
-                                      ("variant", "variant", "text"), ("config", "config_hash", "text"),
-                                      ("difference", "variant_diff", "text"),
-                                      ("teacher.seed", "teacher_seed", "text")]))
+        parts.append(
+            html.table_html(
+                "variants",
+                "Variants: each configuration's difference to its profile",
+                variants,
+                [
+                    ("method", "method", "text"),
+                    ("pairing", "pairing", "text"),
+                    ("variant", "variant", "text"),
+                    ("config", "config_hash", "text"),
+                    ("difference", "variant_diff", "text"),
+                    ("teacher.seed", "teacher_seed", "text"),
+                ],
+            )
+        )
     curves = data["label_efficiency"]
     if len(curves):
-        parts.append(html.table_html("label_efficiency", "Label efficiency: test OA vs student train fraction",
-                                     curves, label_efficiency.HTML_COLUMNS))
+        parts.append(
+            html.table_html(
+                "label_efficiency",
+                "Label efficiency: test OA vs student train fraction",
+                curves,
+                label_efficiency.HTML_COLUMNS,
+            )
+        )
     parts.append(html.table_html("runs", "Every submitted run", data["runs"], RUN_COLUMNS))
     per_class = data.get("per_class_ci", pd.DataFrame())
     if len(per_class):
-        per_class = per_class.assign(acc_text=[tables.interval(a, lo, hi) for a, lo, hi in
-                                               zip(per_class["acc"], per_class["acc_lo"], per_class["acc_hi"])])
-        parts.append("<details><summary>Per-class accuracy with 95% CIs (per cell)</summary>\n"
-                     + html.table_html("per_class", "Per-class accuracy (recall) per cell", per_class, PER_CLASS_COLUMNS)
-                     + "</details>\n")
+        per_class = per_class.assign(
+            acc_text=[
+                tables.interval(a, lo, hi)
+                for a, lo, hi in zip(per_class["acc"], per_class["acc_lo"], per_class["acc_hi"])
+            ]
+        )
+        parts.append(
+            "<details><summary>Per-class accuracy with 95% CIs (per cell)</summary>\n"
+            + html.table_html("per_class", "Per-class accuracy (recall) per cell", per_class, PER_CLASS_COLUMNS)
+            + "</details>\n"
+        )
     parts.append(html.confusion_html(_confusion_blocks(cells, data["confusion"], data["bench_cards"])))
     modes = ", ".join(sorted(data["runs"]["teacher_seed"].astype(str).unique())) if len(data["runs"]) else "–"
-    intro = (f"{len(data['runs'])} runs in {len(cells)} cells. Student test OA at the best-val epoch; SCKD = oracle "
-             f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
-             "Click a header to sort; type to filter; every number is explained in docs/leaderboard.md.")
+    intro = (
+        f"{len(data['runs'])} runs in {len(cells)} cells. Student test OA at the best-val epoch; SCKD = oracle "
+        f"pairing on a paired build, others ACKD. Teacher seed mode (config teacher.seed): {modes}. "
+        "Click a header to sort; type to filter; every number is explained in docs/leaderboard.md."
+    )
     links = "".join(f'<a href="releases/{r}/README.md">{r}</a> ' for r in releases)
-    head = (html.howto_html(tables.HOW_TO_READ.removeprefix("How to read this: ").replace("**", "").replace("`", ""))
-            + html.filters_html(_facet_values(data["runs"]))
-            + (f"<p>Releases: {links}</p>\n" if links else "")
-            + html.legend_html({m: plots.method_colour_hex(m) for m in sorted(data["runs"]["method"].unique())}
-                               if len(data["runs"]) else {}))
+    head = (
+        html.howto_html(tables.HOW_TO_READ.removeprefix("How to read this: ").replace("**", "").replace("`", ""))
+        + html.filters_html(_facet_values(data["runs"]))
+        + (f"<p>Releases: {links}</p>\n" if links else "")
+        + html.legend_html(
+            {m: plots.method_colour_hex(m) for m in sorted(data["runs"]["method"].unique())}
+            if len(data["runs"])
+            else {}
+        )
+    )
     return html.page(parts, images, intro, head)

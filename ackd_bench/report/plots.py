@@ -15,9 +15,15 @@ import pandas as pd  # noqa: E402
 
 from ackd_bench.report.aggregate import pair_sort_key  # noqa: E402
 
-STYLE = {"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
-         "axes.prop_cycle": matplotlib.cycler(color=matplotlib.colormaps["tab10"].colors),
-         "path.simplify": False, "svg.hashsalt": "ackd-bench"}
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "axes.prop_cycle": matplotlib.cycler(color=matplotlib.colormaps["tab10"].colors),
+    "path.simplify": False,
+    "svg.hashsalt": "ackd-bench",
+}
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -59,8 +65,15 @@ def transport_epochs(epochs: pd.DataFrame) -> bytes:
             mean = g.groupby("epoch")[["pair_cost", "pair_cost_sckd"]].mean()
             label, colour = f"{method} / {pairing}", method_colour(method)
             if mean["pair_cost"].notna().any():
-                ax.plot(mean.index, mean["pair_cost"], PAIRING_STYLE.get(pairing, "-"), marker="o", ms=3,
-                        color=colour, label=label)
+                ax.plot(
+                    mean.index,
+                    mean["pair_cost"],
+                    PAIRING_STYLE.get(pairing, "-"),
+                    marker="o",
+                    ms=3,
+                    color=colour,
+                    label=label,
+                )
             if pairing != "oracle" and mean["pair_cost_sckd"].notna().any():
                 ax.plot(mean.index, mean["pair_cost_sckd"], "--", lw=0.8, color=colour, label=f"{label}: SCKD pairs")
         ax.set_xlabel("epoch")
@@ -80,8 +93,14 @@ def oa_vs_w(runs: pd.DataFrame) -> bytes:
             for paired, marker in ((False, "o"), (True, "s")):
                 h = g[((g["protocol"] != "ACKD") == paired) & g["w2_prob"].notna()]
                 if len(h):
-                    ax.scatter(h["w2_prob"], 100 * h["test_oa"], marker=marker, color=method_colour(method), s=16,
-                               label=f"{method} ({'paired tiles' if paired else 'ACKD'})")
+                    ax.scatter(
+                        h["w2_prob"],
+                        100 * h["test_oa"],
+                        marker=marker,
+                        color=method_colour(method),
+                        s=16,
+                        label=f"{method} ({'paired tiles' if paired else 'ACKD'})",
+                    )
         ax.set_xlabel("W2 between class probabilities at the end of training")
         ax.set_ylabel("test OA (%)")
         if ax.has_data():
@@ -96,14 +115,14 @@ def per_class_heatmap(per_class: pd.DataFrame) -> bytes:
     table = table.sort_index().sort_index(axis=1)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(1.2 + 0.55 * table.shape[1], 1.2 + 0.35 * table.shape[0]))
-        ax.imshow(table.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto",
-                  interpolation="nearest")
+        ax.imshow(table.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="nearest")
         ax.set_xticks(np.arange(table.shape[1]), table.columns, rotation=60, ha="right")
         ax.set_yticks(np.arange(table.shape[0]), [f"{m} / {p}" for m, p in table.index])
         for (r, c), v in np.ndenumerate(table.to_numpy(dtype=float)):
             if not np.isnan(v):
-                ax.text(c, r, f"{100 * v:.0f}", ha="center", va="center", fontsize=6,
-                        color="white" if v < 0.6 else "black")
+                ax.text(
+                    c, r, f"{100 * v:.0f}", ha="center", va="center", fontsize=6, color="white" if v < 0.6 else "black"
+                )
         fig.tight_layout()
         return _png(fig)
 
@@ -127,8 +146,14 @@ def oa_with_ci(cells: pd.DataFrame) -> bytes:
             if ranked.any():
                 ax.scatter(x[ranked], mean[ranked], color=colour, s=18, label=name)
             if (~ranked).any():
-                ax.scatter(x[~ranked], mean[~ranked], facecolors="white", edgecolors=colour, s=18,
-                           label=None if ranked.any() else f"{name} (not ranked)")
+                ax.scatter(
+                    x[~ranked],
+                    mean[~ranked],
+                    facecolors="white",
+                    edgecolors=colour,
+                    s=18,
+                    label=None if ranked.any() else f"{name} (not ranked)",
+                )
         ax.set_xticks(np.arange(len(pairs)), pairs)
         ax.set_ylabel("test OA (%), 95% CI")
         if 0 < len(series) <= 16:  # more: the page's colour legend and tables name them

@@ -58,10 +58,15 @@ def _task_anchor(refs: References, bench: str, pair: str, ref_bench: str) -> dic
     high = refs.pick(like, ref_bench, "kd", ("oracle",))
     if low is None or high is None:
         return None
-    return {"n_min": int(min(low["n"], high["n"])), "benchmark": bench, "pair": pair,
-            "student_oa": float(low["oa_mean"]), "sckd_oa": float(high["oa_mean"]),
-            "student_cell": f"{bench}/student/{low['pairing']}/{pair}/{low['config_hash']} (n={int(low['n'])})",
-            "sckd_cell": f"{ref_bench}/kd/oracle/{pair}/{high['config_hash']} (n={int(high['n'])})"}
+    return {
+        "n_min": int(min(low["n"], high["n"])),
+        "benchmark": bench,
+        "pair": pair,
+        "student_oa": float(low["oa_mean"]),
+        "sckd_oa": float(high["oa_mean"]),
+        "student_cell": f"{bench}/student/{low['pairing']}/{pair}/{low['config_hash']} (n={int(low['n'])})",
+        "sckd_cell": f"{ref_bench}/kd/oracle/{pair}/{high['config_hash']} (n={int(high['n'])})",
+    }
 
 
 def normaliser(cells: pd.DataFrame, frozen: dict | None) -> dict:
@@ -73,19 +78,23 @@ def normaliser(cells: pd.DataFrame, frozen: dict | None) -> dict:
             continue
         anchor = _task_anchor(refs, bench, pair, g["sckd_reference"].iloc[0] or bench)
         if anchor is None:
-            pending.append({"benchmark": bench, "pair": pair, "reason": "no student cell or no kd/oracle SCKD "
-                            "reference cell"})
+            pending.append(
+                {"benchmark": bench, "pair": pair, "reason": "no student cell or no kd/oracle SCKD reference cell"}
+            )
         elif anchor.pop("n_min") < MIN_RANKED_SEEDS:
             pending.append({**anchor, "reason": f"an anchor cell has fewer than {MIN_RANKED_SEEDS} seeds"})
         elif not anchor["sckd_oa"] > anchor["student_oa"]:
             pending.append({**anchor, "reason": "the SCKD reference is not above student: the scale is undefined"})
         else:
             tasks[(bench, pair)] = anchor
-    return {"format": NORMALISER_FORMAT,
-            "definition": "normalised = (OA - student_oa) / (sckd_oa - student_oa); student_oa: mean OA of `student`"
-                          " (default variant); sckd_oa: mean OA of `kd` with pairing `oracle` (default variant) on "
-                          "the card's sckd_reference benchmark, else the same benchmark. Frozen once computed.",
-            "tasks": [tasks[k] for k in sorted(tasks)], "pending": pending}
+    return {
+        "format": NORMALISER_FORMAT,
+        "definition": "normalised = (OA - student_oa) / (sckd_oa - student_oa); student_oa: mean OA of `student`"
+        " (default variant); sckd_oa: mean OA of `kd` with pairing `oracle` (default variant) on "
+        "the card's sckd_reference benchmark, else the same benchmark. Frozen once computed.",
+        "tasks": [tasks[k] for k in sorted(tasks)],
+        "pending": pending,
+    }
 
 
 def read_normaliser(path: Path) -> dict | None:
@@ -101,8 +110,10 @@ def normalised_runs(runs: pd.DataFrame, cells: pd.DataFrame, norm: dict) -> pd.D
     anchors = {(t["benchmark"], t["pair"]): (t["student_oa"], t["sckd_oa"]) for t in norm["tasks"]}
     ranked = cells[cells["ranked"].astype(bool)][["benchmark", "method", "pairing", "pair", "config_hash"]]
     r = runs.merge(ranked, on=list(ranked.columns)) if len(runs) and len(ranked) else runs.iloc[0:0]
-    scores = [stats.normalised(oa, *anchors[(b, p)]) if (b, p) in anchors else np.nan
-              for b, p, oa in zip(r["benchmark"], r["pair"], r["test_oa"])]
+    scores = [
+        stats.normalised(oa, *anchors[(b, p)]) if (b, p) in anchors else np.nan
+        for b, p, oa in zip(r["benchmark"], r["pair"], r["test_oa"])
+    ]
     return r.assign(score=scores)
 
 
@@ -116,24 +127,40 @@ def aggregate_view(runs: pd.DataFrame, cells: pd.DataFrame, norm: dict) -> pd.Da
         return pd.DataFrame(columns=["method", "pairing", "iqm", "iqm_lo", "iqm_hi", "tasks", "tasks_total"])
     by_row: dict[str, dict] = {}
     for (method, pairing), g in scored.groupby(["method", "pairing"], sort=True):
-        by_row[f"{method} / {pairing}"] = {f"{b}|{p}": h["score"].to_numpy()
-                                          for (b, p), h in g.groupby(["benchmark", "pair"], sort=True)}
+        by_row[f"{method} / {pairing}"] = {
+            f"{b}|{p}": h["score"].to_numpy() for (b, p), h in g.groupby(["benchmark", "pair"], sort=True)
+        }
     ranks = stats.mean_rank_ci(by_row, seed=bootstrap_seed("rank"))
     rows = []
     for name, tasks in by_row.items():
         method, pairing = name.split(" / ")
         point, lo, hi = stats.iqm_ci(tasks, seed=bootstrap_seed("iqm", name))
-        row = {"method": method, "pairing": pairing, "iqm": point, "iqm_lo": lo, "iqm_hi": hi,
-               "runs": int(sum(len(v) for v in tasks.values())), "tasks": len(tasks), "tasks_total": n_tasks,
-               "mean_rank": ranks[name][0], "rank_lo": ranks[name][1], "rank_hi": ranks[name][2]}
+        row = {
+            "method": method,
+            "pairing": pairing,
+            "iqm": point,
+            "iqm_lo": lo,
+            "iqm_hi": hi,
+            "runs": int(sum(len(v) for v in tasks.values())),
+            "tasks": len(tasks),
+            "tasks_total": n_tasks,
+            "mean_rank": ranks[name][0],
+            "rank_lo": ranks[name][1],
+            "rank_hi": ranks[name][2],
+        }
         for base, base_name in (("kd", "kd / random"), ("student", "student / random")):
             if base_name in by_row and base_name != name:
-                p, plo, phi, n = stats.probability_of_improvement(tasks, by_row[base_name],
-                                                                  seed=bootstrap_seed("pi", name, base))
+                p, plo, phi, n = stats.probability_of_improvement(
+                    tasks, by_row[base_name], seed=bootstrap_seed("pi", name, base)
+                )
                 row.update({f"pi_{base}": p, f"pi_{base}_lo": plo, f"pi_{base}_hi": phi, f"pi_{base}_tasks": n})
             else:
-                row.update({f"pi_{base}": np.nan, f"pi_{base}_lo": np.nan, f"pi_{base}_hi": np.nan,
-                            f"pi_{base}_tasks": 0})
+                row.update(
+                    {f"pi_{base}": np.nan, f"pi_{base}_lo": np.nan, f"pi_{base}_hi": np.nan, f"pi_{base}_tasks": 0}
+                )
         rows.append(row)
-    return pd.DataFrame(rows).sort_values(["iqm", "method", "pairing"], ascending=[False, True, True]).reset_index(
-        drop=True)
+    return (
+        pd.DataFrame(rows)
+        .sort_values(["iqm", "method", "pairing"], ascending=[False, True, True])
+        .reset_index(drop=True)
+    )

@@ -68,8 +68,9 @@ def _by_seed(values: Mapping[int, object]) -> list[np.ndarray]:
     return [_vector(values[s]) for s in sorted(values)]
 
 
-def hierarchical_bootstrap_ci(correct_by_seed: Mapping[int, np.ndarray], n_resamples: int = N_RESAMPLES,
-                              level: float = LEVEL, seed: int = 0) -> tuple[float, float, float]:
+def hierarchical_bootstrap_ci(
+    correct_by_seed: Mapping[int, np.ndarray], n_resamples: int = N_RESAMPLES, level: float = LEVEL, seed: int = 0
+) -> tuple[float, float, float]:
     """(mean OA %, lo, hi): the mean over seeds of each seed's OA, with a percentile CI at `level` from a
     hierarchical bootstrap (seeds with replacement, then test images with replacement within each drawn seed)."""
     vectors = _by_seed(correct_by_seed)
@@ -119,9 +120,14 @@ class PairedResult:
     p_mcnemar_by_seed: tuple[float, ...]
 
 
-def paired_difference(a_by_seed: Mapping[int, np.ndarray], b_by_seed: Mapping[int, np.ndarray],
-                      n_resamples: int = N_RESAMPLES, level: float = LEVEL, seed: int = 0,
-                      max_sign_flip_seeds: int = 16) -> PairedResult:
+def paired_difference(
+    a_by_seed: Mapping[int, np.ndarray],
+    b_by_seed: Mapping[int, np.ndarray],
+    n_resamples: int = N_RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+    max_sign_flip_seeds: int = 16,
+) -> PairedResult:
     """a vs b on the seeds both have (vectors of one seed aligned image by image); raises ValueError if none.
 
     CI: hierarchical paired bootstrap of the per-image differences a - b (seeds, then images). The sign-flip
@@ -139,9 +145,16 @@ def paired_difference(a_by_seed: Mapping[int, np.ndarray], b_by_seed: Mapping[in
     boot = _hierarchical_means(diffs, n_resamples, np.random.default_rng(seed))
     lo, hi = _interval(boot, level)
     by_seed = tuple(mcnemar_exact_p(x, y) for x, y in zip(a, b))
-    return PairedResult(mean_diff=100 * float(seed_diffs.mean()), lo=100 * lo, hi=100 * hi, n_seeds=len(shared),
-                        n_images=int(sum(len(d) for d in diffs)), p_mcnemar=combine_dependent_p(by_seed),
-                        p_sign_flip=sign_flip_p(seed_diffs[:max_sign_flip_seeds]), p_mcnemar_by_seed=by_seed)
+    return PairedResult(
+        mean_diff=100 * float(seed_diffs.mean()),
+        lo=100 * lo,
+        hi=100 * hi,
+        n_seeds=len(shared),
+        n_images=int(sum(len(d) for d in diffs)),
+        p_mcnemar=combine_dependent_p(by_seed),
+        p_sign_flip=sign_flip_p(seed_diffs[:max_sign_flip_seeds]),
+        p_mcnemar_by_seed=by_seed,
+    )
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -175,8 +188,9 @@ def _strata(by_stratum: Mapping[object, Sequence[float]]) -> list[np.ndarray]:
     return [_vector(by_stratum[k]) for k in sorted(by_stratum, key=str)]
 
 
-def iqm_ci(by_stratum: Mapping[object, Sequence[float]], n_resamples: int = N_RESAMPLES, level: float = LEVEL,
-           seed: int = 0) -> tuple[float, float, float]:
+def iqm_ci(
+    by_stratum: Mapping[object, Sequence[float]], n_resamples: int = N_RESAMPLES, level: float = LEVEL, seed: int = 0
+) -> tuple[float, float, float]:
     """(IQM of all scores, lo, hi): percentile CI from a bootstrap stratified by task (runs resampled within
     each stratum, e.g. the seeds of one (benchmark, pair)), as rliable / GEO-Bench do."""
     strata = _strata(by_stratum)
@@ -193,9 +207,13 @@ def _p_greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return gt + 0.5 * eq
 
 
-def probability_of_improvement(x_by_task: Mapping[object, Sequence[float]], y_by_task: Mapping[object, Sequence[float]],
-                               n_resamples: int = N_RESAMPLES, level: float = LEVEL,
-                               seed: int = 0) -> tuple[float, float, float, int]:
+def probability_of_improvement(
+    x_by_task: Mapping[object, Sequence[float]],
+    y_by_task: Mapping[object, Sequence[float]],
+    n_resamples: int = N_RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
     """(P(X > Y), lo, hi, tasks): per shared task, P(a run of X scores above a run of Y), ties counting one half
     (the Mann-Whitney U / (n m)); averaged over the tasks both have; CI from a bootstrap of runs within each
     task and method. Raises ValueError without a shared task."""
@@ -223,15 +241,18 @@ def _mean_ranks(table: np.ndarray) -> np.ndarray:
         return np.nanmean(ranks, axis=-1)
 
 
-def mean_rank_ci(scores: Mapping[str, Mapping[object, Sequence[float]]], n_resamples: int = N_RESAMPLES,
-                 level: float = LEVEL, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+def mean_rank_ci(
+    scores: Mapping[str, Mapping[object, Sequence[float]]],
+    n_resamples: int = N_RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> dict[str, tuple[float, float, float]]:
     """{method: (mean rank, lo, hi)}: per task, methods ranked by their mean score over runs (1 = best); a
     method's mean rank is over the tasks it has. Interval: percentile of the mean rank when each (method,
     task)'s runs are resampled with replacement."""
     methods = sorted(scores)
     tasks = sorted({t for m in methods for t in scores[m]}, key=str)
-    runs = {(i, j): _vector(scores[m][t]) for i, m in enumerate(methods) for j, t in enumerate(tasks)
-            if t in scores[m]}
+    runs = {(i, j): _vector(scores[m][t]) for i, m in enumerate(methods) for j, t in enumerate(tasks) if t in scores[m]}
     table = np.full((len(methods), len(tasks)), np.nan)
     for (i, j), v in runs.items():
         table[i, j] = v.mean()
@@ -257,8 +278,13 @@ def normalised(oa: float | np.ndarray, low: float, high: float) -> float | np.nd
     return (np.asarray(oa, dtype=float) - low) / span if np.ndim(oa) else (float(oa) - low) / span
 
 
-def difference_ci(a_by_seed: Mapping[int, np.ndarray], b_by_seed: Mapping[int, np.ndarray],
-                  n_resamples: int = N_RESAMPLES, level: float = LEVEL, seed: int = 0) -> tuple[float, float, float]:
+def difference_ci(
+    a_by_seed: Mapping[int, np.ndarray],
+    b_by_seed: Mapping[int, np.ndarray],
+    n_resamples: int = N_RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> tuple[float, float, float]:
     """(mean OA of a minus mean OA of b in points, lo, hi) for two cells that share no test images (e.g. two
     benchmark builds): independent hierarchical bootstraps of each, percentile CI of their difference."""
     rng = np.random.default_rng(seed)

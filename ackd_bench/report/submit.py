@@ -54,8 +54,12 @@ def record_key(record: dict) -> tuple[list[str], list[str]]:
     """The record's folder components [benchmark, method, pairing, pair, config hash, seed<k>] and any
     unsafe-name violations. A run on a student train fraction F < 1 goes to `seed<k>-frac<F>` instead of `seed<k>`."""
     bench = record.get("benchmark")
-    fields = [("benchmark.name", bench.get("name") if isinstance(bench, dict) else None), ("method", record.get("method")),
-              ("pairing", record.get("pairing")), ("pair", record.get("pair"))]
+    fields = [
+        ("benchmark.name", bench.get("name") if isinstance(bench, dict) else None),
+        ("method", record.get("method")),
+        ("pairing", record.get("pairing")),
+        ("pair", record.get("pair")),
+    ]
     parts, out = [], []
     for label, value in fields:
         part = safe_component(value)
@@ -122,8 +126,10 @@ def _score_violations(record: dict, run_dir: Path, bench_dir: Path | None, cards
         return ["benchmark: cannot check the benchmark identity (not an object)"]
     out = identity_violations(reported, cards, source)
     if bench_dir is None:
-        return out + ["cannot recompute scores: no benchmark folder (pass --benchmark DIR, or keep config.benchmark"
-                      " pointing at the build)"]
+        return out + [
+            "cannot recompute scores: no benchmark folder (pass --benchmark DIR, or keep config.benchmark"
+            " pointing at the build)"
+        ]
     try:
         bench = open_benchmark(bench_dir)
     except AckdError as exc:
@@ -139,8 +145,9 @@ def _score_violations(record: dict, run_dir: Path, bench_dir: Path | None, cards
     return out
 
 
-def check_run(run_dir: str | Path, *, benchmark: str | Path | None = None,
-              datasets_dir: str | Path = DATASETS_DIR) -> tuple[dict | None, list[str]]:
+def check_run(
+    run_dir: str | Path, *, benchmark: str | Path | None = None, datasets_dir: str | Path = DATASETS_DIR
+) -> tuple[dict | None, list[str]]:
     """Every violation that stops `run_dir` from being submitted (an empty list = acceptable), with the record."""
     run_dir = Path(run_dir)
     record, out = _load_record(run_dir / "result.json")
@@ -187,13 +194,22 @@ def _variant_violations(cell: Path, variant: str | None, seed_folder: str) -> li
         except (ValueError, OSError, AttributeError):
             continue
         if other != variant:
-            return [f"variant: {variant!r} differs from {other!r}, the name this configuration's other seeds were "
-                    f"submitted with ({sibling.parent.as_posix()})"]
+            return [
+                f"variant: {variant!r} differs from {other!r}, the name this configuration's other seeds were "
+                f"submitted with ({sibling.parent.as_posix()})"
+            ]
     return []
 
 
-def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchmark: str | Path | None = None,
-           replace: bool = False, datasets_dir: str | Path = DATASETS_DIR, variant: str | None = None) -> Path:
+def submit(
+    run_dir: str | Path,
+    to: str | Path = DEFAULT_SUBMISSIONS,
+    *,
+    benchmark: str | Path | None = None,
+    replace: bool = False,
+    datasets_dir: str | Path = DATASETS_DIR,
+    variant: str | None = None,
+) -> Path:
     """Validate `run_dir` and store it; returns the record's folder. Raises SubmissionError listing every violation.
 
     `variant`: a readable name for the run's configuration (default: derived by the leaderboard)."""
@@ -211,11 +227,20 @@ def submit(run_dir: str | Path, to: str | Path = DEFAULT_SUBMISSIONS, *, benchma
             out += _variant_violations(target.parent, variant, target.name)
     if out or target is None:
         raise SubmissionError(out or ["record could not be read"], run_dir)
-    record = {**record, "submission": {"config_hash": parts[4], "variant": variant,
-                                       "card": card_facts(_benchmark_folder(record, run_dir, benchmark))}}
+    record = {
+        **record,
+        "submission": {
+            "config_hash": parts[4],
+            "variant": variant,
+            "card": card_facts(_benchmark_folder(record, run_dir, benchmark)),
+        },
+    }
     with submissions_lock(to):
-        late = [] if replace or not target.exists() else [
-            f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)"]
+        late = (
+            []
+            if replace or not target.exists()
+            else [f"duplicate: {'/'.join(parts)} is already submitted (use --replace to overwrite it)"]
+        )
         late += _variant_violations(target.parent, variant, target.name)  # others may have submitted since
         if late:
             raise SubmissionError(late, run_dir)

@@ -57,8 +57,11 @@ def score(labels: np.ndarray, predictions: np.ndarray, classes: list[str]) -> di
         f1s.append(2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0)
         if support:
             per_class[classes[k]] = recall
-    return {"test_oa_best_val": oa, "test_macro_f1_best_val": float(np.mean(f1s)) if f1s else 0.0,
-            "per_class_acc": per_class}
+    return {
+        "test_oa_best_val": oa,
+        "test_macro_f1_best_val": float(np.mean(f1s)) if f1s else 0.0,
+        "per_class_acc": per_class,
+    }
 
 
 def recompute(df: pd.DataFrame, truth: dict[str, int], classes: list[str]) -> tuple[dict | None, list[str]]:
@@ -96,5 +99,8 @@ def metric_violations(reported: dict, recomputed: dict, tol: float = TOLERANCE) 
 
 def size_violations(paths: list[Path], limit: int = MAX_FILE_BYTES) -> list[str]:
     """Files larger than `limit` bytes."""
-    return [f"{p.name}: {p.stat().st_size} bytes exceeds the {limit} byte limit"
-            for p in paths if p.is_file() and p.stat().st_size > limit]
+    return [
+        f"{p.name}: {p.stat().st_size} bytes exceeds the {limit} byte limit"
+        for p in paths
+        if p.is_file() and p.stat().st_size > limit
+    ]

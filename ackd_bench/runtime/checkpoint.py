@@ -28,7 +28,7 @@ def _listed(side: Path) -> list[str]:
     data = read_json(side)
     digests = data.get("sha256") if isinstance(data, dict) else None
     if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
-        raise DataError("not a checkpoint checksum file (expected {\"sha256\": [...]})", side)
+        raise DataError('not a checkpoint checksum file (expected {"sha256": [...]})', side)
     return digests
 
 
@@ -50,8 +50,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write_json(side, {"sha256": [new]})
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
-                    sha256: str | None = None) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu", sha256: str | None = None
+) -> dict[str, Any]:
     """Load a checkpoint written by save_checkpoint; a missing, corrupt or unreadable file is a DataError.
 
     `sha256` (a digest the caller recorded, e.g. a cache entry's) is checked instead of the sidecar: the file

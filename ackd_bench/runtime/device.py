@@ -50,9 +50,13 @@ def numerics(device: torch.device, deterministic: bool | None = None) -> dict:
     if deterministic is None:
         deterministic = torch.are_deterministic_algorithms_enabled()
     dtype = autocast_dtype(device.type, deterministic)
-    return {"device": device.type, "autocast": str(dtype).removeprefix("torch.") if dtype else None,
-            "deterministic": bool(deterministic), "torch": torch.__version__,
-            "memory_format": str(memory_format(device)).removeprefix("torch.")}
+    return {
+        "device": device.type,
+        "autocast": str(dtype).removeprefix("torch.") if dtype else None,
+        "deterministic": bool(deterministic),
+        "torch": torch.__version__,
+        "memory_format": str(memory_format(device)).removeprefix("torch."),
+    }
 
 
 def memory_format(device: torch.device) -> torch.memory_format:

@@ -200,14 +200,20 @@ class DistributedMethod:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         self.module = method
-        device_ids = [device.index if device.index is not None else torch.cuda.current_device()] \
-            if device.type == "cuda" else None
+        device_ids = (
+            [device.index if device.index is not None else torch.cuda.current_device()]
+            if device.type == "cuda"
+            else None
+        )
         # no buffer broadcast in forward (`forward_sync_buffers` in newer torch, `broadcast_buffers` before);
         # find_unused_parameters: ablations leave modules unused (e.g. SemBridge planners with no_ot1)
         import inspect
 
-        no_sync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP).parameters \
+        no_sync = (
+            "forward_sync_buffers"
+            if "forward_sync_buffers" in inspect.signature(DDP).parameters
             else "broadcast_buffers"
+        )
         self.ddp = DDP(_TrainStep(method), device_ids=device_ids, find_unused_parameters=True, **{no_sync: False})
 
     def train(self, mode: bool = True) -> "DistributedMethod":

@@ -28,9 +28,12 @@ from ackd_bench.study.spec import SCKD_NAME, StudySpec
 # transport cost keys in result.json["transport"] (issue 11 §5); older records hold only `mean`, the W2
 # between L2-normalised embeddings, which is the diagnostic `w2_embed_diag`
 COST_KEYS = ("w2_prob", "gw", "pair_cost", "w2_embed_diag")
-COST_LABELS = {"w2_prob": "W2 between class-probability vectors", "gw": "Gromov-Wasserstein (embeddings)",
-               "pair_cost": "cost of the actual pairs (probability space)",
-               "w2_embed_diag": "W2 between embeddings (diagnostic)"}
+COST_LABELS = {
+    "w2_prob": "W2 between class-probability vectors",
+    "gw": "Gromov-Wasserstein (embeddings)",
+    "pair_cost": "cost of the actual pairs (probability space)",
+    "w2_embed_diag": "W2 between embeddings (diagnostic)",
+}
 N_RESAMPLES = 2000
 LEVEL = 0.95
 
@@ -78,13 +81,23 @@ def load_runs(spec: StudySpec, submissions: str | Path, sweep_cells: list) -> pd
             raise AckdError(f"the submitted record of {cell.rel_dir} is missing or differs from the run", folder)
         r = read_json(folder / "result.json")
         name = r["benchmark"]["name"]
-        rows.append({"benchmark": name, "level": level_of[name], "protocol": "SCKD" if name == SCKD_NAME else "ACKD",
-                     "method": r["method"], "pairing": r["pairing"], "pair": r["pair"], "seed": int(r["seed"]),
-                     "test_oa": float(r["metrics"]["test_oa_best_val"]),
-                     "teacher_test_oa": float(r["metrics"]["teacher_test_oa"] or math.nan),
-                     "best_val_epoch": int(r["metrics"]["best_val_epoch"]),
-                     **costs_of(r.get("transport")),
-                     "correct": _correct(folder), "record": folder.relative_to(submissions).as_posix()})
+        rows.append(
+            {
+                "benchmark": name,
+                "level": level_of[name],
+                "protocol": "SCKD" if name == SCKD_NAME else "ACKD",
+                "method": r["method"],
+                "pairing": r["pairing"],
+                "pair": r["pair"],
+                "seed": int(r["seed"]),
+                "test_oa": float(r["metrics"]["test_oa_best_val"]),
+                "teacher_test_oa": float(r["metrics"]["teacher_test_oa"] or math.nan),
+                "best_val_epoch": int(r["metrics"]["best_val_epoch"]),
+                **costs_of(r.get("transport")),
+                "correct": _correct(folder),
+                "record": folder.relative_to(submissions).as_posix(),
+            }
+        )
     order = {name: i for i, name in enumerate([*spec.level_names.values(), SCKD_NAME])}
     df = pd.DataFrame(rows)
     df["_b"], df["_m"] = df["benchmark"].map(order), df["method"].map({m: i for i, m in enumerate(spec.methods)})
@@ -96,12 +109,23 @@ def cells(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (bench, method), g in runs.groupby(["benchmark", "method"], sort=False):
         _mean, lo, hi = bootstrap_ci(dict(zip(g["seed"], g["correct"])))
-        rows.append({"benchmark": bench, "level": g["level"].iloc[0], "protocol": g["protocol"].iloc[0],
-                     "method": method, "pairing": g["pairing"].iloc[0], "n_seeds": len(g),
-                     "n_test": len(g["correct"].iloc[0]), "oa_mean": float(g["test_oa"].mean()),
-                     "ci_lo": lo, "ci_hi": hi, "ci_half": (hi - lo) / 2,
-                     "teacher_test_oa": float(g["teacher_test_oa"].mean()),
-                     **{k: float(g[k].mean()) for k in COST_KEYS}})
+        rows.append(
+            {
+                "benchmark": bench,
+                "level": g["level"].iloc[0],
+                "protocol": g["protocol"].iloc[0],
+                "method": method,
+                "pairing": g["pairing"].iloc[0],
+                "n_seeds": len(g),
+                "n_test": len(g["correct"].iloc[0]),
+                "oa_mean": float(g["test_oa"].mean()),
+                "ci_lo": lo,
+                "ci_hi": hi,
+                "ci_half": (hi - lo) / 2,
+                "teacher_test_oa": float(g["teacher_test_oa"].mean()),
+                **{k: float(g[k].mean()) for k in COST_KEYS},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -130,7 +154,9 @@ def independent_difference(a: Mapping[int, np.ndarray], b: Mapping[int, np.ndarr
     return d / 100, lo / 100, hi / 100
 
 
-def paired_gain(runs: pd.DataFrame, method: str, baseline: str, benchmark: str) -> tuple[float, float, float, float] | None:
+def paired_gain(
+    runs: pd.DataFrame, method: str, baseline: str, benchmark: str
+) -> tuple[float, float, float, float] | None:
     """(OA(method) - OA(baseline), lo, hi, McNemar p) on one benchmark, shared seeds and test images, as
     fractions; the leaderboard's paired comparison (`report.stats.paired_difference`)."""
     a = runs[(runs["benchmark"] == benchmark) & (runs["method"] == method)].set_index("seed")["correct"]
@@ -151,8 +177,19 @@ def gains(runs: pd.DataFrame, baseline: str = "student") -> pd.DataFrame:
                 continue
             result = paired_gain(runs, method, baseline, bench)
             if result is not None:
-                rows.append({"benchmark": bench, "level": sub["level"].iloc[0], "protocol": sub["protocol"].iloc[0],
-                             "method": method, "baseline": baseline, "gain": result[0], "ci_lo": result[1],
-                             "ci_hi": result[2], "p_mcnemar": result[3]})
-    return pd.DataFrame(rows, columns=["benchmark", "level", "protocol", "method", "baseline", "gain", "ci_lo", "ci_hi",
-                                       "p_mcnemar"])
+                rows.append(
+                    {
+                        "benchmark": bench,
+                        "level": sub["level"].iloc[0],
+                        "protocol": sub["protocol"].iloc[0],
+                        "method": method,
+                        "baseline": baseline,
+                        "gain": result[0],
+                        "ci_lo": result[1],
+                        "ci_hi": result[2],
+                        "p_mcnemar": result[3],
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["benchmark", "level", "protocol", "method", "baseline", "gain", "ci_lo", "ci_hi", "p_mcnemar"]
+    )

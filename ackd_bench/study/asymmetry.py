@@ -9,9 +9,15 @@ from ackd_bench.study import analysis, family, report, runner
 from ackd_bench.study.spec import StudySpec
 
 
-def run_asymmetry(spec: StudySpec, out: str | Path, *, work: str | Path | None = None,
-                  submissions: str | Path | None = None, workers: int = 2,
-                  echo: Callable[[str], None] = print) -> list[str]:
+def run_asymmetry(
+    spec: StudySpec,
+    out: str | Path,
+    *,
+    work: str | Path | None = None,
+    submissions: str | Path | None = None,
+    workers: int = 2,
+    echo: Callable[[str], None] = print,
+) -> list[str]:
     """The whole study; reruns reuse the built benchmarks, skip finished cells and identical submissions.
 
     out: the study folder (report, CSV, plots). work: benchmarks, run folders and grids (default out/work).
@@ -27,8 +33,10 @@ def run_asymmetry(spec: StudySpec, out: str | Path, *, work: str | Path | None =
     runner.run_cells(sweep, workers, echo)
     runner.submit_cells(sweep, submissions, echo)
     runs = analysis.load_runs(spec, submissions, sweep.cells)
-    note = (f"Run records: {len(runs)} runs submitted to `{submissions.as_posix()}` (scores recomputed from the "
-            "predictions against each benchmark's labels); this report reads them back from there.")
+    note = (
+        f"Run records: {len(runs)} runs submitted to `{submissions.as_posix()}` (scores recomputed from the "
+        "predictions against each benchmark's labels); this report reads them back from there."
+    )
     lines = report.write(spec, runs, out, note)
     echo(f"study folder: {out}")
     return lines

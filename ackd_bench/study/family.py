@@ -24,15 +24,28 @@ from ackd_bench.study.spec import SCKD_NAME, StudySpec
 def _build_spec(spec: StudySpec, name: str, consistency: float, split_by: str):
     from ackd_bench.data.presets import SYNTHETIC_LICENCE, spec_from_options
 
-    options = {"per_class": spec.images_per_class, "classes": spec.classes, "seed": spec.data_seed,
-               "consistency": consistency}
-    build = spec_from_options(teacher=("synthetic", ""), student=("synthetic", ""),
-                              teacher_options={**options, "pool": "teacher"},
-                              student_options={**options, "pool": "student"},
-                              size=spec.size, split_by=split_by, name=name)
+    options = {
+        "per_class": spec.images_per_class,
+        "classes": spec.classes,
+        "seed": spec.data_seed,
+        "consistency": consistency,
+    }
+    build = spec_from_options(
+        teacher=("synthetic", ""),
+        student=("synthetic", ""),
+        teacher_options={**options, "pool": "teacher"},
+        student_options={**options, "pool": "student"},
+        size=spec.size,
+        split_by=split_by,
+        name=name,
+    )
     kind = "SCKD reference (paired)" if split_by == "paired" else f"consistency {consistency:.2f}"
-    return dataclasses.replace(build, fractions=tuple(spec.fractions), licence=SYNTHETIC_LICENCE,
-                               description=f"asymmetry study, {kind}: synthetic, controlled; not real data")
+    return dataclasses.replace(
+        build,
+        fractions=tuple(spec.fractions),
+        licence=SYNTHETIC_LICENCE,
+        description=f"asymmetry study, {kind}: synthetic, controlled; not real data",
+    )
 
 
 def _up_to_date(folder: Path, build) -> bool:
@@ -43,11 +56,17 @@ def _up_to_date(folder: Path, build) -> bool:
         card = read_json(folder / "benchmark.json")
     except AckdError:
         return False
-    want = {p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))}
-            for p, ps in (("teacher", build.teacher), ("student", build.student))}
-    return (card.get("name") == build.name and card.get("sources") == want and card.get("size") == build.size
-            and card.get("split", {}).get("fractions") == list(build.fractions)
-            and card.get("split", {}).get("split_by") == build.split_by)
+    want = {
+        p: {"source": ps.source, "root": ps.root, "options": dict(sorted(ps.options.items()))}
+        for p, ps in (("teacher", build.teacher), ("student", build.student))
+    }
+    return (
+        card.get("name") == build.name
+        and card.get("sources") == want
+        and card.get("size") == build.size
+        and card.get("split", {}).get("fractions") == list(build.fractions)
+        and card.get("split", {}).get("split_by") == build.split_by
+    )
 
 
 def _build(build, folder: Path, quiet: bool) -> None:
@@ -64,8 +83,11 @@ def build_family(spec: StudySpec, root: str | Path, quiet: bool = True, workers:
     root = Path(root)
     plans = [(name, c, "sources") for c, name in spec.level_names.items()] + [(SCKD_NAME, 1.0, "paired")]
     out = {name: root / name for name, _, _ in plans}
-    todo = [(b, out[b.name]) for b in (_build_spec(spec, n, c, rule) for n, c, rule in plans)
-            if not _up_to_date(out[b.name], b)]
+    todo = [
+        (b, out[b.name])
+        for b in (_build_spec(spec, n, c, rule) for n, c, rule in plans)
+        if not _up_to_date(out[b.name], b)
+    ]
     if len(todo) > 1 and workers > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
             for future in [pool.submit(_build, b, folder, quiet) for b, folder in todo]:

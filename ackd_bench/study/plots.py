@@ -27,8 +27,13 @@ def oa_vs_consistency(cells: pd.DataFrame, title: str) -> bytes:
                 ax.fill_between(g["level"], 100 * g["ci_lo"], 100 * g["ci_hi"], color=colour, alpha=0.18, lw=0)
                 ax.plot(g["level"], 100 * g["oa_mean"], "-o", ms=4, color=colour, label=f"{method} (ACKD)")
             if method in sckd.index:
-                ax.axhline(100 * sckd.loc[method, "oa_mean"], ls="--", lw=1, color=colour,
-                           label=f"{method} on the SCKD reference")
+                ax.axhline(
+                    100 * sckd.loc[method, "oa_mean"],
+                    ls="--",
+                    lw=1,
+                    color=colour,
+                    label=f"{method} on the SCKD reference",
+                )
         teacher = ackd.groupby("level")["teacher_test_oa"].mean()
         if teacher.notna().any():
             ax.plot(teacher.index, 100 * teacher.to_numpy(), ":", color="0.4", label="MS teacher (its own test set)")
@@ -73,8 +78,9 @@ def penalty_bars(pen: pd.DataFrame) -> bytes:
             g = pen[pen["level"] == level].set_index("method").reindex(methods)
             x = np.arange(len(methods)) + (j - (len(levels) - 1) / 2) * width
             err = 100 * np.vstack([g["penalty"] - g["ci_lo"], g["ci_hi"] - g["penalty"]])
-            ax.bar(x, 100 * g["penalty"], width, yerr=err, capsize=2, color=_colour(j),
-                   label=f"consistency {level:.2f}")
+            ax.bar(
+                x, 100 * g["penalty"], width, yerr=err, capsize=2, color=_colour(j), label=f"consistency {level:.2f}"
+            )
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xticks(np.arange(len(methods)), methods)
         ax.set_ylabel("penalty (OA points): SCKD reference - ACKD")
@@ -85,6 +91,8 @@ def penalty_bars(pen: pd.DataFrame) -> bytes:
 
 
 def all_plots(cells: pd.DataFrame, pen: pd.DataFrame, title: str) -> dict[str, bytes]:
-    return {"oa_vs_consistency.png": oa_vs_consistency(cells, title),
-            "costs_vs_consistency.png": costs_vs_consistency(cells),
-            "penalty.png": penalty_bars(pen)}
+    return {
+        "oa_vs_consistency.png": oa_vs_consistency(cells, title),
+        "costs_vs_consistency.png": costs_vs_consistency(cells),
+        "penalty.png": penalty_bars(pen),
+    }

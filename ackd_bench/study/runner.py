@@ -26,8 +26,13 @@ def write_grids(spec: StudySpec, benchmarks: dict[str, Path], work: Path) -> lis
     """study_config.yaml + grid-ackd.yaml + grid-sckd.yaml in `work`; returns the two grid files."""
     config = work / "study_config.yaml"
     atomic_write_text(config, yaml.safe_dump(spec.run_config(), sort_keys=True))
-    common = {"methods": list(spec.methods), "pairs": [spec.pair], "seeds": list(spec.seeds),
-              "run_args": {"config": config.name, "quiet": True}, "out": "runs"}
+    common = {
+        "methods": list(spec.methods),
+        "pairs": [spec.pair],
+        "seeds": list(spec.seeds),
+        "run_args": {"config": config.name, "quiet": True},
+        "out": "runs",
+    }
     grids = []
     for name, bench_names, pairings in (
         ("grid-ackd.yaml", [n for n in benchmarks if n != SCKD_NAME], ACKD_PAIRINGS),

@@ -69,14 +69,23 @@ class StudySpec:
     fractions: tuple[float, float, float] = field(default=FRACTIONS)
 
     def __post_init__(self) -> None:
-        if not self.levels or any(not 0.0 <= c <= 1.0 for c in self.levels) or len(set(self.levels)) != len(self.levels):
+        if (
+            not self.levels
+            or any(not 0.0 <= c <= 1.0 for c in self.levels)
+            or len(set(self.levels)) != len(self.levels)
+        ):
             raise ConfigError(f"--levels must be distinct consistencies in [0, 1], got {list(self.levels)}")
         if not self.methods or len(set(self.methods)) != len(self.methods):
             raise ConfigError(f"--methods must be distinct method names, got {list(self.methods)}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise ConfigError(f"--seeds must be distinct non-negative integers, got {list(self.seeds)}")
-        for name, value in (("steps", self.steps), ("teacher_steps", self.teacher_steps), ("epochs", self.epochs or 1),
-                            ("size", self.size), ("matcher_epochs", self.matcher_epochs)):
+        for name, value in (
+            ("steps", self.steps),
+            ("teacher_steps", self.teacher_steps),
+            ("epochs", self.epochs or 1),
+            ("size", self.size),
+            ("matcher_epochs", self.matcher_epochs),
+        ):
             if value < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
         if self.per_class is not None and self.per_class < 5:
@@ -93,8 +102,9 @@ class StudySpec:
     def images_per_class(self) -> int:
         if self.per_class is not None:
             return self.per_class
-        return per_class_for(needed_test_images(self.resolve_diff, len(self.seeds)), len(self.class_names),
-                             self.fractions)
+        return per_class_for(
+            needed_test_images(self.resolve_diff, len(self.seeds)), len(self.class_names), self.fractions
+        )
 
     @property
     def level_names(self) -> dict[float, str]:
@@ -102,10 +112,16 @@ class StudySpec:
 
     def to_json(self) -> dict:
         out = asdict(self)
-        out.update(levels=list(self.levels), methods=list(self.methods), seeds=list(self.seeds),
-                   fractions=list(self.fractions), classes=list(self.class_names),
-                   images_per_class=self.images_per_class, student_epochs=self.student_epochs,
-                   needed_test_images=needed_test_images(self.resolve_diff, len(self.seeds)))
+        out.update(
+            levels=list(self.levels),
+            methods=list(self.methods),
+            seeds=list(self.seeds),
+            fractions=list(self.fractions),
+            classes=list(self.class_names),
+            images_per_class=self.images_per_class,
+            student_epochs=self.student_epochs,
+            needed_test_images=needed_test_images(self.resolve_diff, len(self.seeds)),
+        )
         return out
 
     @property
@@ -131,6 +147,7 @@ class StudySpec:
             "teacher": {"steps": self.teacher_steps, "min_epochs": 1, "batch_size": 32},
             # one matcher per benchmark, like the teacher (seed 0, shared by every student seed): seed spreads
             # exclude matcher variance as they exclude teacher variance, and 3x fewer matchers are trained
-            "sembridge": {"matcher": {"arch": self.matcher_arch, "epochs": self.matcher_epochs, "batch_size": 32,
-                                      "seed": 0}},
+            "sembridge": {
+                "matcher": {"arch": self.matcher_arch, "epochs": self.matcher_epochs, "batch_size": 32, "seed": 0}
+            },
         }

@@ -38,7 +38,7 @@ def splice(target: str | Path, study: str | Path) -> bool:
     ends = [i for i, line in enumerate(lines) if line.strip() == END]
     if len(starts) != 1 or len(ends) != 1 or ends[0] < starts[0]:
         raise DataError(f"needs exactly one '<!-- study:begin ... -->' line followed by one '{END}' line", target)
-    new = "".join(lines[: starts[0]]) + BEGIN + "\n" + block(target, study) + END + "\n" + "".join(lines[ends[0] + 1:])
+    new = "".join(lines[: starts[0]]) + BEGIN + "\n" + block(target, study) + END + "\n" + "".join(lines[ends[0] + 1 :])
     if new == text:
         return False
     atomic_write_text(target, new)

@@ -9,5 +9,16 @@ runner.py        Sweep (skip finished cells, status file), submit, summary
 from ackd_bench.sweep.grid import Cell, Grid, check_names, expand, left_out, load_grid, out_root, sanitize
 from ackd_bench.sweep.runner import STATUS_NAME, Sweep, is_finished
 
-__all__ = ["Cell", "Grid", "STATUS_NAME", "Sweep", "check_names", "expand", "is_finished", "left_out", "load_grid",
-           "out_root", "sanitize"]
+__all__ = [
+    "Cell",
+    "Grid",
+    "STATUS_NAME",
+    "Sweep",
+    "check_names",
+    "expand",
+    "is_finished",
+    "left_out",
+    "load_grid",
+    "out_root",
+    "sanitize",
+]

@@ -63,8 +63,7 @@ def run_local(cells: list[Cell], workers: int, on_done: OnDone) -> None:
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         futures = {
-            pool.submit(run_cell, cell.command(), str(cell.log_path), str(cell.lock_path), env): cell
-            for cell in cells
+            pool.submit(run_cell, cell.command(), str(cell.log_path), str(cell.lock_path), env): cell for cell in cells
         }
         for future in as_completed(futures):
             cell = futures[future]
@@ -103,7 +102,9 @@ def run_slurm(executor: Any, cells: list[Cell], on_done: OnDone, echo: Callable[
         [str(cell.lock_path) for cell in cells],
     )
     if jobs:
-        echo(f"submitted job array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks); submitit files in {executor.folder}")
+        echo(
+            f"submitted job array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks); submitit files in {executor.folder}"
+        )
     by_id = {job.job_id: cell for job, cell in zip(jobs, cells)}
     poll = 30.0 if executor.cluster == "slurm" else 0.5
     for job in jobs_completed(jobs, poll_frequency=poll):

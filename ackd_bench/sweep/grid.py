@@ -16,7 +16,18 @@ from ackd_bench.errors import ConfigError
 GRID_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds", "train_fractions", "run_args", "out", "slurm")
 LIST_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds")
 # Options the grid itself sets on every `ackd-bench run`; run_args may not repeat them.
-RESERVED_RUN_ARGS = {"benchmark", "method", "arch", "pair", "pairing", "seed", "out", "resume", "train-fraction", "train_fraction"}
+RESERVED_RUN_ARGS = {
+    "benchmark",
+    "method",
+    "arch",
+    "pair",
+    "pairing",
+    "seed",
+    "out",
+    "resume",
+    "train-fraction",
+    "train_fraction",
+}
 # run_args that name a file: relative values are relative to the grid file, like every path in it.
 PATH_RUN_ARGS = {"config"}
 
@@ -62,15 +73,24 @@ class Cell:
     def command(self) -> list[str]:
         """The `ackd-bench run` command line (always --resume: a fresh folder simply starts at epoch 0)."""
         return [
-            sys.executable, "-m", "ackd_bench", "run",
-            "--benchmark", str(self.benchmark),
-            "--method", self.method,
-            "--arch", self.pair,
-            "--pairing", self.pairing,
-            "--seed", str(self.seed),
+            sys.executable,
+            "-m",
+            "ackd_bench",
+            "run",
+            "--benchmark",
+            str(self.benchmark),
+            "--method",
+            self.method,
+            "--arch",
+            self.pair,
+            "--pairing",
+            self.pairing,
+            "--seed",
+            str(self.seed),
             *(("--train-fraction", f"{self.train_fraction:g}") if self.train_fraction not in (None, 1.0) else ()),
             *self.run_args,
-            "--out", str(self.run_dir),
+            "--out",
+            str(self.run_dir),
             "--resume",
         ]
 
@@ -155,8 +175,11 @@ def _check_built_fractions(grid: Grid, bench: Path) -> None:
     built = (read_json(bench / "benchmark.json").get("train_fractions") or {}).get("fractions", [])
     missing = [f for f in wanted if not any(abs(f - b) < 1e-9 for b in built)]
     if missing:
-        raise _fail(grid.path, f"benchmark {bench} has no train fraction {', '.join(f'{f:g}' for f in missing)} "
-                               f"(built: {', '.join(f'{b:g}' for b in built) or 'none'}; rebuild with --train-fractions)")
+        raise _fail(
+            grid.path,
+            f"benchmark {bench} has no train fraction {', '.join(f'{f:g}' for f in missing)} "
+            f"(built: {', '.join(f'{b:g}' for b in built) or 'none'}; rebuild with --train-fractions)",
+        )
 
 
 def run_args_to_argv(run_args: dict[str, Any]) -> tuple[str, ...]:
@@ -247,8 +270,11 @@ def pairing_problem(method: str, pairing: str, run_args: dict[str, Any]) -> str 
 
 def left_out(grid: Grid) -> list[tuple[str, str, str]]:
     """(method, pairing, reason) of every grid combination `expand` leaves out because run would refuse it."""
-    return [(m, p, why) for m, p in product(grid.methods, grid.pairings)
-            if (why := pairing_problem(m, p, grid.run_args)) is not None]
+    return [
+        (m, p, why)
+        for m, p in product(grid.methods, grid.pairings)
+        if (why := pairing_problem(m, p, grid.run_args)) is not None
+    ]
 
 
 def expand(grid: Grid, out: str | Path | None = None) -> list[Cell]:

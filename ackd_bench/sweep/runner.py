@@ -116,13 +116,16 @@ class Sweep:
         return counts
 
     def write_status(self) -> None:
-        atomic_write_json(self.status_path, {
-            "ackd_bench_version": __version__,
-            "grid": str(self.grid.path),
-            "executor": self.executor,
-            "counts": self.counts(),
-            "cells": [self.statuses[c.rel_dir].to_json() for c in self.cells],
-        })
+        atomic_write_json(
+            self.status_path,
+            {
+                "ackd_bench_version": __version__,
+                "grid": str(self.grid.path),
+                "executor": self.executor,
+                "counts": self.counts(),
+                "cells": [self.statuses[c.rel_dir].to_json() for c in self.cells],
+            },
+        )
 
     def to_run(self) -> list[Cell]:
         return [c for c in self.cells if self.statuses[c.rel_dir].state != "skipped"]
@@ -197,8 +200,12 @@ def submit_finished(sweep: Sweep, echo: Echo = print) -> None:
         lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
         state = "accepted" if proc.returncode == 0 else "refused"
         message = "" if state == "accepted" else (lines[-1] if lines else f"exit code {proc.returncode}")
-        status.submit = {"state": state, "result_sha256": digest, "message": message[:300],
-                         "log": f"{cell.rel_dir}.submit.log"}
+        status.submit = {
+            "state": state,
+            "result_sha256": digest,
+            "message": message[:300],
+            "log": f"{cell.rel_dir}.submit.log",
+        }
         echo(f"submit {state:8s} {cell.rel_dir}" + (f": {message}" if message else ""))
     sweep.write_status()
 
@@ -206,8 +213,10 @@ def submit_finished(sweep: Sweep, echo: Echo = print) -> None:
 def summary(sweep: Sweep) -> tuple[list[str], bool]:
     """Final report lines and whether the sweep is complete (every cell finished, no refused submission)."""
     counts = sweep.counts()
-    lines = [f"sweep: {len(sweep.cells)} cells: {counts['done']} done, {counts['skipped']} skipped (finished before), "
-             f"{counts['failed']} failed, {counts['busy']} busy, {counts['pending']} not run; status: {sweep.status_path}"]
+    lines = [
+        f"sweep: {len(sweep.cells)} cells: {counts['done']} done, {counts['skipped']} skipped (finished before), "
+        f"{counts['failed']} failed, {counts['busy']} busy, {counts['pending']} not run; status: {sweep.status_path}"
+    ]
     ok = counts["done"] + counts["skipped"] == len(sweep.cells)
     for cell in sweep.cells:
         status = sweep.statuses[cell.rel_dir]

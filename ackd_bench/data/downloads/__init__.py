@@ -84,7 +84,9 @@ def _catalog_overrides() -> dict[str, dict[str, Any]]:
         raise ConfigError("download catalog must be a JSON object {entry: {field: value}}", path)
     for name, fields in data.items():
         if name not in DOWNLOADS:
-            raise ConfigError(f"download catalog names unknown dataset {name!r} (known: {', '.join(DOWNLOADS.names())})", path)
+            raise ConfigError(
+                f"download catalog names unknown dataset {name!r} (known: {', '.join(DOWNLOADS.names())})", path
+            )
         if not isinstance(fields, dict) or set(fields) - set(OVERRIDABLE):
             raise ConfigError(f"download catalog entry {name!r} may only set {list(OVERRIDABLE)}", path)
     return data

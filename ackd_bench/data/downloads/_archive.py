@@ -26,7 +26,10 @@ def archive_kind(path: Path) -> str:
         head = f.read(8)
     for magic, name in _MAGIC_OTHER.items():
         if head.startswith(magic):
-            raise DataError(f"{name} archives are not supported: unpack it with your own tool and pass the folder to build-dataset", path)
+            raise DataError(
+                f"{name} archives are not supported: unpack it with your own tool and pass the folder to build-dataset",
+                path,
+            )
     if zipfile.is_zipfile(path):
         return "zip"
     if tarfile.is_tarfile(path):
@@ -59,7 +62,9 @@ def _tar_members(tf: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
     for m in members:
         check_member_name(m.name, archive)
         if m.issym() or m.islnk():
-            raise DataError(f"unsafe archive member {m.name!r} ({'symlink' if m.issym() else 'hard link'}): refused", archive)
+            raise DataError(
+                f"unsafe archive member {m.name!r} ({'symlink' if m.issym() else 'hard link'}): refused", archive
+            )
         if not (m.isfile() or m.isdir()):
             raise DataError(f"unsafe archive member {m.name!r} (device file or FIFO): refused", archive)
     return members
@@ -74,7 +79,9 @@ def check_archive(path: Path) -> int:
         with tarfile.open(path, "r:*") as tf:
             return len(_tar_members(tf, path))
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise DataError(f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path) from None
+        raise DataError(
+            f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path
+        ) from None
 
 
 def _progress(items, quiet: bool, desc: str):
@@ -107,4 +114,6 @@ def extract(path: Path, dest: Path, *, quiet: bool = True) -> None:
             extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             tf.extractall(dest, members=_progress(members, quiet, desc), **extra)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        raise DataError(f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path) from None
+        raise DataError(
+            f"corrupt archive ({exc.__class__.__name__}: {' '.join(str(exc).split())[:120]})", path
+        ) from None

@@ -44,12 +44,17 @@ class RangeDownloader:
             resumed = r.status_code == 206
             if resumed and _range_start(r.headers.get("Content-Range")) != have:  # not the range asked for
                 self.part.unlink(missing_ok=True)
-                raise requests.exceptions.ChunkedEncodingError(f"server sent {r.headers.get('Content-Range')!r} for bytes={have}-")
+                raise requests.exceptions.ChunkedEncodingError(
+                    f"server sent {r.headers.get('Content-Range')!r} for bytes={have}-"
+                )
             if not resumed:
                 have = 0
             length = r.headers.get("Content-Length")
             expected = have + int(length) if length and length.isdigit() else None
-            with open(self.part, "ab" if resumed else "wb") as f, _progress(self.quiet, expected or self.total, have, url) as bar:
+            with (
+                open(self.part, "ab" if resumed else "wb") as f,
+                _progress(self.quiet, expected or self.total, have, url) as bar,
+            ):
                 try:
                     for block in r.raw.stream(CHUNK, decode_content=False):  # bytes as sent (no gunzip of .tar.gz)
                         f.write(block)
@@ -78,12 +83,28 @@ def _range_start(content_range: str | None) -> int | None:
 def _progress(quiet: bool, total: int | None, initial: int, url: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024, disable=quiet,
-                desc=url.rsplit("/", 1)[-1][:40], leave=False, mininterval=0.5)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=quiet,
+        desc=url.rsplit("/", 1)[-1][:40],
+        leave=False,
+        mininterval=0.5,
+    )
 
 
-def fetch_archive(urls: tuple[str, ...], archive: Path, known_hash: str | None, *, retries: int = 2,
-                  quiet: bool = False, total: int | None = None) -> str:
+def fetch_archive(
+    urls: tuple[str, ...],
+    archive: Path,
+    known_hash: str | None,
+    *,
+    retries: int = 2,
+    quiet: bool = False,
+    total: int | None = None,
+) -> str:
     """Download `archive` (a path) from the first URL that works, verified against `known_hash`.
 
     Returns the URL used. Keeps `<archive>.part` after a broken transfer (the next call resumes it);
@@ -98,8 +119,13 @@ def fetch_archive(urls: tuple[str, ...], archive: Path, known_hash: str | None, 
     pooch.get_logger().setLevel(logging.WARNING if quiet else logging.INFO)  # "Downloading file ... from ..."
     reasons = []
     for url in urls:
-        fetcher = pooch.create(path=archive.parent, base_url="", registry={archive.name: known_hash},
-                               urls={archive.name: url}, retry_if_failed=retries)
+        fetcher = pooch.create(
+            path=archive.parent,
+            base_url="",
+            registry={archive.name: known_hash},
+            urls={archive.name: url},
+            retry_if_failed=retries,
+        )
         try:
             fetcher.fetch(archive.name, downloader=RangeDownloader(part, quiet=quiet, total=total))
             return url
@@ -139,4 +165,7 @@ def check_free_space(folder: Path, need: int, what: str) -> None:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     if free < need * 1.05:
-        raise DataError(f"not enough free space for {what}: need about {human_bytes(int(need * 1.05))}, {human_bytes(free)} free", folder)
+        raise DataError(
+            f"not enough free space for {what}: need about {human_bytes(int(need * 1.05))}, {human_bytes(free)} free",
+            folder,
+        )

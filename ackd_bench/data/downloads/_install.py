@@ -49,8 +49,17 @@ def is_present(to: str | Path, name: str) -> bool:
     return receipt(to, name) is not None
 
 
-def install(name: str, to: str | Path, *, from_file: str | Path | None = None, expect: str | None = None,
-            unverified: bool = False, keep_archive: bool = False, retries: int = 2, quiet: bool = False) -> dict[str, Any]:
+def install(
+    name: str,
+    to: str | Path,
+    *,
+    from_file: str | Path | None = None,
+    expect: str | None = None,
+    unverified: bool = False,
+    keep_archive: bool = False,
+    retries: int = 2,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Download (or take `from_file`), verify and extract dataset `name` into `to/name`. Returns the receipt.
 
     `expect` ('sha256:<hex>' or 'md5:<hex>') replaces the entry's checksum, e.g. for an entry that has
@@ -67,10 +76,14 @@ def install(name: str, to: str | Path, *, from_file: str | Path | None = None, e
         if not Path(from_file).is_file():
             raise DataError("file not found", from_file)
         if known is None and not unverified:
-            raise ConfigError(f"{name}: no published checksum for this dataset; pass --sha256 HEX (from a source you trust) "
-                              "or --unverified to accept the file as is")
+            raise ConfigError(
+                f"{name}: no published checksum for this dataset; pass --sha256 HEX (from a source you trust) "
+                "or --unverified to accept the file as is"
+            )
     elif entry.needs_manual_fetch:
-        raise ConfigError(f"{name} has no direct download link: {entry.manual} Then run: ackd-bench download {name} --from FILE")
+        raise ConfigError(
+            f"{name} has no direct download link: {entry.manual} Then run: ackd-bench download {name} --from FILE"
+        )
     elif known is None:
         raise ConfigError(f"{name}: entry has no checksum; pass --sha256 HEX")
     to.mkdir(parents=True, exist_ok=True)
@@ -79,7 +92,9 @@ def install(name: str, to: str | Path, *, from_file: str | Path | None = None, e
         if done is not None:
             return done
         if target.exists():
-            raise DataError(f"folder exists but holds no completed download of {name!r} (no {RECEIPT}); move it away first", target)
+            raise DataError(
+                f"folder exists but holds no completed download of {name!r} (no {RECEIPT}); move it away first", target
+            )
         for leftover in to.glob(f".{name}.building-*"):  # a killed extraction
             shutil.rmtree(leftover, ignore_errors=True)
         if from_file is not None:
@@ -93,16 +108,27 @@ def install(name: str, to: str | Path, *, from_file: str | Path | None = None, e
             have = archive.stat().st_size if archive.exists() else (part.stat().st_size if part.exists() else 0)
             _fetch.check_free_space(to, max(entry.size_bytes - have, 0) + entry.extracted_bytes, name)
             try:
-                url = _fetch.fetch_archive(entry.urls, archive, known, retries=retries, quiet=quiet, total=entry.size_bytes)
+                url = _fetch.fetch_archive(
+                    entry.urls, archive, known, retries=retries, quiet=quiet, total=entry.size_bytes
+                )
             finally:
                 _remove_if_empty(archive.parent)
         members = _archive.check_archive(archive)
         sha256 = known.partition(":")[2] if known and known.startswith("sha256:") else _sha256(archive)
         record = {
-            "name": name, "title": entry.title, "version": entry.version, "archive": archive.name,
-            "checksum": known, "verified": known is not None, "sha256": sha256, "url": url,
-            "source": entry.source, "source_options": dict(entry.source_options), "members": members,
-            "licence": entry.licence, "citation": entry.citation,
+            "name": name,
+            "title": entry.title,
+            "version": entry.version,
+            "archive": archive.name,
+            "checksum": known,
+            "verified": known is not None,
+            "sha256": sha256,
+            "url": url,
+            "source": entry.source,
+            "source_options": dict(entry.source_options),
+            "members": members,
+            "licence": entry.licence,
+            "citation": entry.citation,
         }
         with atomic_dir(target) as tmp:
             _archive.extract(archive, tmp, quiet=quiet)

@@ -2,25 +2,38 @@
 
 from ackd_bench.data.downloads import DatasetEntry, register
 
-ENTRY = register(DatasetEntry(
-    name="nasc-tg2-rgb",
-    title="NaSC-TG2 (RGB)",
-    version="NaSC-TG2 RGB archive as distributed by the authors (no checksum published)",
-    archive="NaSC-TG2_RGB.zip",
-    urls=(),
-    checksum=None,
-    size_bytes=300_000_000,
-    extracted_bytes=320_000_000,
-    licence="no licence stated; Tiangong-2 data (China Manned Space Engineering), research use; cite the paper",
-    citation="Zhou, Li, Wu, Guo, Li, Xia, Zhao. NaSC-TG2: Natural Scene Classification With Tiangong-2 Remotely Sensed "
-             "Imagery. IEEE JSTARS 14:3228-3242, 2021. doi:10.1109/JSTARS.2021.3063096",
-    homepage="https://captain-whu.github.io/BED4RS/",
-    layout="NaSC-TG2_RGB",
-    classes=("beach", "circularfarmland", "cloud", "desert", "forest", "mountain", "rectangularfarmland", "residential", "river", "snowberg"),
-    source="imagefolder-rgb",
-    contents="20,000 images, 10 classes x 2,000 (beach, circularfarmland, cloud, desert, forest, mountain, "
-             "rectangularfarmland, residential, river, snowberg), 128x128 px RGB, 100 m",
-    manual="No stable direct link: request/download the RGB archive via the links on https://captain-whu.github.io/BED4RS/ "
-           "(NaSC-TG2 entry) or from the Tiangong-2 data service named in the paper.",
-    notes="the archive layout inside may differ: the source finds the class folders at any depth; no checksum is published: pass --sha256 or --unverified",
-))
+ENTRY = register(
+    DatasetEntry(
+        name="nasc-tg2-rgb",
+        title="NaSC-TG2 (RGB)",
+        version="NaSC-TG2 RGB archive as distributed by the authors (no checksum published)",
+        archive="NaSC-TG2_RGB.zip",
+        urls=(),
+        checksum=None,
+        size_bytes=300_000_000,
+        extracted_bytes=320_000_000,
+        licence="no licence stated; Tiangong-2 data (China Manned Space Engineering), research use; cite the paper",
+        citation="Zhou, Li, Wu, Guo, Li, Xia, Zhao. NaSC-TG2: Natural Scene Classification With Tiangong-2 Remotely Sensed "
+        "Imagery. IEEE JSTARS 14:3228-3242, 2021. doi:10.1109/JSTARS.2021.3063096",
+        homepage="https://captain-whu.github.io/BED4RS/",
+        layout="NaSC-TG2_RGB",
+        classes=(
+            "beach",
+            "circularfarmland",
+            "cloud",
+            "desert",
+            "forest",
+            "mountain",
+            "rectangularfarmland",
+            "residential",
+            "river",
+            "snowberg",
+        ),
+        source="imagefolder-rgb",
+        contents="20,000 images, 10 classes x 2,000 (beach, circularfarmland, cloud, desert, forest, mountain, "
+        "rectangularfarmland, residential, river, snowberg), 128x128 px RGB, 100 m",
+        manual="No stable direct link: request/download the RGB archive via the links on https://captain-whu.github.io/BED4RS/ "
+        "(NaSC-TG2 entry) or from the Tiangong-2 data service named in the paper.",
+        notes="the archive layout inside may differ: the source finds the class folders at any depth; no checksum is published: pass --sha256 or --unverified",
+    )
+)

@@ -39,7 +39,9 @@ def class_files(class_root: Path, exts: tuple[str, ...]) -> list[tuple[str, Path
     """(class name, file) for every file, sorted; an empty class folder is a DataError."""
     out: list[tuple[str, Path]] = []
     for cdir in _visible_dirs(class_root):
-        files = sorted(p for p in cdir.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith("."))
+        files = sorted(
+            p for p in cdir.iterdir() if p.is_file() and p.suffix.lower() in exts and not p.name.startswith(".")
+        )
         if not files:
             raise DataError(f"empty class folder (no {'/'.join(exts)} files)", cdir)
         out.extend((cdir.name, f) for f in files)

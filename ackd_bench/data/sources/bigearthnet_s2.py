@@ -56,35 +56,107 @@ V1_FOLDER, V2_FOLDER, V2_METADATA = "BigEarthNet-v1.0", "BigEarthNet-S2", "metad
 
 # CLC 2018 level-3 classes present in BigEarthNet (43), in the publisher's order.
 CLASSES_43: tuple[str, ...] = (
-    "Continuous urban fabric", "Discontinuous urban fabric", "Industrial or commercial units",
-    "Road and rail networks and associated land", "Port areas", "Airports", "Mineral extraction sites",
-    "Dump sites", "Construction sites", "Green urban areas", "Sport and leisure facilities",
-    "Non-irrigated arable land", "Permanently irrigated land", "Rice fields", "Vineyards",
-    "Fruit trees and berry plantations", "Olive groves", "Pastures",
-    "Annual crops associated with permanent crops", "Complex cultivation patterns",
+    "Continuous urban fabric",
+    "Discontinuous urban fabric",
+    "Industrial or commercial units",
+    "Road and rail networks and associated land",
+    "Port areas",
+    "Airports",
+    "Mineral extraction sites",
+    "Dump sites",
+    "Construction sites",
+    "Green urban areas",
+    "Sport and leisure facilities",
+    "Non-irrigated arable land",
+    "Permanently irrigated land",
+    "Rice fields",
+    "Vineyards",
+    "Fruit trees and berry plantations",
+    "Olive groves",
+    "Pastures",
+    "Annual crops associated with permanent crops",
+    "Complex cultivation patterns",
     "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest", "Natural grassland",
-    "Moors and heathland", "Sclerophyllous vegetation", "Transitional woodland/shrub", "Beaches, dunes, sands",
-    "Bare rock", "Sparsely vegetated areas", "Burnt areas", "Inland marshes", "Peatbogs", "Salt marshes",
-    "Salines", "Intertidal flats", "Water courses", "Water bodies", "Coastal lagoons", "Estuaries",
+    "Agro-forestry areas",
+    "Broad-leaved forest",
+    "Coniferous forest",
+    "Mixed forest",
+    "Natural grassland",
+    "Moors and heathland",
+    "Sclerophyllous vegetation",
+    "Transitional woodland/shrub",
+    "Beaches, dunes, sands",
+    "Bare rock",
+    "Sparsely vegetated areas",
+    "Burnt areas",
+    "Inland marshes",
+    "Peatbogs",
+    "Salt marshes",
+    "Salines",
+    "Intertidal flats",
+    "Water courses",
+    "Water bodies",
+    "Coastal lagoons",
+    "Estuaries",
     "Sea and ocean",
 )
 # The 19-class nomenclature (Sumbul et al., "BigEarthNet-MM", 2021; label_indices.json of the
 # BigEarthNet-S2_19-classes_models repository), in its order.
 CLASSES_19: tuple[str, ...] = (
-    "Urban fabric", "Industrial or commercial units", "Arable land", "Permanent crops", "Pastures",
+    "Urban fabric",
+    "Industrial or commercial units",
+    "Arable land",
+    "Permanent crops",
+    "Pastures",
     "Complex cultivation patterns",
     "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
-    "Natural grassland and sparsely vegetated areas", "Moors, heathland and sclerophyllous vegetation",
-    "Transitional woodland, shrub", "Beaches, dunes, sands", "Inland wetlands", "Coastal wetlands",
-    "Inland waters", "Marine waters",
+    "Agro-forestry areas",
+    "Broad-leaved forest",
+    "Coniferous forest",
+    "Mixed forest",
+    "Natural grassland and sparsely vegetated areas",
+    "Moors, heathland and sclerophyllous vegetation",
+    "Transitional woodland, shrub",
+    "Beaches, dunes, sands",
+    "Inland wetlands",
+    "Coastal wetlands",
+    "Inland waters",
+    "Marine waters",
 )
 # 43 -> 19 by position in CLASSES_43 -> position in CLASSES_19; positions not listed have no 19-class label.
 _TO_19_BY_INDEX = {
-    0: 0, 1: 0, 2: 1, 11: 2, 12: 2, 13: 2, 14: 3, 15: 3, 16: 3, 18: 3, 17: 4, 19: 5, 20: 6, 21: 7, 22: 8,
-    23: 9, 24: 10, 25: 11, 31: 11, 26: 12, 27: 12, 28: 13, 29: 14, 33: 15, 34: 15, 35: 16, 36: 16, 38: 17,
-    39: 17, 40: 18, 41: 18, 42: 18,
+    0: 0,
+    1: 0,
+    2: 1,
+    11: 2,
+    12: 2,
+    13: 2,
+    14: 3,
+    15: 3,
+    16: 3,
+    18: 3,
+    17: 4,
+    19: 5,
+    20: 6,
+    21: 7,
+    22: 8,
+    23: 9,
+    24: 10,
+    25: 11,
+    31: 11,
+    26: 12,
+    27: 12,
+    28: 13,
+    29: 14,
+    33: 15,
+    34: 15,
+    35: 16,
+    36: 16,
+    38: 17,
+    39: 17,
+    40: 18,
+    41: 18,
+    42: 18,
 }
 TO_19: dict[str, str] = {CLASSES_43[i]: CLASSES_19[j] for i, j in _TO_19_BY_INDEX.items()}
 
@@ -101,9 +173,13 @@ class BigEarthNetS2(Source):
         band_indices(BANDS, self.bands)  # unknown band names -> ConfigError now
         self.nomenclature = int(self.options["nomenclature"]) if str(self.options["nomenclature"]).isdigit() else 0
         if self.nomenclature not in (19, 43):
-            raise ConfigError(f"source 'bigearthnet-s2': nomenclature must be 19 or 43, got {self.options['nomenclature']!r}")
+            raise ConfigError(
+                f"source 'bigearthnet-s2': nomenclature must be 19 or 43, got {self.options['nomenclature']!r}"
+            )
         if self.options["primary"] not in ("rarest", "first"):
-            raise ConfigError(f"source 'bigearthnet-s2': primary must be 'rarest' or 'first', got {self.options['primary']!r}")
+            raise ConfigError(
+                f"source 'bigearthnet-s2': primary must be 'rarest' or 'first', got {self.options['primary']!r}"
+            )
         self.classes = CLASSES_19 if self.nomenclature == 19 else CLASSES_43
         self.skipped: dict[str, int] = {"no_label": 0, "excluded": 0}
 
@@ -119,8 +195,11 @@ class BigEarthNetS2(Source):
         for folder in (root, root / V1_FOLDER):
             if folder.is_dir() and _first_patch(folder) is not None:
                 return "v1", folder
-        raise DataError(f"no BigEarthNet-S2 patches found (expected <patch>/<patch>{META_SUFFIX} (v1.0) "
-                        f"or {V2_METADATA} + {V2_FOLDER}/ (v2.0))", root)
+        raise DataError(
+            f"no BigEarthNet-S2 patches found (expected <patch>/<patch>{META_SUFFIX} (v1.0) "
+            f"or {V2_METADATA} + {V2_FOLDER}/ (v2.0))",
+            root,
+        )
 
     def _excluded(self) -> set[str]:
         spec = self.options["exclude"]
@@ -164,17 +243,24 @@ class BigEarthNetS2(Source):
 
         meta = base / V2_METADATA
         if self.nomenclature != 19:
-            raise ConfigError(f"source 'bigearthnet-s2': {V2_METADATA} (v2.0) has 19-class labels only; use nomenclature 19")
+            raise ConfigError(
+                f"source 'bigearthnet-s2': {V2_METADATA} (v2.0) has 19-class labels only; use nomenclature 19"
+            )
         try:
             df = pd.read_parquet(meta, columns=["patch_id", "labels"])
         except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"unreadable metadata (Parquet with patch_id and labels expected: {' '.join(str(exc).split())[:120]})", meta) from None
+            raise DataError(
+                f"unreadable metadata (Parquet with patch_id and labels expected: {' '.join(str(exc).split())[:120]})",
+                meta,
+            ) from None
         out = []
         for pid, labels in zip(df["patch_id"], df["labels"]):
             labels = [str(c) for c in labels]
             unknown = sorted(set(labels) - set(CLASSES_19))
             if unknown:
-                raise DataError(f"patch {pid}: unknown class name(s) {unknown} (not in the 19-class nomenclature)", meta)
+                raise DataError(
+                    f"patch {pid}: unknown class name(s) {unknown} (not in the 19-class nomenclature)", meta
+                )
             tile = "_".join(str(pid).split("_")[:-2])
             out.append((str(pid), base / V2_FOLDER / tile / str(pid), labels))
         return sorted(out)
@@ -207,20 +293,34 @@ class BigEarthNetS2(Source):
             ref = pdir / f"{name}_{REFERENCE_BAND}.tif"
             head = raster.read_header(ref)
             raster.check_header(ref, head, count=1)
-            samples.append(RawSample(
-                sample_id=name, class_name=labels[0], path="",
-                source=self.name, region=raster.utm_region(head.crs) or self.root.resolve().name,
-                height=head.height, width=head.width, bands=self.bands, crs=head.crs,
-                footprint=raster.footprint_4326(head.crs, head.bounds),
-                extra={LABELS_KEY: labels, "patch": pdir.relative_to(self.root).as_posix()},
-            ))
+            samples.append(
+                RawSample(
+                    sample_id=name,
+                    class_name=labels[0],
+                    path="",
+                    source=self.name,
+                    region=raster.utm_region(head.crs) or self.root.resolve().name,
+                    height=head.height,
+                    width=head.width,
+                    bands=self.bands,
+                    crs=head.crs,
+                    footprint=raster.footprint_4326(head.crs, head.bounds),
+                    extra={LABELS_KEY: labels, "patch": pdir.relative_to(self.root).as_posix()},
+                )
+            )
         return sort_samples(samples)
 
     def card_details(self) -> dict:
         """Layout, nomenclature, primary rule and skipped patches, for the benchmark card (after scan)."""
-        return {"layout": {"v1": "BigEarthNet-S2 v1.0", "v2": "BigEarthNet-S2 v2.0 (reBEN)"}.get(getattr(self, "version", ""), "unknown"),
-                "nomenclature": self.nomenclature, "primary": self.options["primary"], "skipped": dict(self.skipped),
-                "resampling": "bilinear onto the 10 m grid of B02"}
+        return {
+            "layout": {"v1": "BigEarthNet-S2 v1.0", "v2": "BigEarthNet-S2 v2.0 (reBEN)"}.get(
+                getattr(self, "version", ""), "unknown"
+            ),
+            "nomenclature": self.nomenclature,
+            "primary": self.options["primary"],
+            "skipped": dict(self.skipped),
+            "resampling": "bilinear onto the 10 m grid of B02",
+        }
 
     def _subsample(self, primaries: list[tuple[str, str]]) -> set[str]:
         """Patch names kept: all, or with option `per_class` at most that many per primary class (a
@@ -272,10 +372,15 @@ class BigEarthNetS2(Source):
                     elif ds.dtypes[0] != dtype:
                         raise DataError(f"dtype {ds.dtypes[0]} differs from the patch's other bands ({dtype})", path)
                     if not np.allclose(tuple(ds.bounds), ref.bounds, atol=1e-3 * abs(ref.transform.a)):
-                        raise DataError(f"band extent {tuple(ds.bounds)} differs from {REFERENCE_BAND}'s {ref.bounds}", path)
+                        raise DataError(
+                            f"band extent {tuple(ds.bounds)} differs from {REFERENCE_BAND}'s {ref.bounds}", path
+                        )
                     same = (ds.height, ds.width) == (ref.height, ref.width)
-                    out[i] = ds.read(1, out_shape=(ref.height, ref.width),
-                                     resampling=Resampling.nearest if same else Resampling.bilinear)
+                    out[i] = ds.read(
+                        1,
+                        out_shape=(ref.height, ref.width),
+                        resampling=Resampling.nearest if same else Resampling.bilinear,
+                    )
             except (RasterioError, OSError, ValueError) as exc:
                 raise DataError(f"cannot read band {band} ({' '.join(str(exc).split())[:160]})", path) from None
         raster.check_not_empty(pdir, out)

@@ -59,8 +59,11 @@ class MultilabelTif(Source):
             raise DataError("not a folder", self.root)
         found = [self.root / n for n in TABLE_NAMES if (self.root / n).is_file()]
         if len(found) != 1:
-            raise DataError(f"expected exactly one label table ({', '.join(TABLE_NAMES)}) in the root, found "
-                            f"{[p.name for p in found] or 'none'}; or pass option table", self.root)
+            raise DataError(
+                f"expected exactly one label table ({', '.join(TABLE_NAMES)}) in the root, found "
+                f"{[p.name for p in found] or 'none'}; or pass option table",
+                self.root,
+            )
         return found[0]
 
     def read_table(self) -> list[tuple[str, list[str]]]:
@@ -83,7 +86,11 @@ class MultilabelTif(Source):
             labels = [str(c).strip() for c in (labels if labels is not None else [])]
             if not labels or not all(labels) or len(set(labels)) != len(labels):
                 raise DataError(f"{where} ({file}): labels must be distinct non-empty class names, got {labels}", path)
-            primary = labels[0] if primary is None or (isinstance(primary, float) and np.isnan(primary)) or primary == "" else str(primary)
+            primary = (
+                labels[0]
+                if primary is None or (isinstance(primary, float) and np.isnan(primary)) or primary == ""
+                else str(primary)
+            )
             if primary not in labels:
                 raise DataError(f"{where} ({file}): primary {primary!r} is not one of its labels {labels}", path)
             out.append((file, [primary] + [c for c in labels if c != primary]))
@@ -106,12 +113,21 @@ class MultilabelTif(Source):
             if sid in ids:
                 raise DataError(f"two files give the same sample id {sid!r}", path)
             ids.add(sid)
-            samples.append(RawSample(
-                sample_id=sid, class_name=labels[0], path=file, source=self.name,
-                region=raster.utm_region(head.crs) or str(self.options["region"] or self.root.resolve().name),
-                height=head.height, width=head.width, bands=self.bands, crs=head.crs,
-                footprint=raster.footprint_4326(head.crs, head.bounds), extra={LABELS_KEY: labels},
-            ))
+            samples.append(
+                RawSample(
+                    sample_id=sid,
+                    class_name=labels[0],
+                    path=file,
+                    source=self.name,
+                    region=raster.utm_region(head.crs) or str(self.options["region"] or self.root.resolve().name),
+                    height=head.height,
+                    width=head.width,
+                    bands=self.bands,
+                    crs=head.crs,
+                    footprint=raster.footprint_4326(head.crs, head.bounds),
+                    extra={LABELS_KEY: labels},
+                )
+            )
         return sort_samples(samples)
 
     def read(self, sample: RawSample) -> np.ndarray:
@@ -130,8 +146,10 @@ def _table_rows(path: Path) -> list[tuple[object, object, object]]:
             if isinstance(doc, dict):
                 doc = [{"file": k, **(v if isinstance(v, dict) else {"labels": v})} for k, v in doc.items()]
             if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
-                raise DataError("JSON label table must be a list of {file, labels[, primary]} objects or an "
-                                "object {file: labels}", path)
+                raise DataError(
+                    "JSON label table must be a list of {file, labels[, primary]} objects or an object {file: labels}",
+                    path,
+                )
             df = pd.DataFrame(doc)
         elif suffix == ".parquet":
             df = pd.read_parquet(path)
@@ -145,5 +163,7 @@ def _table_rows(path: Path) -> list[tuple[object, object, object]]:
     if missing:
         raise DataError(f"label table lacks column(s) {missing} (has {list(df.columns)})", path)
     primary = df["primary"] if "primary" in df.columns else [None] * len(df)
-    return [(f, list(v) if not isinstance(v, str) and v is not None else v, p)
-            for f, v, p in zip(df["file"], df["labels"], primary)]
+    return [
+        (f, list(v) if not isinstance(v, str) and v is not None else v, p)
+        for f, v, p in zip(df["file"], df["labels"], primary)
+    ]

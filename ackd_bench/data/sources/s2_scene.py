@@ -42,7 +42,9 @@ from ackd_bench.data.sources._folders import safe_id
 from ackd_bench.errors import ConfigError, DataError
 
 S2_NO_B10: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
-BAND_FILE = re.compile(r"^(?P<scene>.+)_(?P<band>B0[1-9]|B1[0-2]|B8A)(?:_(?P<res>10|20|60)m)?\.(?:tiff?|jp2)$", re.IGNORECASE)
+BAND_FILE = re.compile(
+    r"^(?P<scene>.+)_(?P<band>B0[1-9]|B1[0-2]|B8A)(?:_(?P<res>10|20|60)m)?\.(?:tiff?|jp2)$", re.IGNORECASE
+)
 RASTER_EXTS = (".tif", ".tiff", ".jp2")
 EDGE_TOLERANCE = 1e-3  # fraction of a pixel
 BLOCK_ROWS = 1024  # reference rows per block of `read_many` (rounded to whole patches)
@@ -156,8 +158,11 @@ class S2Scene(Source):
     def card_details(self) -> dict:
         """What the benchmark card records about the scenes: product, baseline and offsets applied."""
         scenes = self._scenes or {s.name: s for s in self._discover()}
-        products = {n: {**s.product.card(), "offsets_applied": dict(sorted(s.offsets.items()))}
-                    for n, s in sorted(scenes.items()) if s.product is not None}
+        products = {
+            n: {**s.product.card(), "offsets_applied": dict(sorted(s.offsets.items()))}
+            for n, s in sorted(scenes.items())
+            if s.product is not None
+        }
         if not products:
             return {}
         return {"radiometry": {"rule": s2_safe.HARMONISE_RULE, "scenes": products}}
@@ -173,7 +178,9 @@ class S2Scene(Source):
             raise DataError(f"cannot read label polygons ({' '.join(str(exc).split())[:160]})", path) from None
         column = self.options["class_column"]
         if column not in gdf.columns:
-            raise DataError(f"no class column {column!r} (columns: {[c for c in gdf.columns if c != 'geometry']})", path)
+            raise DataError(
+                f"no class column {column!r} (columns: {[c for c in gdf.columns if c != 'geometry']})", path
+            )
         if gdf.crs is None:
             raise DataError("label polygons have no CRS", path)
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].to_crs(crs)
@@ -302,8 +309,9 @@ class S2Scene(Source):
                         raster.check_not_empty(scene.files[s.bands[0]], arr)
                         yield i, arr
 
-    def _read_block(self, scene: Scene, files: "_OpenBands", bands: tuple[str, ...], row0: int, col0: int,
-                    height: int, width: int) -> np.ndarray:
+    def _read_block(
+        self, scene: Scene, files: "_OpenBands", bands: tuple[str, ...], row0: int, col0: int, height: int, width: int
+    ) -> np.ndarray:
         """(len(bands), height, width) on the reference grid, offsets applied."""
         from rasterio.windows import Window
 
@@ -357,8 +365,14 @@ class _OpenBands:
             src = self._dataset(band)
             aligned = raster.aligned_grid(g, head)
             if aligned is None:
-                with WarpedVRT(src, crs=g.crs, transform=g.transform, width=g.width, height=g.height,
-                               resampling=Resampling.bilinear) as vrt:
+                with WarpedVRT(
+                    src,
+                    crs=g.crs,
+                    transform=g.transform,
+                    width=g.width,
+                    height=g.height,
+                    resampling=Resampling.bilinear,
+                ) as vrt:
                     # WarpedVRT resamples before the offset: the same DNs up to rounding (bilinear is affine)
                     return s2_safe.harmonise(vrt.read(1, window=Window(col0, row0, width, height)), offset)
 
@@ -366,8 +380,12 @@ class _OpenBands:
                 return s2_safe.harmonise(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)), offset)
 
             if aligned.factor == 1:
-                return read(row0 + aligned.row_off, row0 + aligned.row_off + height,
-                            col0 + aligned.col_off, col0 + aligned.col_off + width)
+                return read(
+                    row0 + aligned.row_off,
+                    row0 + aligned.row_off + height,
+                    col0 + aligned.col_off,
+                    col0 + aligned.col_off + width,
+                )
             return raster.bilinear_window(read, aligned, row0, col0, height, width, src.dtypes[0])
         except (RasterioError, OSError, ValueError) as exc:
             raise DataError(f"cannot read band {band} ({' '.join(str(exc).split())[:160]})", path) from None

@@ -59,8 +59,12 @@ RGB_CONFUSABLE: tuple[tuple[str, str], ...] = (("Crops", "Grass"),)
 DEFAULT_CLASSES: tuple[str, ...] = tuple(SIGNATURES)
 # secondary material and spatial pattern per class
 PATTERNS: dict[str, tuple[str, str]] = {
-    "Water": ("Grass", "shore"), "Forest": ("Grass", "patches"), "Crops": ("BareSoil", "parcels"),
-    "Grass": ("BareSoil", "parcels"), "BareSoil": ("Grass", "shore"), "BuiltUp": ("Road", "blocks"),
+    "Water": ("Grass", "shore"),
+    "Forest": ("Grass", "patches"),
+    "Crops": ("BareSoil", "parcels"),
+    "Grass": ("BareSoil", "parcels"),
+    "BareSoil": ("Grass", "shore"),
+    "BuiltUp": ("Road", "blocks"),
     "Road": ("Grass", "stripe"),
 }
 # (name, lon, lat): every region in its own UTM zone
@@ -212,8 +216,15 @@ def _shift_terms(bands: tuple[str, ...], s: float) -> tuple[np.ndarray, np.ndarr
 class Synthetic(Source):
     name = "synthetic"
     modality = "ms"  # the instance's modality follows option pool
-    defaults = {"pool": "teacher", "per_class": 50, "classes": 7, "seed": 0, "consistency": 0.0, "scenes": "own",
-                "link_scenes": False}
+    defaults = {
+        "pool": "teacher",
+        "per_class": 50,
+        "classes": 7,
+        "seed": 0,
+        "consistency": 0.0,
+        "scenes": "own",
+        "link_scenes": False,
+    }
     defaults["multilabel"] = 0.0  # fraction of mixed multi-label tiles (see multilabel_classes)
 
     def __init__(self, root: str | Path = ".", *, bands=None, size=64, **options):
@@ -266,7 +277,9 @@ class Synthetic(Source):
                 extra = {"rendered_from": f"t-{cls}-{k:05d}"} if paired else {}
                 if self.link_scenes:
                     extra = {"rendered_from": f"ms-of-s-{cls}-{k:05d}", "scene_link": True}
-                rows.append((f"{prefix}-{cls}-{k:05d}", cls, region, extra, self.placement(region, ci * self.per_class + k)))
+                rows.append(
+                    (f"{prefix}-{cls}-{k:05d}", cls, region, extra, self.placement(region, ci * self.per_class + k))
+                )
         return rows
 
     def scan(self) -> list[RawSample]:
@@ -285,9 +298,19 @@ class Synthetic(Source):
             for i, poly in zip(group, shapely.polygons(np.stack([lon, lat], -1))):
                 footprints[i] = poly
         samples = [
-            RawSample(sample_id=sid, class_name=cls, path="", source=self.name, region=region,
-                      height=self.size, width=self.size, bands=self.bands, crs=place[0],
-                      footprint=fp, extra=extra)
+            RawSample(
+                sample_id=sid,
+                class_name=cls,
+                path="",
+                source=self.name,
+                region=region,
+                height=self.size,
+                width=self.size,
+                bands=self.bands,
+                crs=place[0],
+                footprint=fp,
+                extra=extra,
+            )
             for (sid, cls, region, extra, place), fp in zip(rows, footprints)
         ]
         return sorted(samples, key=lambda s: (s.class_name, s.sample_id))
@@ -297,11 +320,12 @@ class Synthetic(Source):
         if mixed is not None:
             return mixed
         if self.pool == "teacher":  # scenes="student": the tile of the student scene `ms-of-<student id>`
-            scene = sample.sample_id[len("ms-of-"):] if self.scenes == "student" else sample.sample_id
+            scene = sample.sample_id[len("ms-of-") :] if self.scenes == "student" else sample.sample_id
             return to_uint16(generate_ms(self.seed, scene, sample.class_name, self.size, sample.bands))
         linked = sample.extra.get("scene_link")  # a link to its scene's MS tile, not a rendering of it
-        return self.render_student(sample.sample_id, sample.class_name,
-                                   None if linked else sample.extra.get("rendered_from"))
+        return self.render_student(
+            sample.sample_id, sample.class_name, None if linked else sample.extra.get("rendered_from")
+        )
 
     def render_student(self, sample_id: str, cls: str, rendered_from: str | None) -> np.ndarray:
         if rendered_from:
@@ -312,14 +336,21 @@ class Synthetic(Source):
         tile = shift_appearance(tile, RGB_BANDS, 1.0 - self.consistency, rng)
         return render_rgb(to_uint16(tile), RGB_BANDS)
 
-
     # ---- multi-label mode (option `multilabel`) ----------------------------------------------------
     def _with_labels(self, rows: list) -> list:
         """Teacher rows with `extra["labels"]` (primary first) when the multi-label mode is on."""
         if self.pool != "teacher" or self.multilabel <= 0:
             return rows
-        return [(sid, cls, region, {**extra, LABELS_KEY: list(multilabel_classes(self.seed, sid, cls, self.classes, self.multilabel))}, place)
-                for sid, cls, region, extra, place in rows]
+        return [
+            (
+                sid,
+                cls,
+                region,
+                {**extra, LABELS_KEY: list(multilabel_classes(self.seed, sid, cls, self.classes, self.multilabel))},
+                place,
+            )
+            for sid, cls, region, extra, place in rows
+        ]
 
     def _read_multilabel(self, sample: RawSample) -> np.ndarray | None:
         """A mixed tile (teacher) or the rendering of one (student `rendered_from`); None for a plain tile."""
@@ -336,7 +367,9 @@ class Synthetic(Source):
         return tile if self.pool == "teacher" else render_rgb(tile, RGB_BANDS)
 
 
-def multilabel_classes(seed: int, sample_id: str, cls: str, classes: tuple[str, ...], fraction: float) -> tuple[str, ...]:
+def multilabel_classes(
+    seed: int, sample_id: str, cls: str, classes: tuple[str, ...], fraction: float
+) -> tuple[str, ...]:
     """Classes of a teacher tile in the multi-label mode: a seeded `fraction` of the tiles mix in one
     other class of `classes` (drawn uniformly), so they carry (cls, other); the rest carry (cls,)."""
     rng = _rng(seed + 7919, sample_id)
@@ -346,7 +379,9 @@ def multilabel_classes(seed: int, sample_id: str, cls: str, classes: tuple[str, 
     return (cls, others[int(rng.integers(len(others)))])
 
 
-def generate_multilabel_ms(seed: int, sample_id: str, labels: tuple[str, ...], size: int, bands: tuple[str, ...]) -> np.ndarray:
+def generate_multilabel_ms(
+    seed: int, sample_id: str, labels: tuple[str, ...], size: int, bands: tuple[str, ...]
+) -> np.ndarray:
     """A float32 (C, size, size) DN tile of `labels[0]` in which every further label replaces a
     straight-edged part (a seeded share of 25-45 % of the pixels, beyond a random line): the
     primary class stays the majority, and every class the tile shows is in its label set."""
@@ -376,8 +411,15 @@ def _to_lonlat(epsg: int):
     return Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True).transform
 
 
-def write_synthetic_tree(out_dir: str | Path, *, per_class: int = 10, size: int = 64, classes: Any = 7,
-                         seed: int = 0, consistency: float = 0.0) -> dict[str, int]:
+def write_synthetic_tree(
+    out_dir: str | Path,
+    *,
+    per_class: int = 10,
+    size: int = 64,
+    classes: Any = 7,
+    seed: int = 0,
+    consistency: float = 0.0,
+) -> dict[str, int]:
     """Write `ms/<Class>/<id>.tif` (13-band uint16 UTM GeoTIFFs, EuroSAT band order) and
     `rgb/<Class>/<id>.png`; returns the file counts. Each file is written atomically."""
     import rasterio
@@ -393,8 +435,15 @@ def write_synthetic_tree(out_dir: str | Path, *, per_class: int = 10, size: int 
     counts = {"ms": 0, "rgb": 0}
     for sid, cls, _region, _extra, (crs, x0, y0) in teacher.layout():
         arr = to_uint16(generate_ms(seed, sid, cls, size, EUROSAT_ORDER))
-        profile = dict(driver="GTiff", width=size, height=size, count=arr.shape[0], dtype="uint16",
-                       crs=crs, transform=Affine.translation(x0, y0) @ Affine.scale(PIXEL_M, -PIXEL_M))
+        profile = dict(
+            driver="GTiff",
+            width=size,
+            height=size,
+            count=arr.shape[0],
+            dtype="uint16",
+            crs=crs,
+            transform=Affine.translation(x0, y0) @ Affine.scale(PIXEL_M, -PIXEL_M),
+        )
         with atomic_path(out / "ms" / cls / f"{sid}.tif") as tmp:
             with rasterio.open(tmp, "w", **profile) as ds:
                 ds.write(arr)

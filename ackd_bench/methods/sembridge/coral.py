@@ -59,11 +59,9 @@ def coral(source: torch.Tensor, target: torch.Tensor, scale: str = "deep_coral")
     if b < 2:
         return (xs.sum() + xt.sum()) * 0.0  # covariance undefined; keep the graph
     if d > b:
-        diff2 = (
-            (xs @ xs.T).square().sum()
-            + (xt @ xt.T).square().sum()
-            - 2.0 * (xs @ xt.T).square().sum()
-        ).clamp_min(0.0)
+        diff2 = ((xs @ xs.T).square().sum() + (xt @ xt.T).square().sum() - 2.0 * (xs @ xt.T).square().sum()).clamp_min(
+            0.0
+        )
     else:
         diff2 = (xs.T @ xs - xt.T @ xt).square().sum()
     if scale == "deep_coral":

@@ -83,7 +83,11 @@ class TinyTower(nn.Module):
         super().__init__()
         layers, c = [], in_channels
         for out in (width, 2 * width, 4 * width):
-            layers += [nn.Conv2d(c, out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(c, out, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(inplace=True),
+            ]
             c = out
         self.features = nn.Sequential(*layers)
         self.embed = nn.Linear(c, EMBED_DIM)
@@ -176,8 +180,15 @@ def matcher_data(bench: Any, split: str, bands: tuple[str, ...], norm: str) -> M
     return MatcherData(np.asarray(ms.x), rgb, bench.teacher_norm(tuple(bands), mode=norm), bench.student_norm())
 
 
-def _epoch_loss(model: Matcher, data: MatcherData, order: np.ndarray, cfg: dict, device: torch.device,
-                opt: torch.optim.Optimizer | None = None, sched: Any = None) -> float:
+def _epoch_loss(
+    model: Matcher,
+    data: MatcherData,
+    order: np.ndarray,
+    cfg: dict,
+    device: torch.device,
+    opt: torch.optim.Optimizer | None = None,
+    sched: Any = None,
+) -> float:
     """One pass over `data` in `order` (training when `opt` is given); returns the mean loss per sample."""
     bs, total, count = int(cfg["batch_size"]), 0.0, 0
     for start in range(0, len(order), bs):
@@ -196,8 +207,9 @@ def _epoch_loss(model: Matcher, data: MatcherData, order: np.ndarray, cfg: dict,
     return total / max(count, 1)
 
 
-def fit_matcher(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict,
-                device: torch.device | str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def fit_matcher(
+    train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict, device: torch.device | str
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train a matcher; returns the best-val-loss state dict and a summary (val_loss, best_epoch, history).
 
     AdamW; cosine LR decay stepped every batch; model selection on the real val loss.
@@ -213,8 +225,9 @@ def fit_matcher(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dic
         return _fit(train, val, ms_channels, cfg, device)
 
 
-def _fit(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict,
-         device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _fit(
+    train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict, device: torch.device
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     rng = np.random.default_rng(int(cfg["seed"]))
     model = Matcher(cfg["arch"], ms_channels, int(cfg["proj_dim"]), float(cfg["dropout"])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"]))
@@ -228,8 +241,9 @@ def _fit(train: MatcherData, val: MatcherData, ms_channels: int, cfg: dict,
         model.eval()
         with torch.inference_mode():
             val_loss = _epoch_loss(model, val, val_order, cfg, device)
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                        "lr": opt.param_groups[0]["lr"]})
+        history.append(
+            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "lr": opt.param_groups[0]["lr"]}
+        )
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -261,8 +275,13 @@ class MatcherInfo:
 def matcher_key(bench: Any, bands: tuple[str, ...], cfg: dict, device: torch.device | str) -> str:
     """Cache key from (benchmark manifests sha256, bands, arch, config hash, seed, numerics of the training
     device: device type, autocast, deterministic mode, torch version)."""
-    payload = {"format": MATCHER_FORMAT, "manifests_sha256": dict(bench.manifests_sha256),
-               "bands": list(bands), "config": cfg, "numerics": numerics(torch.device(device))}
+    payload = {
+        "format": MATCHER_FORMAT,
+        "manifests_sha256": dict(bench.manifests_sha256),
+        "bands": list(bands),
+        "config": cfg,
+        "numerics": numerics(torch.device(device)),
+    }
     return f"{cfg['arch']}-s{cfg['seed']}-{sha256_bytes(canonical_json(payload).encode())[:16]}"
 
 
@@ -287,8 +306,13 @@ def _read_info(path: Path) -> MatcherInfo | None:
         return None
 
 
-def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cache_dir: str | Path,
-                  bands: tuple[str, ...] | None = None) -> MatcherInfo:
+def train_matcher(
+    bench: Any,
+    cfg: dict | None,
+    device: torch.device | str,
+    cache_dir: str | Path,
+    bands: tuple[str, ...] | None = None,
+) -> MatcherInfo:
     """Train (or load from cache) the SSM matcher for `bench` and the teacher `bands`."""
     cfg = resolve_matcher_cfg(cfg)
     bands = bench.run_bands(bands)
@@ -303,19 +327,37 @@ def train_matcher(bench: Any, cfg: dict | None, device: torch.device | str, cach
         return cached if cached is not None else _train_and_store(bench, cfg, device, path, key, bands)
 
 
-def _train_and_store(bench: Any, cfg: dict, device: torch.device | str, path: Path, key: str,
-                     bands: tuple[str, ...]) -> MatcherInfo:
+def _train_and_store(
+    bench: Any, cfg: dict, device: torch.device | str, path: Path, key: str, bands: tuple[str, ...]
+) -> MatcherInfo:
     start = time.perf_counter()
     train = matcher_data(bench, "train", bands, cfg["norm"])
     val = matcher_data(bench, "val", bands, cfg["norm"])
     state, summary = fit_matcher(train, val, len(bands), cfg, device)
-    save_checkpoint(path, {"format": MATCHER_FORMAT, "state_dict": state, "arch": cfg["arch"],
-                           "ms_channels": len(bands), "proj_dim": int(cfg["proj_dim"]),
-                           "dropout": float(cfg["dropout"])})
-    info = MatcherInfo(path=path, sha256=sha256_file(path), val_loss=float(summary["val_loss"]), key=key,
-                       arch=cfg["arch"], bands=list(bands), ms_channels=len(bands),
-                       best_epoch=int(summary["best_epoch"]), config=cfg, history=summary["history"],
-                       train_s=time.perf_counter() - start)
+    save_checkpoint(
+        path,
+        {
+            "format": MATCHER_FORMAT,
+            "state_dict": state,
+            "arch": cfg["arch"],
+            "ms_channels": len(bands),
+            "proj_dim": int(cfg["proj_dim"]),
+            "dropout": float(cfg["dropout"]),
+        },
+    )
+    info = MatcherInfo(
+        path=path,
+        sha256=sha256_file(path),
+        val_loss=float(summary["val_loss"]),
+        key=key,
+        arch=cfg["arch"],
+        bands=list(bands),
+        ms_channels=len(bands),
+        best_epoch=int(summary["best_epoch"]),
+        config=cfg,
+        history=summary["history"],
+        train_s=time.perf_counter() - start,
+    )
     meta = {k: v for k, v in asdict(info).items() if k not in ("path", "cached")}
     atomic_write_json(_sidecar(path), meta)
     return info
@@ -325,15 +367,22 @@ def load_matcher(path: str | Path, device: torch.device | str = "cpu", sha256: s
     """Load a cached matcher (weights_only) in eval mode; verifies `sha256` when given."""
     ckpt = load_checkpoint(path, map_location="cpu", sha256=sha256)  # weights_only; missing/corrupt -> DataError
     if not isinstance(ckpt, dict) or ckpt.get("format") != MATCHER_FORMAT:
-        raise DataError(f"unsupported matcher checkpoint format "
-                        f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r}", path)
+        raise DataError(
+            f"unsupported matcher checkpoint format "
+            f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r}",
+            path,
+        )
     model = Matcher(ckpt["arch"], int(ckpt["ms_channels"]), int(ckpt["proj_dim"]), float(ckpt["dropout"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(torch.device(device)).eval()
 
 
 @torch.inference_mode()
-def embed(encode: Callable[[torch.Tensor], torch.Tensor], n: int,
-          get_batch: Callable[[slice], torch.Tensor], batch_size: int = 256) -> torch.Tensor:
+def embed(
+    encode: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    get_batch: Callable[[slice], torch.Tensor],
+    batch_size: int = 256,
+) -> torch.Tensor:
     """Run `encode` over n items fetched by slices; returns the stacked (n, d) projections."""
     return torch.cat([encode(get_batch(slice(s, min(s + batch_size, n)))) for s in range(0, n, batch_size)])

@@ -73,14 +73,17 @@ def sembridge_options(cfg: dict) -> dict[str, Any]:
         # gallery is the SCKD tiles), not ssm/ssm-free (no matcher runs)
         pairing = cfg.get("pairing") or "random"
         if pairing not in ("random", "random-fixed"):
-            raise ConfigError(f"pairing {pairing!r} with sembridge.no_ssm (--no-ssm): without the matcher SemBridge "
-                              "pairs like the baselines; use --pairing random or random-fixed, or leave it out")
+            raise ConfigError(
+                f"pairing {pairing!r} with sembridge.no_ssm (--no-ssm): without the matcher SemBridge "
+                "pairs like the baselines; use --pairing random or random-fixed, or leave it out"
+            )
         opts["pairing"] = pairing
         return opts
     pairing = cfg.get("pairing") or "ssm"
     if pairing not in ("ssm", "ssm-free"):
-        raise ConfigError(f"pairing {pairing!r}: SemBridge pairs by its matcher (ssm or ssm-free), "
-                          "or randomly with sembridge.no_ssm")
+        raise ConfigError(
+            f"pairing {pairing!r}: SemBridge pairs by its matcher (ssm or ssm-free), or randomly with sembridge.no_ssm"
+        )
     opts["pairing"] = pairing
     return opts
 
@@ -91,8 +94,10 @@ def _ot_weights(given: Any) -> dict[str, float | str]:
     if given is None:
         given = {}
     if not isinstance(given, dict):
-        raise ConfigError(f"sembridge.w_ot={given!r}: expected a mapping per CORAL scale, e.g. "
-                          f"{{deep_coral: {CALIBRATED}, official: {OFFICIAL_WEIGHT}}} (each scale has its own weight)")
+        raise ConfigError(
+            f"sembridge.w_ot={given!r}: expected a mapping per CORAL scale, e.g. "
+            f"{{deep_coral: {CALIBRATED}, official: {OFFICIAL_WEIGHT}}} (each scale has its own weight)"
+        )
     unknown = sorted(set(given) - set(SCALES))
     if unknown:
         raise ConfigError(f"sembridge.w_ot: unknown CORAL scale(s) {', '.join(unknown)} (known: {', '.join(SCALES)})")
@@ -146,8 +151,11 @@ class SemBridge(Distiller):
         self.teacher_planner = Planner(teacher_token_dim, dim, heads)
         self.student_planner = Planner(student_token_dim, dim, heads)
         # student tokens -> teacher token width when they differ (L_ot1 compares flattened tokens)
-        self.align = nn.Identity() if student_token_dim == teacher_token_dim else nn.Linear(
-            student_token_dim, teacher_token_dim, bias=False)
+        self.align = (
+            nn.Identity()
+            if student_token_dim == teacher_token_dim
+            else nn.Linear(student_token_dim, teacher_token_dim, bias=False)
+        )
         self.matcher_info: MatcherInfo | None = None
         self.dynm_schedule: list[int] = []
 
@@ -210,8 +218,10 @@ class SemBridge(Distiller):
         """The run's teacher band names (resolved once, in the context), checked against the teacher inputs."""
         bands = ctx.bands or ctx.bench.run_bands(ctx.cfg.get("bands"))
         if len(bands) != ctx.teacher_train.x.shape[1]:
-            raise ConfigError(f"SemBridge: {len(bands)} bands {list(bands)} but teacher inputs have "
-                              f"{ctx.teacher_train.x.shape[1]} channels")
+            raise ConfigError(
+                f"SemBridge: {len(bands)} bands {list(bands)} but teacher inputs have "
+                f"{ctx.teacher_train.x.shape[1]} channels"
+            )
         return bands
 
     def initial_pairing(self, ctx: RunContext) -> pd.DataFrame | None:
@@ -230,16 +240,31 @@ class SemBridge(Distiller):
         start = time.perf_counter()
         matcher = load_matcher(self.matcher_info.path, ctx.device, self.matcher_info.sha256)
         # gallery and queries: one block of rows per rank under torchrun, gathered in order (all rows otherwise)
-        t_emb = distributed.gather_rows(lambda rows: embed(
-            matcher.encode_ms, len(t.x[rows]), lambda sl: t.x[rows][sl].to(ctx.device)), len(t.x))
-        s_emb = distributed.gather_rows(lambda rows: embed(
-            matcher.encode_rgb, len(s.x[rows]), lambda sl: s.x[rows][sl].to(ctx.device)), len(s.x))
+        t_emb = distributed.gather_rows(
+            lambda rows: embed(matcher.encode_ms, len(t.x[rows]), lambda sl: t.x[rows][sl].to(ctx.device)), len(t.x)
+        )
+        s_emb = distributed.gather_rows(
+            lambda rows: embed(matcher.encode_rgb, len(s.x[rows]), lambda sl: s.x[rows][sl].to(ctx.device)), len(s.x)
+        )
         conditional = self.opts["pairing"] == "ssm"
-        scores, idx = retrieve(s_emb, t_emb, s.labels if conditional else None,
-                               t.labels if conditional else None, self.opts["retrieval_backend"])
+        scores, idx = retrieve(
+            s_emb,
+            t_emb,
+            s.labels if conditional else None,
+            t.labels if conditional else None,
+            self.opts["retrieval_backend"],
+        )
         ctx.add_time("gallery", time.perf_counter() - start)
-        return pairing_table(s.sample_ids, t.sample_ids, idx, scores, round_idx=0, epoch=0,
-                             protocol=self.opts["pairing"], matcher_sha256=self.matcher_info.sha256)
+        return pairing_table(
+            s.sample_ids,
+            t.sample_ids,
+            idx,
+            scores,
+            round_idx=0,
+            epoch=0,
+            protocol=self.opts["pairing"],
+            matcher_sha256=self.matcher_info.sha256,
+        )
 
     def rematch_epochs(self, num_epochs: int) -> list[int]:
         """DynM epochs for a run of `num_epochs` (none with no_dynm)."""
@@ -255,12 +280,19 @@ class SemBridge(Distiller):
         # student logits: one block of rows per rank under torchrun, gathered; every rank then matches alike
         s_logits = distributed.gather_rows(lambda rows: batched_forward(self.base.student, s.x[rows]), len(s.x))
         t_logits = ctx.teacher_outputs.logits.to(s_logits.device)
-        idx, kl = dynm_match(s_logits, t_logits, s.labels.to(s_logits.device), t.labels.to(s_logits.device),
-                             float(self.opts["dynm_tau"]), self.opts["retrieval_backend"])
+        idx, kl = dynm_match(
+            s_logits,
+            t_logits,
+            s.labels.to(s_logits.device),
+            t.labels.to(s_logits.device),
+            float(self.opts["dynm_tau"]),
+            self.opts["retrieval_backend"],
+        )
         sha = self.matcher_info.sha256 if self.matcher_info else None
         faults.reached("dynm_round")  # crash tests (runtime/faults.py); a no-op otherwise
-        return pairing_table(s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch,
-                             protocol="dynm", matcher_sha256=sha)
+        return pairing_table(
+            s.sample_ids, t.sample_ids, idx, -kl, round_idx=round_idx, epoch=epoch, protocol="dynm", matcher_sha256=sha
+        )
 
     def record_extra(self) -> dict:
         out = dict(self.base.record_extra())

@@ -23,13 +23,30 @@ import numpy as np
 SIZE = 30  # pixels at 10 m (divisible by 6: 60 m bands are SIZE/6 px)
 EPSG = 32633
 X0, Y0 = 399960.0, 5300040.0  # upper-left corner of tile 33UUP
-BAND_RES = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10,
-            "B8A": 20, "B09": 60, "B11": 20, "B12": 20}
+BAND_RES = {
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B11": 20,
+    "B12": 20,
+}
 # 43-class name -> synthetic material used to draw it
 MATERIAL = {
-    "Coniferous forest": "Forest", "Broad-leaved forest": "Forest", "Non-irrigated arable land": "Crops",
-    "Water bodies": "Water", "Sea and ocean": "Water", "Road and rail networks and associated land": "Road",
-    "Airports": "Road", "Pastures": "Grass",
+    "Coniferous forest": "Forest",
+    "Broad-leaved forest": "Forest",
+    "Non-irrigated arable land": "Crops",
+    "Water bodies": "Water",
+    "Sea and ocean": "Water",
+    "Road and rail networks and associated land": "Road",
+    "Airports": "Road",
+    "Pastures": "Grass",
 }
 MAIN = ("Coniferous forest", "Non-irrigated arable land", "Water bodies")
 V1_DATE, V2_PREFIX = "S2A_MSIL2A_20170613T101031", "S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP"
@@ -66,7 +83,7 @@ def _pixels(labels: list[str], k: int) -> np.ndarray:
     tiles = [generate_ms(0, f"ben-{k}-{i}", MATERIAL[c], SIZE, EUROSAT_ORDER) for i, c in enumerate(labels[:2])]
     tile = tiles[0]
     if len(tiles) > 1:
-        tile[:, :, SIZE * 2 // 3:] = tiles[1][:, :, SIZE * 2 // 3:]
+        tile[:, :, SIZE * 2 // 3 :] = tiles[1][:, :, SIZE * 2 // 3 :]
     return to_uint16(tile)
 
 
@@ -87,8 +104,15 @@ def _write_patch(pdir: Path, name: str, labels: list[str], k: int) -> dict:
     ulx, uly = X0 + (k % 10) * SIZE * 10.0, Y0 - (k // 10) * SIZE * 10.0
     for band, res in BAND_RES.items():
         arr = _band(tile, band)
-        profile = dict(driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1, dtype="uint16",
-                       crs=f"EPSG:{EPSG}", transform=Affine(float(res), 0.0, ulx, 0.0, -float(res), uly))
+        profile = dict(
+            driver="GTiff",
+            width=arr.shape[1],
+            height=arr.shape[0],
+            count=1,
+            dtype="uint16",
+            crs=f"EPSG:{EPSG}",
+            transform=Affine(float(res), 0.0, ulx, 0.0, -float(res), uly),
+        )
         with rasterio.open(pdir / f"{name}_{band}.tif", "w", **profile) as ds:
             ds.write(arr, 1)
     return {"ulx": int(ulx), "uly": int(uly), "lrx": int(ulx + SIZE * 10), "lry": int(uly - SIZE * 10)}
@@ -106,9 +130,13 @@ def write_fixture(out: str | Path, version: str = "v1", per_class: int = 8) -> P
             row, col = divmod(k, 10)
             name = f"{V1_DATE}_{row}_{col}"
             coords = _write_patch(root / name, name, labels, k)
-            meta = {"labels": labels, "coordinates": coords, "projection": CRS.from_epsg(EPSG).to_wkt(),
-                    "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T33UUP_20170613T101030",
-                    "acquisition_date": "2017-06-13 10:10:31"}
+            meta = {
+                "labels": labels,
+                "coordinates": coords,
+                "projection": CRS.from_epsg(EPSG).to_wkt(),
+                "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T33UUP_20170613T101030",
+                "acquisition_date": "2017-06-13 10:10:31",
+            }
             (root / name / f"{name}_labels_metadata.json").write_text(json.dumps(meta))
         return out
     if version != "v2":
@@ -123,8 +151,15 @@ def write_fixture(out: str | Path, version: str = "v1", per_class: int = 8) -> P
         row, col = divmod(k, 10)
         pid = f"{V2_PREFIX}_{row}_{col}"
         _write_patch(out / "BigEarthNet-S2" / V2_PREFIX / pid, pid, labels, k)
-        rows.append({"patch_id": pid, "labels": labels19, "split": "train", "country": "Austria",
-                     "s1_name": f"S1B_IW_GRDH_1SDV_20170612T165809_33UUP_{row}_{col}"})
+        rows.append(
+            {
+                "patch_id": pid,
+                "labels": labels19,
+                "split": "train",
+                "country": "Austria",
+                "s1_name": f"S1B_IW_GRDH_1SDV_20170612T165809_33UUP_{row}_{col}",
+            }
+        )
     pd.DataFrame(rows).to_parquet(out / "metadata.parquet", index=False)
     return out
 

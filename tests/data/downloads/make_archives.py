@@ -26,8 +26,20 @@ REPO = Path(__file__).resolve().parents[3]
 SAMPLE_TILES = REPO / "datasets" / "eurosat-sample" / "tiles"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 # BigEarthNet-S2 v1.0 bands (no B10) with their pixel size in a 120 x 120 (10 m) patch.
-BEN_BANDS = {"B01": 20, "B02": 120, "B03": 120, "B04": 120, "B05": 60, "B06": 60, "B07": 60, "B08": 120,
-             "B8A": 60, "B09": 20, "B11": 60, "B12": 60}
+BEN_BANDS = {
+    "B01": 20,
+    "B02": 120,
+    "B03": 120,
+    "B04": 120,
+    "B05": 60,
+    "B06": 60,
+    "B07": 60,
+    "B08": 120,
+    "B8A": 60,
+    "B09": 20,
+    "B11": 60,
+    "B12": 60,
+}
 
 
 def _zip(path: Path, files: dict[str, bytes]) -> Path:
@@ -74,8 +86,11 @@ def _tif_bytes(x: np.ndarray, crs: str | None = None, transform=None) -> bytes:
 def rgb_folder_files(entry, per_class: int, size: int = 32, fmt: str = "JPEG", seed: int = 0) -> dict[str, bytes]:
     rng = np.random.default_rng(seed)
     ext = {"JPEG": "jpg", "TIFF": "tif", "PNG": "png"}[fmt]
-    return {f"{entry.layout}/{cls}/{cls}_{i + 1:03d}.{ext}": _rgb_bytes(rng, size, fmt, k)
-            for k, cls in enumerate(entry.classes) for i in range(per_class)}
+    return {
+        f"{entry.layout}/{cls}/{cls}_{i + 1:03d}.{ext}": _rgb_bytes(rng, size, fmt, k)
+        for k, cls in enumerate(entry.classes)
+        for i in range(per_class)
+    }
 
 
 def eurosat_ms_files(entry, per_class: int) -> dict[str, bytes]:
@@ -96,21 +111,43 @@ def nasc_ms_files(entry, per_class: int, size: int = 16, seed: int = 1) -> dict[
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return {f"{entry.layout}/{cls}/{cls}_{i + 1}.tif": _tif_bytes(rng.integers(100, 4000, (14, size, size), dtype=np.uint16))
-                for cls in entry.classes for i in range(per_class)}
+        return {
+            f"{entry.layout}/{cls}/{cls}_{i + 1}.tif": _tif_bytes(
+                rng.integers(100, 4000, (14, size, size), dtype=np.uint16)
+            )
+            for cls in entry.classes
+            for i in range(per_class)
+        }
 
 
 # Synthetic material (ackd_bench.data.sources.synthetic spectra) drawn for each CORINE label of the fixture.
 BEN_MATERIAL = {
-    "Broad-leaved forest": "Forest", "Coniferous forest": "Forest", "Mixed forest": "Forest",
-    "Non-irrigated arable land": "Crops", "Permanently irrigated land": "Crops", "Rice fields": "Crops",
-    "Complex cultivation patterns": "Crops", "Vineyards": "Crops", "Fruit trees and berry plantations": "Crops",
-    "Olive groves": "Crops", "Annual crops associated with permanent crops": "Crops",
-    "Transitional woodland/shrub": "Grass", "Moors and heathland": "Grass", "Sclerophyllous vegetation": "Grass",
-    "Pastures": "Grass", "Natural grassland": "Grass", "Sport and leisure facilities": "Grass",
-    "Water bodies": "Water", "Water courses": "Water", "Sea and ocean": "Water", "Beaches, dunes, sands": "BareSoil",
-    "Industrial or commercial units": "BuiltUp", "Port areas": "BuiltUp", "Continuous urban fabric": "BuiltUp",
-    "Road and rail networks and associated land": "Road", "Airports": "Road",
+    "Broad-leaved forest": "Forest",
+    "Coniferous forest": "Forest",
+    "Mixed forest": "Forest",
+    "Non-irrigated arable land": "Crops",
+    "Permanently irrigated land": "Crops",
+    "Rice fields": "Crops",
+    "Complex cultivation patterns": "Crops",
+    "Vineyards": "Crops",
+    "Fruit trees and berry plantations": "Crops",
+    "Olive groves": "Crops",
+    "Annual crops associated with permanent crops": "Crops",
+    "Transitional woodland/shrub": "Grass",
+    "Moors and heathland": "Grass",
+    "Sclerophyllous vegetation": "Grass",
+    "Pastures": "Grass",
+    "Natural grassland": "Grass",
+    "Sport and leisure facilities": "Grass",
+    "Water bodies": "Water",
+    "Water courses": "Water",
+    "Sea and ocean": "Water",
+    "Beaches, dunes, sands": "BareSoil",
+    "Industrial or commercial units": "BuiltUp",
+    "Port areas": "BuiltUp",
+    "Continuous urban fabric": "BuiltUp",
+    "Road and rail networks and associated land": "Road",
+    "Airports": "Road",
 }
 
 
@@ -118,8 +155,11 @@ def bigearthnet_plan(per_label: int = 3) -> list[list[str]]:
     """`per_label` single-label patches for every label in BEN_MATERIAL, then a few two-label patches."""
     labels = list(BEN_MATERIAL)
     plan = [[c] for c in labels for _ in range(per_label)]
-    plan += [["Coniferous forest", "Water courses"], ["Pastures", "Road and rail networks and associated land"],
-             ["Continuous urban fabric", "Industrial or commercial units"]]
+    plan += [
+        ["Coniferous forest", "Water courses"],
+        ["Pastures", "Road and rail networks and associated land"],
+        ["Continuous urban fabric", "Industrial or commercial units"],
+    ]
     return plan
 
 
@@ -141,10 +181,16 @@ def bigearthnet_files(entry, plan: list[list[str]], size: int = 60, seed: int = 
             x = tile[EUROSAT_ORDER.index(band)].astype(np.float64)
             x = np.rint(x.reshape(size // f, f, size // f, f).mean(axis=(1, 3))).astype(np.uint16)[None]
             res = 10.0 * f
-            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(x, "EPSG:32634", Affine(res, 0.0, left, 0.0, -res, top))
-        meta = {"labels": labels, "coordinates": {"ulx": left, "uly": top, "lrx": left + 10 * size, "lry": top - 10 * size},
-                "projection": "EPSG:32634", "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T34VFN_20170613T101031",
-                "acquisition_date": "2017-06-13 10:10:31"}
+            out[f"{entry.layout}/{patch}/{patch}_{band}.tif"] = _tif_bytes(
+                x, "EPSG:32634", Affine(res, 0.0, left, 0.0, -res, top)
+            )
+        meta = {
+            "labels": labels,
+            "coordinates": {"ulx": left, "uly": top, "lrx": left + 10 * size, "lry": top - 10 * size},
+            "projection": "EPSG:32634",
+            "tile_source": "S2A_MSIL1C_20170613T101031_N0205_R022_T34VFN_20170613T101031",
+            "acquisition_date": "2017-06-13 10:10:31",
+        }
         out[f"{entry.layout}/{patch}/{patch}_labels_metadata.json"] = json.dumps(meta).encode()
     return out
 
@@ -176,11 +222,13 @@ def unsafe_archives(out: Path) -> dict[str, Path]:
     """Archives that must be refused: '..' member, absolute path, symlink (zip and tar), hard link."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"dotdot.zip": _zip(out / "dotdot.zip", {"AID/Forest/a.jpg": b"x", "AID/../../evil.txt": b"pwned"}),
-             "absolute.tar.gz": _tar(out / "absolute.tar.gz", {"/tmp/ackd-evil.txt": b"pwned"})}
+    paths = {
+        "dotdot.zip": _zip(out / "dotdot.zip", {"AID/Forest/a.jpg": b"x", "AID/../../evil.txt": b"pwned"}),
+        "absolute.tar.gz": _tar(out / "absolute.tar.gz", {"/tmp/ackd-evil.txt": b"pwned"}),
+    }
     with zipfile.ZipFile(out / "symlink.zip", "w") as zf:
         info = zipfile.ZipInfo("AID/Forest/link.jpg", FIXED_TIME)
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, "/etc/passwd")
     paths["symlink.zip"] = out / "symlink.zip"
     for kind, name in ((tarfile.SYMTYPE, "symlink.tar.gz"), (tarfile.LNKTYPE, "hardlink.tar.gz")):
@@ -196,8 +244,15 @@ def catalog(paths: dict[str, Path], base_url: str) -> dict[str, dict]:
     """A `$ACKD_BENCH_DOWNLOAD_CATALOG` body pointing every entry at `base_url/<archive>` with its sha256."""
     from ackd_bench.io import sha256_file
 
-    return {name: {"urls": [f"{base_url}/{p.name}"], "checksum": f"sha256:{sha256_file(p)}", "size_bytes": p.stat().st_size,
-                   "extracted_bytes": 4 * p.stat().st_size} for name, p in paths.items()}
+    return {
+        name: {
+            "urls": [f"{base_url}/{p.name}"],
+            "checksum": f"sha256:{sha256_file(p)}",
+            "size_bytes": p.stat().st_size,
+            "extracted_bytes": 4 * p.stat().st_size,
+        }
+        for name, p in paths.items()
+    }
 
 
 if __name__ == "__main__":

@@ -17,8 +17,12 @@ from ackd_bench.io import atomic_path
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("ACKD_SHARED_DATA", HERE.parents[3] / "shared" / "data")) / "eurosat-ms-200"
-FILES = [("Lake", "River/River_3.tif"), ("Lake", "River/River_4.tif"),
-         ("Town", "Residential/Residential_1.tif"), ("Town", "Residential/Residential_2.tif")]
+FILES = [
+    ("Lake", "River/River_3.tif"),
+    ("Lake", "River/River_4.tif"),
+    ("Town", "Residential/Residential_1.tif"),
+    ("Town", "Residential/Residential_2.tif"),
+]
 BAND_NAMES = ",".join(f"b{i:02d}" for i in range(1, 15))
 
 
@@ -27,8 +31,15 @@ def main() -> None:
     for cls, src in FILES:
         with rasterio.open(SHARED / src) as ds:
             arr = ds.read(window=window)
-            profile = dict(driver="GTiff", width=16, height=16, count=14, dtype="uint16", crs=ds.crs,
-                           transform=ds.window_transform(window))
+            profile = dict(
+                driver="GTiff",
+                width=16,
+                height=16,
+                count=14,
+                dtype="uint16",
+                crs=ds.crs,
+                transform=ds.window_transform(window),
+            )
         arr = np.concatenate([arr, arr.mean(0, keepdims=True).astype(np.uint16)])
         with atomic_path(HERE / "tiles" / cls / Path(src).name) as tmp:
             with rasterio.open(tmp, "w", **profile) as out:

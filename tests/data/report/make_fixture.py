@@ -44,8 +44,7 @@ def build_benchmark(out: Path) -> Path:
     """A real benchmark folder at `out` (see the module docstring)."""
     if _build_cli_available():
         exe = Path(sys.executable).with_name("ackd-bench")
-        subprocess.run([str(exe), "build-dataset", "--out", str(out)], check=True, cwd=REPO,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([str(exe), "build-dataset", "--out", str(out)], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
         return out
     return _minimal_benchmark(out)
 
@@ -59,8 +58,15 @@ def _manifest(pool: str, files: list[Path], classes: list[str], seed: int) -> pd
         for rank, i in enumerate(order):
             split = "test" if rank < 3 else "val" if rank < 6 else "train"
             f = mine[i]
-            rows.append({"sample_id": f"{pool}-{f.stem}", "path": f"{name}/{f.name}", "class_name": name,
-                         "label": label, "split": split})
+            rows.append(
+                {
+                    "sample_id": f"{pool}-{f.stem}",
+                    "path": f"{name}/{f.name}",
+                    "class_name": name,
+                    "label": label,
+                    "split": split,
+                }
+            )
     return pd.DataFrame(rows).sort_values(["class_name", "sample_id"]).reset_index(drop=True)
 
 
@@ -77,8 +83,7 @@ def _minimal_benchmark(out: Path) -> Path:
         with_tmp = df.to_parquet(index=False)
         atomic_write_bytes(path, with_tmp)
         sums[f"{pool}.parquet"] = sha256_file(path)
-    card = {"name": "eurosat-sample", "version": "1", "classes": classes, "manifests_sha256": sums,
-            "paired": False}
+    card = {"name": "eurosat-sample", "version": "1", "classes": classes, "manifests_sha256": sums, "paired": False}
     atomic_write_json(out / "benchmark.json", card)
     return out
 
@@ -97,9 +102,19 @@ def test_ids(bench: Path) -> pd.DataFrame:
     return df[df["split"] == "test"].sort_values("sample_id").reset_index(drop=True)
 
 
-def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "random", pair: str = "R-R",
-             seed: int = 0, wrong: int = 2, epochs: int = 3, benchmark_path: str | None = None,
-             config: dict | None = None) -> Path:
+def make_run(
+    run_dir: Path,
+    bench: Path,
+    *,
+    method: str = "kd",
+    pairing: str = "random",
+    pair: str = "R-R",
+    seed: int = 0,
+    wrong: int = 2,
+    epochs: int = 3,
+    benchmark_path: str | None = None,
+    config: dict | None = None,
+) -> Path:
     """A run folder whose first `wrong` test samples (seeded order) are misclassified; its config is the `fast`
     profile's resolved config for the run, with `config` merged in (e.g. {"method_args": {"T": 2.0}})."""
     card = json.loads((bench / "benchmark.json").read_text())
@@ -115,26 +130,70 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
     lines, transport = [], None
     for epoch in range(epochs):
         transport = _epoch_transport(classes, seed + 100 * len(method), epoch, sckd=pairing != "oracle")
-        lines.append(json.dumps({"epoch": epoch, "losses": {"ce": 1.0 / (epoch + 1)}, "train_acc": 0.5,
-                                 "val_acc": 0.5, "lr": 0.001, "images_per_s": 100.0, "transport": transport},
-                                sort_keys=True))
+        lines.append(
+            json.dumps(
+                {
+                    "epoch": epoch,
+                    "losses": {"ce": 1.0 / (epoch + 1)},
+                    "train_acc": 0.5,
+                    "val_acc": 0.5,
+                    "lr": 0.001,
+                    "images_per_s": 100.0,
+                    "transport": transport,
+                },
+                sort_keys=True,
+            )
+        )
     atomic_write_text(run_dir / "metrics.jsonl", "\n".join(lines) + "\n")
     scores = score(labels, preds, classes)
     teacher, student = pair.split(":") if ":" in pair else ("resnet34", "resnet34")
     record = {
-        "schema_version": 1, "ackd_bench_version": "0.1.0",
+        "schema_version": 1,
+        "ackd_bench_version": "0.1.0",
         "benchmark": {"name": card["name"], "version": card["version"], "manifests_sha256": card["manifests_sha256"]},
-        "method": method, "pairing": pairing, "pair": pair, "teacher_arch": teacher, "student_arch": student,
-        "seed": seed, "band_set": ["B02", "B03", "B04", "B08"], "profile": "fast", "epochs": epochs,
-        "metrics": {**scores, "test_oa_last": scores["test_oa_best_val"],
-                    "test_macro_f1_last": scores["test_macro_f1_best_val"], "best_val_epoch": epochs - 1,
-                    "val_oa_best": 0.5, "teacher_test_oa": 0.9},
-        "timings": {"teacher_s": 1.0, "teacher_cache_s": 0.5, "matcher_s": 0.0, "gallery_s": 0.0,
-                    "rematch_s": 0.0, "distill_s": 10.0 + seed, "total_s": 12.0 + seed, "train_images_per_s": 100.0},
-        "environment": {"python": "3.11", "torch": "2.14.1", "numpy": "2.4.6", "platform": "linux",
-                        "device": "cpu", "git_sha": None},
-        "config": run_config(method, pairing, pair, seed, benchmark_path if benchmark_path is not None else str(bench),
-                             {"bands": card.get("teacher_bands") or ["B02", "B03", "B04", "B08"], **(config or {})}),
+        "method": method,
+        "pairing": pairing,
+        "pair": pair,
+        "teacher_arch": teacher,
+        "student_arch": student,
+        "seed": seed,
+        "band_set": ["B02", "B03", "B04", "B08"],
+        "profile": "fast",
+        "epochs": epochs,
+        "metrics": {
+            **scores,
+            "test_oa_last": scores["test_oa_best_val"],
+            "test_macro_f1_last": scores["test_macro_f1_best_val"],
+            "best_val_epoch": epochs - 1,
+            "val_oa_best": 0.5,
+            "teacher_test_oa": 0.9,
+        },
+        "timings": {
+            "teacher_s": 1.0,
+            "teacher_cache_s": 0.5,
+            "matcher_s": 0.0,
+            "gallery_s": 0.0,
+            "rematch_s": 0.0,
+            "distill_s": 10.0 + seed,
+            "total_s": 12.0 + seed,
+            "train_images_per_s": 100.0,
+        },
+        "environment": {
+            "python": "3.11",
+            "torch": "2.14.1",
+            "numpy": "2.4.6",
+            "platform": "linux",
+            "device": "cpu",
+            "git_sha": None,
+        },
+        "config": run_config(
+            method,
+            pairing,
+            pair,
+            seed,
+            benchmark_path if benchmark_path is not None else str(bench),
+            {"bands": card.get("teacher_bands") or ["B02", "B03", "B04", "B08"], **(config or {})},
+        ),
         "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
         "transport": transport,
     }
@@ -145,8 +204,17 @@ def make_run(run_dir: Path, bench: Path, *, method: str = "kd", pairing: str = "
 def run_config(method: str, pairing: str, pair: str, seed: int, benchmark: str, extra: dict | None = None) -> dict:
     """A resolved config as `ackd-bench run` records it (the `fast` profile), plus `extra`."""
     teacher, student = pair.split(":") if ":" in pair else ("resnet34", "resnet34")
-    cfg = resolve_config("fast", overrides={"method": method, "pairing": pairing, "pair": pair, "seed": seed,
-                                            "student_arch": student, "teacher": {"arch": teacher}})
+    cfg = resolve_config(
+        "fast",
+        overrides={
+            "method": method,
+            "pairing": pairing,
+            "pair": pair,
+            "seed": seed,
+            "student_arch": student,
+            "teacher": {"arch": teacher},
+        },
+    )
     cfg = deep_update(cfg, {"benchmark": benchmark, "bands": ["B02", "B03", "B04", "B08"], **(extra or {})})
     return json.loads(json.dumps(cfg))
 
@@ -166,15 +234,25 @@ def _epoch_transport(classes: list[str], seed: int, epoch: int, sckd: bool) -> d
     s_logits = 3 * np.eye(len(classes))[labels] + rng.normal(size=(len(labels), len(classes)))
     teacher = student + rng.normal(scale=1.0 / (epoch + 1), size=student.shape)
     t_logits = s_logits + rng.normal(scale=1.0 / (epoch + 1), size=s_logits.shape)
-    emb = {"student_ids": ids, "student_labels": labels, "student_emb": student, "student_logits": s_logits,
-           "teacher_ids": [f"t{i}" for i in range(len(labels))], "teacher_labels": labels, "teacher_emb": teacher,
-           "teacher_logits": t_logits, "classes": classes,
-           "pairing": pd.DataFrame({"student_id": ids, "teacher_id": [f"t{i}" for i in range(len(labels))]})}
+    emb = {
+        "student_ids": ids,
+        "student_labels": labels,
+        "student_emb": student,
+        "student_logits": s_logits,
+        "teacher_ids": [f"t{i}" for i in range(len(labels))],
+        "teacher_labels": labels,
+        "teacher_emb": teacher,
+        "teacher_logits": t_logits,
+        "classes": classes,
+        "pairing": pd.DataFrame({"student_id": ids, "teacher_id": [f"t{i}" for i in range(len(labels))]}),
+    }
     if sckd:
-        emb.update(sckd_pairs=pd.DataFrame({"student_id": ids, "teacher_id": [f"p{i}" for i in range(len(labels))]}),
-                   sckd_teacher_ids=[f"p{i}" for i in range(len(labels))],
-                   sckd_teacher_emb=student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape),
-                   sckd_teacher_logits=s_logits + rng.normal(scale=0.3 / (epoch + 1), size=s_logits.shape))
+        emb.update(
+            sckd_pairs=pd.DataFrame({"student_id": ids, "teacher_id": [f"p{i}" for i in range(len(labels))]}),
+            sckd_teacher_ids=[f"p{i}" for i in range(len(labels))],
+            sckd_teacher_emb=student + rng.normal(scale=0.3 / (epoch + 1), size=student.shape),
+            sckd_teacher_logits=s_logits + rng.normal(scale=0.3 / (epoch + 1), size=s_logits.shape),
+        )
     return costs_from_embeddings(emb, seed=seed)
 
 

@@ -26,14 +26,32 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SCENE = Path(os.environ.get("ACKD_SHARED_DATA", HERE.parents[3] / "shared" / "data")) / "sentinel2-scenes" / "Boadella_2020-01-13.tif"
+SCENE = (
+    Path(os.environ.get("ACKD_SHARED_DATA", HERE.parents[3] / "shared" / "data"))
+    / "sentinel2-scenes"
+    / "Boadella_2020-01-13.tif"
+)
 SCENE_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")  # file order
 BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-NATIVE = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10,
-          "B8A": 20, "B09": 60, "B11": 20, "B12": 20}
-L2A_RES = {10: ("B02", "B03", "B04", "B08"),
-           20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
-           60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12")}
+NATIVE = {
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B11": 20,
+    "B12": 20,
+}
+L2A_RES = {
+    10: ("B02", "B03", "B04", "B08"),
+    20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
+    60: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12"),
+}
 SIZE = 360  # 10 m pixels; a multiple of 6 so the 60 m grid covers the tile exactly
 TILE, DATE = "T31TDG", "20200113T105421"
 CRS = "EPSG:32631"
@@ -65,31 +83,58 @@ def write_jp2(path: Path, arr: np.ndarray, transform) -> None:
     import rasterio
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="JP2OpenJPEG", width=arr.shape[1], height=arr.shape[0], count=1,
-                       dtype=arr.dtype.name, crs=CRS, transform=transform, QUALITY=100, REVERSIBLE="YES") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="JP2OpenJPEG",
+        width=arr.shape[1],
+        height=arr.shape[0],
+        count=1,
+        dtype=arr.dtype.name,
+        crs=CRS,
+        transform=transform,
+        QUALITY=100,
+        REVERSIBLE="YES",
+    ) as ds:
         ds.write(arr, 1)
 
 
 def metadata_xml(level: str, baseline: str, offset: int | None) -> str:
     product = "Level-1C_User_Product" if level == "L1C" else "Level-2A_User_Product"
-    spectral = "".join(f'<Spectral_Information bandId="{i}" physicalBand="{b if b == "B8A" else "B" + str(int(b[1:]))}"/>'
-                       for i, b in enumerate(BAND_IDS))
+    spectral = "".join(
+        f'<Spectral_Information bandId="{i}" physicalBand="{b if b == "B8A" else "B" + str(int(b[1:]))}"/>'
+        for i, b in enumerate(BAND_IDS)
+    )
     if level == "L1C":
         quant = '<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>'
-        offsets = "" if offset is None else "<Radiometric_Offset_List>" + "".join(
-            f'<RADIO_ADD_OFFSET band_id="{i}">{offset}</RADIO_ADD_OFFSET>' for i in range(len(BAND_IDS))) + "</Radiometric_Offset_List>"
+        offsets = (
+            ""
+            if offset is None
+            else "<Radiometric_Offset_List>"
+            + "".join(f'<RADIO_ADD_OFFSET band_id="{i}">{offset}</RADIO_ADD_OFFSET>' for i in range(len(BAND_IDS)))
+            + "</Radiometric_Offset_List>"
+        )
     else:
-        quant = ('<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>'
-                 '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>')
-        offsets = "" if offset is None else "<BOA_ADD_OFFSET_VALUES_LIST>" + "".join(
-            f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(len(BAND_IDS))) + "</BOA_ADD_OFFSET_VALUES_LIST>"
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<n1:{product} xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_{level[:2]}-{level[2:]}.xsd">'
-            f"<n1:General_Info><Product_Info><PROCESSING_LEVEL>Level-{level[1:]}</PROCESSING_LEVEL>"
-            f"<PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE></Product_Info>"
-            f"<Product_Image_Characteristics>{quant}{offsets}"
-            f"<Spectral_Information_List>{spectral}</Spectral_Information_List></Product_Image_Characteristics>"
-            f"</n1:General_Info></n1:{product}>\n")
+        quant = (
+            '<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>'
+            '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>'
+        )
+        offsets = (
+            ""
+            if offset is None
+            else "<BOA_ADD_OFFSET_VALUES_LIST>"
+            + "".join(f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(len(BAND_IDS)))
+            + "</BOA_ADD_OFFSET_VALUES_LIST>"
+        )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<n1:{product} xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_{level[:2]}-{level[2:]}.xsd">'
+        f"<n1:General_Info><Product_Info><PROCESSING_LEVEL>Level-{level[1:]}</PROCESSING_LEVEL>"
+        f"<PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE></Product_Info>"
+        f"<Product_Image_Characteristics>{quant}{offsets}"
+        f"<Spectral_Information_List>{spectral}</Spectral_Information_List></Product_Image_Characteristics>"
+        f"</n1:General_Info></n1:{product}>\n"
+    )
 
 
 def make_product(out: Path, level: str, baseline: str, size: int = SIZE) -> Path:
@@ -110,7 +155,9 @@ def make_product(out: Path, level: str, baseline: str, size: int = SIZE) -> Path
 
     if level == "L1C":
         for b, res in NATIVE.items():
-            write_jp2(granule / f"{TILE}_{DATE}_{b}.jp2", stored(coarsen(bands[b], res // 10)), t10 @ Affine.scale(res // 10))
+            write_jp2(
+                granule / f"{TILE}_{DATE}_{b}.jp2", stored(coarsen(bands[b], res // 10)), t10 @ Affine.scale(res // 10)
+            )
     else:
         for res, names in L2A_RES.items():
             for b in names:
@@ -119,7 +166,9 @@ def make_product(out: Path, level: str, baseline: str, size: int = SIZE) -> Path
                     a = coarsen(a, res // NATIVE[b])
                 else:  # sen2cor also writes B01 at 20 m, upsampled from 60 m
                     a = np.repeat(np.repeat(a, NATIVE[b] // res, axis=0), NATIVE[b] // res, axis=1)
-                write_jp2(granule / f"R{res}m" / f"{TILE}_{DATE}_{b}_{res}m.jp2", stored(a), t10 @ Affine.scale(res // 10))
+                write_jp2(
+                    granule / f"R{res}m" / f"{TILE}_{DATE}_{b}_{res}m.jp2", stored(a), t10 @ Affine.scale(res // 10)
+                )
         scl = np.full((size // 2, size // 2), 4, dtype=np.uint8)  # scene classification: "vegetation"
         write_jp2(granule / "R20m" / f"{TILE}_{DATE}_SCL_20m.jp2", scl, t10 @ Affine.scale(2))
     return safe
