@@ -181,8 +181,9 @@ def markdown(
         (
             "The SCKD reference and a level have different test images: the CI comes from two independent hierarchical "
             "bootstraps. "
-            "The student-only baseline ignores the teacher, so its penalty measures how much harder the level's "
-            "student data are; a distillation method's penalty beyond that is what unpaired data cost it."
+            "The student-only baseline ignores the teacher and is not run on the reference (it would repeat the "
+            "consistency-1 run on the same student images); read how much harder a level's student data are from "
+            "its OA across levels, and a distillation method's penalty beyond that as what unpaired data cost it."
         ),
         "",
     ]

@@ -34,11 +34,22 @@ def write_grids(spec: StudySpec, benchmarks: dict[str, Path], work: Path) -> lis
         "out": "runs",
     }
     grids = []
-    for name, bench_names, pairings in (
-        ("grid-ackd.yaml", [n for n in benchmarks if n != SCKD_NAME], ACKD_PAIRINGS),
-        ("grid-sckd.yaml", [SCKD_NAME], SCKD_PAIRINGS),
+    # The student-only baseline never sees the teacher: on the SCKD reference (the same student images as
+    # consistency 1) it would repeat the consistency-1 run bit for bit, which the leaderboard refuses as a
+    # duplicate submission. It runs at the levels only.
+    sckd_methods = [m for m in spec.methods if m != "student"]
+    for name, bench_names, pairings, methods in (
+        ("grid-ackd.yaml", [n for n in benchmarks if n != SCKD_NAME], ACKD_PAIRINGS, list(spec.methods)),
+        ("grid-sckd.yaml", [SCKD_NAME], SCKD_PAIRINGS, sckd_methods),
     ):
-        grid = {"benchmarks": [str(benchmarks[n].resolve()) for n in bench_names], "pairings": pairings, **common}
+        if not methods:
+            continue
+        grid = {
+            "benchmarks": [str(benchmarks[n].resolve()) for n in bench_names],
+            "pairings": pairings,
+            **common,
+            "methods": methods,
+        }
         atomic_write_text(work / name, yaml.safe_dump(grid, sort_keys=False))
         grids.append(work / name)
     return grids
