@@ -1,6 +1,7 @@
 """BigEarthNet-S2 v1.0: 590,326 Sentinel-2 patches (120 x 120 px at 10 m), multi-label CORINE 2018 (Sumbul et al. 2019)."""
 
 from ackd_bench.data.downloads import DatasetEntry, register
+from ackd_bench.data.sources.bigearthnet_s2 import CLASSES_43
 
 ENTRY = register(
     DatasetEntry(
@@ -22,51 +23,7 @@ ENTRY = register(
         "Understanding. IGARSS 2019. doi:10.1109/IGARSS.2019.8900532",
         homepage="https://bigearth.net/",
         layout="BigEarthNet-v1.0",
-        classes=(
-            "Continuous urban fabric",
-            "Discontinuous urban fabric",
-            "Industrial or commercial units",
-            "Road and rail networks and associated land",
-            "Port areas",
-            "Airports",
-            "Mineral extraction sites",
-            "Dump sites",
-            "Construction sites",
-            "Green urban areas",
-            "Sport and leisure facilities",
-            "Non-irrigated arable land",
-            "Permanently irrigated land",
-            "Rice fields",
-            "Vineyards",
-            "Fruit trees and berry plantations",
-            "Olive groves",
-            "Pastures",
-            "Annual crops associated with permanent crops",
-            "Complex cultivation patterns",
-            "Land principally occupied by agriculture, with significant areas of natural vegetation",
-            "Agro-forestry areas",
-            "Broad-leaved forest",
-            "Coniferous forest",
-            "Mixed forest",
-            "Natural grassland",
-            "Moors and heathland",
-            "Sclerophyllous vegetation",
-            "Transitional woodland/shrub",
-            "Beaches, dunes, sands",
-            "Bare rock",
-            "Sparsely vegetated areas",
-            "Burnt areas",
-            "Inland marshes",
-            "Peatbogs",
-            "Salt marshes",
-            "Salines",
-            "Intertidal flats",
-            "Water courses",
-            "Water bodies",
-            "Coastal lagoons",
-            "Estuaries",
-            "Sea and ocean",
-        ),
+        classes=CLASSES_43,  # the source's list: one place for the 43 CORINE names
         source="bigearthnet-s2",
         contents="590,326 patches from 125 tiles (10 European countries, 2017-2018), 12 bands (no B10) as per-band GeoTIFFs "
         "at 10/20/60 m, multi-label: 43 CORINE classes (19-class nomenclature derivable)",
