@@ -87,7 +87,9 @@ def test_tiny_study_writes_the_study_folder(tiny_study):
     assert len(summary) == 3 and all(line in stdout for line in (s[2:] for s in summary))
     # every run went through `submit` into the study's submissions folder, under its benchmark's name
     records = sorted((out / "submissions").rglob("result.json"))
-    assert len(records) == 3 * 2 * 2  # (2 levels + SCKD reference) x 2 methods x 2 seeds
+    # 2 levels x 2 methods x 2 seeds + the SCKD reference x kd x 2 seeds (student-only is not run there: it would
+    # repeat the consistency-1 run on the same student images)
+    assert len(records) == 2 * 2 * 2 + 2
     assert {p.relative_to(out / "submissions").parts[0] for p in records} == {
         level_name(1.0),
         level_name(0.0),
@@ -96,7 +98,8 @@ def test_tiny_study_writes_the_study_folder(tiny_study):
     pairings = {
         (r["method"], r["pairing"], r["benchmark"]["name"]) for r in (json.loads(p.read_text()) for p in records)
     }
-    assert ("student", "oracle", SCKD_NAME) in pairings and ("kd", "random", level_name(0.0)) in pairings
+    assert ("kd", "oracle", SCKD_NAME) in pairings and ("kd", "random", level_name(0.0)) in pairings
+    assert ("student", "oracle", SCKD_NAME) not in pairings
 
 
 def test_report_numbers_recompute_from_the_records(tiny_study):
@@ -112,18 +115,20 @@ def test_report_numbers_recompute_from_the_records(tiny_study):
         oa.setdefault(key, []).append(hits.mean())
         correct.setdefault(key, {})[record["seed"]] = hits
     results = pd.read_csv(out / "results.csv")
-    assert len(results) == len(oa) == 6
+    assert len(results) == len(oa) == 5
     for row in results.itertuples():
         key = (row.benchmark, row.method)
         assert row.oa_mean == pytest.approx(np.mean(oa[key]), abs=1e-6)
         assert row.n_test == len(correct[key][0]) and row.n_seeds == 2
         assert row.ci_lo <= row.oa_mean + 1e-6 and row.oa_mean <= row.ci_hi + 1e-6
-        if row.protocol == "ACKD":  # penalty = the same method's SCKD-reference OA minus this level's OA
+        if row.protocol == "ACKD" and row.method == "student":  # no student-only run on the reference
+            assert np.isnan(row.penalty)
+        elif row.protocol == "ACKD":  # penalty = the same method's SCKD-reference OA minus this level's OA
             assert row.penalty == pytest.approx(np.mean(oa[(SCKD_NAME, row.method)]) - np.mean(oa[key]), abs=1e-6)
-        if row.method == "kd":  # gain over student-only on the same seeds and test images
+        if row.method == "kd" and row.protocol == "ACKD":  # gain over student-only, same seeds and test images
             assert row.gain == pytest.approx(np.mean(oa[key]) - np.mean(oa[(row.benchmark, "student")]), abs=1e-6)
     runs = pd.read_csv(out / "runs.csv")
-    assert len(runs) == 12 and set(runs["record"]) == {
+    assert len(runs) == 10 and set(runs["record"]) == {
         p.parent.relative_to(subs).as_posix() for p in subs.rglob("result.json")
     }
 
