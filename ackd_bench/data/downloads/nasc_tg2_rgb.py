@@ -1,6 +1,7 @@
 """NaSC-TG2 (RGB): 20,000 Tiangong-2 natural-scene images, 10 classes x 2,000, 128 x 128 px (Zhou et al. 2021)."""
 
 from ackd_bench.data.downloads import DatasetEntry, register
+from ackd_bench.data.downloads.nasc_tg2_ms import NASC_TG2_CLASSES, NASC_TG2_FACTS
 
 ENTRY = register(
     DatasetEntry(
@@ -12,23 +13,9 @@ ENTRY = register(
         checksum=None,
         size_bytes=300_000_000,
         extracted_bytes=320_000_000,
-        licence="no licence stated; Tiangong-2 data (China Manned Space Engineering), research use; cite the paper",
-        citation="Zhou, Li, Wu, Guo, Li, Xia, Zhao. NaSC-TG2: Natural Scene Classification With Tiangong-2 Remotely Sensed "
-        "Imagery. IEEE JSTARS 14:3228-3242, 2021. doi:10.1109/JSTARS.2021.3063096",
-        homepage="https://captain-whu.github.io/BED4RS/",
+        **NASC_TG2_FACTS,
         layout="NaSC-TG2_RGB",
-        classes=(
-            "beach",
-            "circularfarmland",
-            "cloud",
-            "desert",
-            "forest",
-            "mountain",
-            "rectangularfarmland",
-            "residential",
-            "river",
-            "snowberg",
-        ),
+        classes=NASC_TG2_CLASSES,
         source="imagefolder-rgb",
         contents="20,000 images, 10 classes x 2,000 (beach, circularfarmland, cloud, desert, forest, mountain, "
         "rectangularfarmland, residential, river, snowberg), 128x128 px RGB, 100 m",
