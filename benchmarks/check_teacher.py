@@ -72,9 +72,14 @@ def build_generator(out: Path, consistency: float, classes: int, per_class: int,
     from ackd_bench.data.presets import spec_from_options
 
     opts = {"per_class": per_class, "classes": classes, "consistency": consistency}
-    preset = "synthetic-small-paired" if consistency >= 1 else "synthetic-small"
     spec = spec_from_options(
-        preset=preset, teacher_options=opts, student_options=opts, size=size, name=f"synthetic-c{consistency:g}"
+        teacher=("synthetic", ""),
+        student=("synthetic", ""),
+        teacher_options={**opts, "pool": "teacher"},
+        student_options={**opts, "pool": "student"},
+        size=size,
+        split_by="paired" if consistency >= 1 else "region",
+        name=f"synthetic-c{consistency:g}",
     )
     build_dataset(spec, out, quiet=True)
     return out

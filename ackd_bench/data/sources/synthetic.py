@@ -3,9 +3,13 @@
 For scale tests and controlled studies. Everything is derived from (`seed`, sample_id): no files.
 - Spectra: per-class Sentinel-2 L1C-like DN signatures (reflectance x 10000, EuroSAT band order):
   water is dark in NIR/SWIR, vegetation has NIR >> red, bare soil is bright in SWIR, B10 (cirrus) ~ 10-20.
-  Crops and Grass share their visible signature and texture (RGB_CONFUSABLE) and differ in red edge, NIR
-  and SWIR, so the MS teacher carries class information an RGB student cannot see. Each tile has its own
-  brightness (x N(1, 0.05)) and canopy vigour (red edge/NIR x (1 + v), SWIR x (1 - v/2), v ~ N(0, 0.06)).
+  Crops and Grass (RGB_CONFUSABLE) share their texture and differ strongly in red edge, NIR and SWIR, but
+  only weakly in the visible: a green/red ratio (B03/B04) 7 % higher for Crops (greener, less red; same
+  blue and brightness). Each tile's main material has its own greenness h ~ N(0, 0.07) (green x e^(h/2),
+  red x e^(-h/2)), so that cue overlaps between the two classes: Bayes d' = 0.07 / 0.07 ~ 1, at best
+  about 69 % for that pair from RGB (`greenness_dprime`), while the MS teacher separates them cleanly.
+  Each tile also has its own brightness (x N(1, 0.05), all bands) and canopy vigour (red edge/NIR
+  x (1 + v), SWIR x (1 - v/2), v ~ N(0, 0.06)).
 - Texture: smooth random fields (bilinear upsampling of coarse Gaussian noise) that mix each class with
   a secondary material (forest with grass, crops and grass in parcels with bare soil, a road across grass, ...).
 - Regions: named fake regions at real lon/lat, each in its own UTM zone; tiles sit on a grid around the
@@ -42,19 +46,24 @@ from ackd_bench.errors import ConfigError
 
 # DN per band in EUROSAT_ORDER: B01 B02 B03 B04 B05 B06 B07 B08 B09 B10 B11 B12 B8A
 # Loosely after Sentinel-2 L1C spectra (atmosphere included: B01/B02 never dark). Crops (a green summer crop)
-# and Grass (grassland/pasture) share their visible reflectance (B02-B04) and their texture, so an RGB image
-# cannot tell them apart; they differ where real crops and grassland do: red edge (B05-B07), NIR (B08, B8A;
-# denser canopy) and SWIR (B11, B12; drier grass). docs/datasets.md "The synthetic generator".
+# and Grass (grassland/pasture) share their texture and almost share their visible reflectance: about
+# 1100 DN green and 800 DN red, the crop 1.75 % greener and 1.75 % less red (B03 1119 vs 1081, B04 786 vs 814;
+# same blue; B03 x B04 equal within 0.1 %), i.e. log(B03/B04) 0.07 higher. With the per-tile greenness
+# jitter (_GREENNESS_SD) that is a weak, overlapping RGB cue (greenness_dprime ~ 1). They differ strongly
+# where real crops and grassland do: red edge (B05-B07), NIR (B08, B8A; denser canopy) and SWIR (B11, B12;
+# drier grass).
+# docs/datasets.md "The synthetic generator".
 SIGNATURES: dict[str, tuple[int, ...]] = {
     "Water": (1300, 1100, 900, 650, 550, 450, 420, 380, 150, 12, 150, 100, 330),
     "Forest": (1250, 950, 850, 600, 1000, 2100, 2500, 2650, 800, 14, 1500, 700, 2800),
-    "Crops": (1300, 1050, 1100, 800, 1450, 2600, 3100, 3250, 1000, 15, 1800, 950, 3400),
-    "Grass": (1300, 1050, 1100, 800, 1300, 1950, 2300, 2450, 800, 14, 2500, 1550, 2550),
+    "Crops": (1300, 1050, 1119, 786, 1450, 2600, 3100, 3250, 1000, 15, 1800, 950, 3400),
+    "Grass": (1300, 1050, 1081, 814, 1300, 1950, 2300, 2450, 800, 14, 2500, 1550, 2550),
     "BareSoil": (1500, 1400, 1600, 1900, 2200, 2400, 2550, 2600, 1000, 18, 3200, 2600, 2750),
     "BuiltUp": (1600, 1500, 1450, 1500, 1650, 1900, 2050, 2100, 800, 16, 2300, 1900, 2200),
     "Road": (1550, 1450, 1400, 1450, 1550, 1700, 1800, 1850, 700, 15, 2100, 1800, 1900),
 }
-# the pairs of classes an RGB image cannot separate (same visible signature and pattern), for docs and checks
+# the pairs of classes an RGB image separates only weakly (same pattern, visible signatures a few tens of DN
+# apart along the greenness axis only: greenness_dprime ~ 1) while NIR/SWIR separate them cleanly
 RGB_CONFUSABLE: tuple[tuple[str, str], ...] = (("Crops", "Grass"),)
 DEFAULT_CLASSES: tuple[str, ...] = tuple(SIGNATURES)
 # secondary material and spatial pattern per class
@@ -75,6 +84,11 @@ _HAZE = {"B02": 500.0, "B03": 350.0, "B04": 250.0}
 # per-tile canopy vigour v ~ N(0, 0.06): red edge and NIR x (1 + v), SWIR x (1 - v / 2); visible bands unchanged
 _VIGOUR = {"B05": 0.5, "B06": 1.0, "B07": 1.0, "B08": 1.0, "B8A": 1.0, "B11": -0.5, "B12": -0.5}
 _VIGOUR_SD = 0.06
+# per-tile greenness (green/red balance) of every class's main material (a canopy's phenology and chlorophyll,
+# algae or sediment in water, soil minerals): h ~ N(0, _GREENNESS_SD), green (B03) x e^(h/2), red (B04)
+# x e^(-h/2), so log(B03/B04) moves by h and B03 x B04 stays; the secondary material and the other bands are
+# untouched (a shore, the soil between parcels or a road does not take the main material's colour)
+_GREENNESS_SD = 0.07
 _SEASON = {"B04": 0.3, "B05": -0.3, "B06": -0.3, "B07": -0.3, "B08": -0.3, "B8A": -0.3}
 
 
@@ -170,8 +184,9 @@ def generate_ms(seed: int, sample_id: str, cls: str, size: int, bands: tuple[str
             m = 1.0 - (np.abs(along - np.float32(offset)) < np.float32(0.08)).astype(np.float32)
     shade = np.float32(gain) * (1 + 0.06 * fine + 0.01 * rng.standard_normal((size, size), dtype=np.float32))
     vigour = _vigour_gain(tuple(bands), float(rng.normal(0.0, _VIGOUR_SD)))
-    tile = np.multiply(m, diff, dtype=np.float32)  # (C, H, W); the rest in place (speed)
-    tile += a
+    a_tile = a * _greenness_gain(tuple(bands), float(rng.normal(0.0, _GREENNESS_SD)))  # the main material only
+    tile = np.multiply(m, diff + (a - a_tile), dtype=np.float32)  # (C, H, W); the rest in place (speed)
+    tile += a_tile
     tile *= shade
     tile *= vigour
     return tile
@@ -180,6 +195,23 @@ def generate_ms(seed: int, sample_id: str, cls: str, size: int, bands: tuple[str
 def _vigour_gain(bands: tuple[str, ...], v: float) -> np.ndarray:
     """(C, 1, 1) per-band gain of a tile's canopy vigour `v` (1 on the visible bands, B01, B09 and B10)."""
     return np.array([1 + v * _VIGOUR.get(b, 0.0) for b in bands], np.float32)[:, None, None]
+
+
+def _greenness_gain(bands: tuple[str, ...], h: float) -> np.ndarray:
+    """(C, 1, 1) per-band gain of a tile's greenness `h`: B03 x e^(h/2), B04 x e^(-h/2), 1 elsewhere."""
+    gain = {"B03": np.exp(h / 2), "B04": np.exp(-h / 2)}
+    return np.array([gain.get(b, 1.0) for b in bands], np.float32)[:, None, None]
+
+
+def greenness_dprime(a: str, b: str) -> float:
+    """The RGB separability d' of two classes whose visible signatures differ only in greenness (RGB_CONFUSABLE):
+    |difference of log(B03/B04)| / _GREENNESS_SD. The per-tile brightness and vigour leave B03/B04 alone,
+    shading and pixel noise average out over a tile, so with equal priors the best RGB classifier of the pair
+    scores Phi(d' / 2) (d' = 1: 69 %). Only meaningful for such pairs (Crops, Grass: same B02, same
+    B03 x B04 within 0.1 %); classes that differ in other visible directions are separable beyond it."""
+    sa, sb = _signature(a)[0].astype(np.float64), _signature(b)[0].astype(np.float64)
+    g, r = EUROSAT_ORDER.index("B03"), EUROSAT_ORDER.index("B04")
+    return float(abs(np.log(sa[g] / sa[r]) - np.log(sb[g] / sb[r])) / _GREENNESS_SD)
 
 
 def to_uint16(tile: np.ndarray) -> np.ndarray:
