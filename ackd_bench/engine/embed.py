@@ -50,7 +50,7 @@ def load_run_config(run_dir: str | Path) -> dict:
 
 
 def final_pairing(run_dir: str | Path) -> pd.DataFrame | None:
-    """The last SemBridge round table, else the last per-epoch table, else None."""
+    """The last method-provided round table (round_NNN), else the last per-epoch table, else None."""
     folder = Path(run_dir) / "pairings"
     for pattern in ("round_*.parquet", "epoch_*.parquet"):
         tables = sorted(folder.glob(pattern))

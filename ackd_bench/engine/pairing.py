@@ -1,6 +1,6 @@
 """Pairing for unpaired training: which teacher train image each student train image is distilled from.
 
-Protocols owned here (every method may use them; SemBridge with --no-ssm too):
+Protocols owned here (every method may use them):
 * ``random``: a same-class teacher train image drawn uniformly, redrawn every epoch from (seed, epoch): over a
   run each student sees many partners (on average, a class-mean teacher).
 * ``random-fixed``: one such draw per run (the epoch-0 draw of ``random``), kept for every epoch: each
@@ -9,7 +9,7 @@ Protocols owned here (every method may use them; SemBridge with --no-ssm too):
   that tile is (in the default benchmark the tiles are outside the teacher pool: `Benchmark.load_sckd_teacher`
   holds them). The partner gallery is then those tiles, not teacher train; a student train image without an
   SCKD pair is a DataError. Fixed over epochs.
-``ssm``/``ssm-free`` and Dynamic Matching come from the method's hooks (SemBridge); the Pairer applies them.
+``ssm``/``ssm-free`` and Dynamic Matching come from a method's hooks; the Pairer applies them.
 
 A PairingTable is a DataFrame with columns student_id, teacher_id, epoch, protocol (+ optional extras).
 """
@@ -155,7 +155,7 @@ class Pairer:
 
     Partners are rows of a gallery (teacher train, or the SCKD tiles for `oracle`). Baseline protocols give
     a table per epoch, saved as epoch_NNN.parquet when it differs from the previous epoch's. A method-provided
-    table (SemBridge round 0 from `initial_pairing`, rounds 1.. from `rematch`) replaces the protocol from then
+    table (round 0 from `initial_pairing`, rounds 1.. from `rematch`) replaces the protocol from then
     on and is saved as round_NNN.parquet.
     """
 
