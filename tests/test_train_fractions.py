@@ -153,55 +153,25 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert not bad.exists()
 
 
+def _write_grid(path: Path, bench: Path, train_fractions: list[float]) -> None:
+    """A one-cell kd grid over `bench` with the `train_fractions` axis."""
+    grid = {"benchmarks": [str(bench)], "methods": ["kd"], "pairings": ["random"], "pairs": ["S-S"], "seeds": [0]}
+    path.write_text(yaml.safe_dump({**grid, "train_fractions": train_fractions, "out": "runs"}))
+
+
 def test_sweep_grid_axis(frac_bench, tmp_path):
     from ackd_bench.sweep.grid import expand, load_grid
 
     grid = tmp_path / "grid.yaml"
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0.1, 1],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0.1, 1])
     cells = expand(load_grid(grid))
     assert [c.rel_dir.split("/")[-1] for c in cells] == ["seed0-frac0.1", "seed0"]
     assert "--train-fraction" in cells[0].command() and "0.1" in cells[0].command()
     assert "--train-fraction" not in cells[1].command()
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0.25],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0.25])
     with pytest.raises(ConfigError, match="no train fraction 0.25"):
         expand(load_grid(grid))
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0, 1],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0, 1])
     with pytest.raises(ConfigError, match=r"\(0, 1\]"):
         load_grid(grid)
 
