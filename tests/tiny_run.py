@@ -1,4 +1,4 @@
-"""`ackd-bench run` as the tests call it: CPU-sized (`--profile fast`, `--device cpu`, few epochs), S-S by default.
+"""`ackd-bench run` as the tests call it: CPU-sized (`--device cpu`, few epochs), S-S and `--profile fast` by default.
 
 A plain module (not a fixture) so module-scoped fixtures can use it too; the tiny `--config` is the
 `tiny_cfg` fixture's file (conftest.py), passed in as `config`.
@@ -21,10 +21,11 @@ def run_args(
     config: Path | None = None,
     epochs: int | None = 1,
     arch: str = "S-S",
+    profile: str = "fast",
     quiet: bool = True,
 ) -> list[str]:
     """The `run` command line; `extra` options go last. `epochs=None` leaves --epochs to the profile."""
-    args = ["run", "--benchmark", str(bench), "--method", method, "--arch", arch, "--profile", "fast"]
+    args = ["run", "--benchmark", str(bench), "--method", method, "--arch", arch, "--profile", profile]
     args += ["--device", "cpu", "--out", str(out)]
     if epochs is not None:
         args += ["--epochs", str(epochs)]
