@@ -74,6 +74,7 @@ def random_pairing(
     class_names: list[str] | None = None,
     protocol: str = "random",
 ) -> pd.DataFrame:
+    """The `random` draw for `epoch` as a pairing table (same-class partners; `random_partners`)."""
     partners = random_partners(student_labels, teacher_labels, seed, epoch, class_names)
     return make_table(student_ids, [teacher_ids[j] for j in partners], epoch, protocol)
 
@@ -92,6 +93,7 @@ def oracle_pairing(sckd_pairs: pd.DataFrame | None, student_ids: list[str], epoc
 
 
 def make_table(student_ids: list[str], teacher_ids: list[str], epoch: int, protocol: str, **extra: Any) -> pd.DataFrame:
+    """A PairingTable: row i pairs student_ids[i] with teacher_ids[i]; `extra` columns are added as given."""
     table = pd.DataFrame(
         {
             "student_id": pd.Series(student_ids, dtype=str),
@@ -124,6 +126,11 @@ def partner_index(table: pd.DataFrame, student_ids: list[str], teacher_ids: list
 
 
 def save_table(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a pairing table atomically as Parquet.
+
+    Raises:
+        ValueError: the table lacks one of the required COLUMNS (a bug in its producer).
+    """
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"pairing table lacks columns {missing}")
@@ -187,6 +194,12 @@ class Pairer:
         self._last_saved: np.ndarray | None = None
 
     def set_method_table(self, table: pd.DataFrame, round_idx: int, save: bool = True) -> None:
+        """Use a method-provided table from now on (round `round_idx`); saves round_NNN.parquet unless `save` is
+        False (a resumed run whose round 0 is already on disk).
+
+        Raises:
+            ValueError: the table misses a student or names a partner outside the gallery.
+        """
         table = table.reset_index(drop=True)
         partner_index(table, self.student_ids, self.gallery_ids)  # validate now
         if "round" not in table.columns:
@@ -197,6 +210,7 @@ class Pairer:
             save_table(table, self.out_dir / f"round_{round_idx:03d}.parquet")
 
     def table_for_epoch(self, epoch: int) -> pd.DataFrame:
+        """The pairing in force at `epoch`: the method's current table, else the protocol's table for it."""
         if self.method_table is not None:
             return self.method_table
         if self.protocol in RANDOM_PROTOCOLS:

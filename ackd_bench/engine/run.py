@@ -458,6 +458,8 @@ class StudentRun:
         return self._sckd
 
     def finish(self) -> ResultRecord:
+        """Test the last and the best-val student, write predictions.parquet; the record (without determinism
+        and total_s, which the caller adds)."""
         return _finish(
             self.cfg,
             self.bench,
@@ -585,6 +587,7 @@ def write_predictions(
 
 
 def environment(device: torch.device) -> dict:
+    """result.json's environment: versions, platform, the device (with the GPU's name) and the git commit."""
     name = str(device.type)
     if device.type == "cuda":
         name = f"cuda ({torch.cuda.get_device_name(device)})"
@@ -599,6 +602,7 @@ def environment(device: torch.device) -> dict:
 
 
 def git_sha() -> str | None:
+    """HEAD of the checkout the package runs from; None outside a git checkout or without git."""
     repo = Path(__file__).resolve().parents[2]
     try:
         res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
