@@ -12,6 +12,7 @@ from tiny_run import invoke_run
 
 from ackd_bench.config import resolve_config
 from ackd_bench.engine.run import run_experiment
+from ackd_bench.result_record import TIMING_KEYS
 from ackd_bench.runtime.checkpoint import load_checkpoint
 
 TIME_KEYS = {"images_per_s", "epoch_s"}
@@ -36,6 +37,8 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     assert violations == []
     assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
     assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
+    # the engine's phases only: a method records its own phases (SemBridge's matcher_s...) when they run
+    assert set(record["timings"]) == set(TIMING_KEYS)
     # the recipe and the budget rule are in the record (fast profile: AdamW, cosine, dihedral; --epochs given)
     student, teacher = record["training"]["student"], record["training"]["teacher"]
     assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == (
