@@ -26,32 +26,35 @@ test: install
 
 # The main job. 1) The embedded real sample (smoke scale: 20 student test images, its CIs cannot resolve
 # differences): build the ACKD benchmark and its declared SCKD sibling (`eurosat-sample-paired`: the same
-# student images paired with their own tiles), train a teacher on each, run the student-only baseline, KD and
-# SemBridge on the ACKD build and KD on the paired build (the SCKD reference of the asymmetry penalty), on one
-# pair and several seeds, submit every run. 2) The asymmetry study (`study`). 3) Rebuild the leaderboard and the
-# README's study summary. Reruns resume finished runs.
-DEMO_RUNS ?= student:random kd:random sembridge:ssm
-SCKD_RUNS ?= kd:oracle
-SEEDS     ?= 0 1 2
+# student images paired with their own tiles), train a teacher on each (in parallel), then one sweep per build
+# (DEMO_WORKERS processes of one thread each): the student-only baseline, KD and SemBridge on the ACKD build and
+# KD on the paired build (the SCKD reference of the asymmetry penalty), on one pair and several seeds; every run
+# is submitted. 2) The asymmetry study (`study`). 3) Rebuild the leaderboard and the README's study summary.
+# Reruns resume: finished runs are skipped.
+DEMO_METHODS ?= student kd sembridge
+SEEDS        ?= 0 1 2
+DEMO_WORKERS ?= 2
+comma := ,
+space := $(empty) $(empty)
+list   = [$(subst $(space),$(comma) ,$(strip $(1)))]
 
-define demo_runs
-	for seed in $(SEEDS); do \
-	  for spec in $(2); do \
-	    method=$${spec%%:*}; pairing=$${spec##*:}; run=$(DEMO)/runs/$(1)/$$method-$$pairing-$(PAIR)-seed$$seed; \
-	    $(ACKD) run --benchmark $(DEMO)/$(1) --method $$method --pairing $$pairing --arch $(PAIR) \
-	      --profile fast --seed $$seed --cost-every 10 --out $$run --resume --quiet || exit 1; \
-	    $(ACKD) submit $$run --benchmark $(DEMO)/$(1) --replace || exit 1; \
-	  done; \
-	done
+# $(1) benchmark folder under $(DEMO), $(2) methods, $(3) pairings (invalid method/pairing pairs are left out)
+define demo_grid
+	printf '%s\n' 'benchmarks: [$(1)]' 'methods: $(call list,$(2))' 'pairings: $(call list,$(3))' \
+	  'pairs: [$(PAIR)]' 'seeds: $(call list,$(SEEDS))' \
+	  'run_args: {profile: fast, cost-every: 10, quiet: true}' 'out: runs/$(1)' > $(DEMO)/grid-$(1).yaml.tmp
+	mv $(DEMO)/grid-$(1).yaml.tmp $(DEMO)/grid-$(1).yaml
+	$(ACKD) sweep $(DEMO)/grid-$(1).yaml --workers $(DEMO_WORKERS) --submit --replace
 endef
 
 demo: install
 	$(ACKD) build-dataset --out $(DEMO)/benchmark --overwrite --quiet
 	$(ACKD) build-dataset --preset eurosat-sample-paired --out $(DEMO)/benchmark-paired --overwrite --quiet
-	$(ACKD) train-teacher --benchmark $(DEMO)/benchmark --arch $(PAIR) --profile fast
-	$(ACKD) train-teacher --benchmark $(DEMO)/benchmark-paired --arch $(PAIR) --profile fast
-	$(call demo_runs,benchmark,$(DEMO_RUNS))
-	$(call demo_runs,benchmark-paired,$(SCKD_RUNS))
+	OMP_NUM_THREADS=1 $(ACKD) train-teacher --benchmark $(DEMO)/benchmark --arch $(PAIR) --profile fast & pid=$$!; \
+	OMP_NUM_THREADS=1 $(ACKD) train-teacher --benchmark $(DEMO)/benchmark-paired --arch $(PAIR) --profile fast; \
+	rc=$$?; wait $$pid && exit $$rc
+	$(call demo_grid,benchmark,$(DEMO_METHODS),random ssm)
+	$(call demo_grid,benchmark-paired,kd,oracle)
 	$(MAKE) study
 	$(MAKE) leaderboard
 	$(MAKE) readme-study

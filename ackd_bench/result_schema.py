@@ -1,4 +1,4 @@
-"""The versioned result.json schema (result.schema.json) and a small validator for the subset it uses.
+"""A small validator for the JSON-Schema subset that the result.json schema uses (result_record.record_schema).
 
 Supported keywords: type (string or list), required, properties, additionalProperties (schema or false),
 items, enum, const, minimum, maximum, minLength, pattern, anyOf (valid when one branch has no violation; else
@@ -9,21 +9,20 @@ Numbers must be finite (NaN and +-inf are violations wherever they appear); bool
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).with_name("result.schema.json")
-KNOWN_SCHEMA_VERSIONS = (1,)
+from ackd_bench.result_record import SCHEMA_VERSION, record_schema
+
+KNOWN_SCHEMA_VERSIONS = (SCHEMA_VERSION,)
 
 
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
-    """The result.json schema shipped with the package."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The result.json schema, generated from ackd_bench/result_record.py (result.schema.json is its copy)."""
+    return record_schema()
 
 
 def _type_ok(value: Any, name: str) -> bool:

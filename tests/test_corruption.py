@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
+from tiny_run import invoke_run
 
-from ackd_bench.cli import cli
 from ackd_bench.config import resolve_config
 from ackd_bench.data.benchmark import Benchmark
 from ackd_bench.errors import DataError
@@ -89,27 +88,7 @@ def test_corrupt_packed_array_is_refused_by_checksum(bench_dir, how):
 
 def test_cli_run_names_the_corrupt_file_in_one_line(bench_dir, tmp_path):
     bitflip(bench_dir / "packed" / "teacher_train.npy")
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(bench_dir),
-            "--method",
-            "kd",
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--epochs",
-            "1",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-    )
+    res = invoke_run(bench_dir, "kd", tmp_path / "run", ok=False)
     assert res.exit_code == 2
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "teacher_train.npy" in lines[0]

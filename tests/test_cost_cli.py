@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tiny_run import invoke_run
 
 from ackd_bench.cli import cli
 
@@ -47,36 +48,12 @@ def run_dir(default_bench, tmp_path_factory) -> Path:
     old = os.environ.get("ACKD_BENCH_CACHE")
     os.environ["ACKD_BENCH_CACHE"] = str(root / "cache")
     try:
-        res = CliRunner().invoke(
-            cli,
-            [
-                "run",
-                "--benchmark",
-                str(default_bench),
-                "--method",
-                "kd",
-                "--arch",
-                "S-S",
-                "--profile",
-                "fast",
-                "--epochs",
-                "1",
-                "--config",
-                str(cfg),
-                "--device",
-                "cpu",
-                "--quiet",
-                "--out",
-                str(root / "run"),
-            ],
-            catch_exceptions=False,
-        )
+        invoke_run(default_bench, "kd", root / "run", config=cfg)
     finally:
         if old is None:
             os.environ.pop("ACKD_BENCH_CACHE", None)
         else:
             os.environ["ACKD_BENCH_CACHE"] = old
-    assert res.exit_code == 0, res.output
     return root / "run"
 
 

@@ -6,9 +6,8 @@ import json
 
 import pytest
 import torch
-from click.testing import CliRunner
+from tiny_run import invoke_run
 
-from ackd_bench.cli import cli
 from ackd_bench.config import DEFAULTS, PROFILES, resolve_config
 from ackd_bench.data.bands import BAND_SETS
 from ackd_bench.fidelity import OFFICIAL, PAPER10, UNCONFIGURABLE, deviations, fidelity_record
@@ -95,31 +94,7 @@ def test_default_profile_lists_what_differs_from_the_official_code():
 def test_run_records_profile_and_deviations(synthetic_small_bench, tiny_cfg, tmp_path):
     """A real run under --profile official with CPU-sized overrides: exactly those overrides are deviations."""
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(synthetic_small_bench),
-            "--method",
-            "dkd",
-            "--arch",
-            "S-S",
-            "--out",
-            str(out),
-            "--profile",
-            "official",
-            "--epochs",
-            "1",
-            "--config",
-            str(tiny_cfg),
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        catch_exceptions=False,
-    )
-    assert res.exit_code == 0, res.output
+    invoke_run(synthetic_small_bench, "dkd", out, config=tiny_cfg, profile="official")
     record = json.loads((out / "result.json").read_text())
     assert schema_violations(record) == []
     fid = record["fidelity"]

@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ackd_bench"
 
 # Lowest first. A module belongs to the longest entry that prefixes its dotted name (after `ackd_bench.`).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "errors", "io", "registry", "config", "runtime", "result_schema"),  # "" = the package root (`__version__`)
+    # "" = the package root (`__version__`)
+    ("", "errors", "io", "registry", "config", "runtime", "result_record", "result_schema"),
     ("data", "retrieval", "transport", "transport_costs"),
     ("models",),
     ("methods",),

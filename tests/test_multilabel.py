@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from click.testing import CliRunner
+from tiny_run import invoke_run
 
 from ackd_bench.cli import cli
 from ackd_bench.data.benchmark import Benchmark
@@ -246,32 +247,7 @@ def test_every_method_distils_a_multilabel_teacher(bench_name, method, ml_bench,
     bench_dir = ml_bench if bench_name == "synthetic" else ben_bench
     out = tmp_path / "run"
     extra = ["--dynm-epochs", "0"] if "sembridge" in method else []
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(bench_dir),
-            "--method",
-            method,
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--epochs",
-            "1",
-            "--config",
-            str(tiny_cfg),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--out",
-            str(out),
-            *extra,
-        ],
-        catch_exceptions=False,
-    )
-    assert res.exit_code == 0, res.output
+    invoke_run(bench_dir, method, out, *extra, config=tiny_cfg)
     record, violations = check_run(out, benchmark=bench_dir)
     assert violations == []
     m = record["metrics"]

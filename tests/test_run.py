@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from tiny_run import invoke_run
 
-from ackd_bench.cli import cli
 from ackd_bench.config import resolve_config
 from ackd_bench.engine.run import run_experiment
+from ackd_bench.result_record import TIMING_KEYS
 from ackd_bench.runtime.checkpoint import load_checkpoint
 
 TIME_KEYS = {"images_per_s", "epoch_s"}
@@ -21,12 +21,6 @@ TIME_KEYS = {"images_per_s", "epoch_s"}
 @pytest.fixture(scope="module")
 def bench_dir(default_bench) -> Path:
     return default_bench
-
-
-def _run_cli(*args: str) -> str:
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return res.output
 
 
 def _metrics(run_dir: Path) -> list[dict]:
@@ -38,32 +32,13 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
     from ackd_bench.report.submit import check_run
 
     out = tmp_path / "kd"
-    _run_cli(
-        "run",
-        "--benchmark",
-        str(bench_dir),
-        "--method",
-        "kd",
-        "--arch",
-        "S-S",
-        "--profile",
-        "fast",
-        "--epochs",
-        "2",
-        "--config",
-        str(tiny_cfg),
-        "--device",
-        "cpu",
-        "--cost-every",
-        "1",
-        "--quiet",
-        "--out",
-        str(out),
-    )
+    invoke_run(bench_dir, "kd", out, "--cost-every", "1", config=tiny_cfg, epochs=2)
     record, violations = check_run(out, benchmark=bench_dir)
     assert violations == []
     assert (record["method"], record["pairing"], record["pair"], record["epochs"]) == ("kd", "random", "S-S", 2)
     assert record["teacher_arch"] == record["student_arch"] == "shufflenetv2_x0_5"
+    # the engine's phases only: a method records its own phases (SemBridge's matcher_s...) when they run
+    assert set(record["timings"]) == set(TIMING_KEYS)
     # the recipe and the budget rule are in the record (fast profile: AdamW, cosine, dihedral; --epochs given)
     student, teacher = record["training"]["student"], record["training"]["teacher"]
     assert (student["optimizer"], student["cosine"], student["augment"], student["rule"]) == (
@@ -100,74 +75,13 @@ def test_run_writes_a_valid_record_and_reuses_the_teacher(bench_dir, tiny_cfg, t
 
     (teacher_pt,) = (cache_root() / "teachers").glob("*/teacher.pt")
     before = (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text()))
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(bench_dir),
-            "--method",
-            "student",
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--epochs",
-            "1",
-            "--config",
-            str(tiny_cfg),
-            "--device",
-            "cpu",
-            "--out",
-            str(tmp_path / "student"),
-        ],
-        catch_exceptions=False,
-    )
-    assert res.exit_code == 0 and "(cached" in res.output
+    res = invoke_run(bench_dir, "student", tmp_path / "student", config=tiny_cfg, quiet=False)
+    assert "(cached" in res.output
     assert (teacher_pt.stat().st_mtime_ns, json.loads((teacher_pt.parent / "info.json").read_text())) == before
     # an existing run folder is refused without --resume, and --resume on a finished run is a no-op
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(bench_dir),
-            "--method",
-            "kd",
-            "--arch",
-            "S-S",
-            "--out",
-            str(out),
-            "--profile",
-            "fast",
-            "--config",
-            str(tiny_cfg),
-        ],
-    )
+    res = invoke_run(bench_dir, "kd", out, ok=False, config=tiny_cfg, epochs=None, quiet=False)
     assert res.exit_code == 2 and "--resume" in res.output
-    _run_cli(
-        "run",
-        "--benchmark",
-        str(bench_dir),
-        "--method",
-        "kd",
-        "--arch",
-        "S-S",
-        "--profile",
-        "fast",
-        "--epochs",
-        "2",
-        "--config",
-        str(tiny_cfg),
-        "--device",
-        "cpu",
-        "--cost-every",
-        "1",
-        "--quiet",
-        "--out",
-        str(out),
-        "--resume",
-    )
+    invoke_run(bench_dir, "kd", out, "--cost-every", "1", "--resume", config=tiny_cfg, epochs=2)
     assert json.loads((out / "result.json").read_text()) == record
 
 
@@ -273,27 +187,7 @@ def _method_cases() -> list[str]:
 def test_every_method_runs_from_the_cli(method, bench_dir, tiny_cfg, tmp_path):
     out = tmp_path / "run"
     extra = ["--dynm-epochs", "0"] if method == "sembridge" else []
-    _run_cli(
-        "run",
-        "--benchmark",
-        str(bench_dir),
-        "--method",
-        method,
-        "--arch",
-        "S-S",
-        "--profile",
-        "fast",
-        "--epochs",
-        "1",
-        "--config",
-        str(tiny_cfg),
-        "--device",
-        "cpu",
-        "--quiet",
-        "--out",
-        str(out),
-        *extra,
-    )
+    invoke_run(bench_dir, method, out, *extra, config=tiny_cfg)
     record = json.loads((out / "result.json").read_text())
     assert record["method"] == method and 0.0 <= record["metrics"]["test_oa_best_val"] <= 1.0
     rows = _metrics(out)

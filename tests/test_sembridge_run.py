@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from tiny_run import invoke_run
 
-from ackd_bench.cli import cli
 from ackd_bench.io import sha256_file
 from ackd_bench.methods.sembridge.matching import PAIRING_COLUMNS
 
@@ -52,32 +51,7 @@ def tiny_cfg(tmp_path_factory) -> Path:
 
 
 def _run(bench: Path, cfg: Path, out: Path, method: str, pair: str, epochs: int, *extra: str) -> dict:
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(bench),
-            "--method",
-            method,
-            "--arch",
-            pair,
-            "--profile",
-            "fast",
-            "--epochs",
-            str(epochs),
-            "--config",
-            str(cfg),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--out",
-            str(out),
-            *extra,
-        ],
-        catch_exceptions=False,
-    )
-    assert res.exit_code == 0, res.output
+    invoke_run(bench, method, out, *extra, config=cfg, arch=pair, epochs=epochs)
     return json.loads((out / "result.json").read_text())
 
 
@@ -215,26 +189,7 @@ def test_bad_combination_fails_before_training_or_writing(default_bench, tmp_pat
     bad.write_text("sembridge: {coral_scale: huge}\n")
     extra = [str(bad) if a == "BAD" else a for a in extra]
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(default_bench),
-            "--method",
-            method,
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--out",
-            str(out),
-            *extra,
-        ],
-    )
+    res = invoke_run(default_bench, method, out, *extra, ok=False, epochs=None)
     assert res.exit_code == 2, res.output
     assert problem in res.output and len(res.output.strip().splitlines()) == 1
     assert not out.exists() and not (cache / "teachers").exists()  # no teacher trained, nothing written

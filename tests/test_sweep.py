@@ -410,3 +410,20 @@ def test_slurm_path_with_submitit_local_executor(tmp_path, bench):
     status = status_of(tmp_path / "runs")
     assert status["executor"] == "slurm" and status["counts"]["done"] == 1
     assert list((tmp_path / "runs" / ".submitit").glob("*_result.pkl"))
+
+
+@pytest.mark.slow
+def test_sweep_submits_and_replaces_only_when_asked(tmp_path, bench):
+    grid = tiny_grid(tmp_path, [str(bench)], [0])
+    proc = ackd("sweep", str(grid), "--submit", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "submit accepted" in proc.stdout
+    stored = list((tmp_path / "leaderboard" / "submissions").rglob("result.json"))
+    assert len(stored) == 1
+    # the same cell run again into another folder: its record has the key of the stored one
+    proc = ackd("sweep", str(grid), "--submit", "--out", "again", cwd=tmp_path)
+    assert proc.returncode == 1 and "REFUSED" in proc.stderr
+    proc = ackd("sweep", str(grid), "--submit", "--replace", "--out", "again", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "submit accepted" in proc.stdout
+    assert list((tmp_path / "leaderboard" / "submissions").rglob("result.json")) == stored

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from tiny_run import invoke_run
 
 from ackd_bench.cli import cli
 from ackd_bench.data.benchmark import Benchmark
@@ -136,33 +137,7 @@ def test_build_refuses_bad_fractions(bad, tmp_path):
 
 def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     out = tmp_path / "run"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(frac_bench),
-            "--method",
-            "kd",
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--epochs",
-            "1",
-            "--config",
-            str(tiny_cfg),
-            "--device",
-            "cpu",
-            "--train-fraction",
-            "0.5",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-        catch_exceptions=False,
-    )
-    assert res.exit_code == 0, res.output
+    invoke_run(frac_bench, "kd", out, "--train-fraction", "0.5", config=tiny_cfg)
     result = json.loads((out / "result.json").read_text())
     assert result["train_fraction"] == 0.5 and result["config"]["train_fraction"] == 0.5
     assert result["training"]["student"]["train_images"] == 16  # the budget counts the fraction's images
@@ -172,84 +147,31 @@ def test_run_uses_the_fraction_and_records_it(frac_bench, tiny_cfg, tmp_path):
     assert set(paired["student_id"]) == subset  # the student trained on the subset only
     # a fraction the benchmark did not build: one line, exit 2, nothing written
     bad = tmp_path / "bad"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--benchmark",
-            str(frac_bench),
-            "--method",
-            "kd",
-            "--arch",
-            "S-S",
-            "--profile",
-            "fast",
-            "--epochs",
-            "1",
-            "--config",
-            str(tiny_cfg),
-            "--device",
-            "cpu",
-            "--train-fraction",
-            "0.25",
-            "--out",
-            str(bad),
-        ],
-    )
+    res = invoke_run(frac_bench, "kd", bad, "--train-fraction", "0.25", ok=False, config=tiny_cfg, quiet=False)
     assert res.exit_code == 2 and res.output.count("\n") == 1
     assert "train fraction 0.25 was not built" in res.output and "0.1, 0.5, 1" in res.output
     assert not bad.exists()
+
+
+def _write_grid(path: Path, bench: Path, train_fractions: list[float]) -> None:
+    """A one-cell kd grid over `bench` with the `train_fractions` axis."""
+    grid = {"benchmarks": [str(bench)], "methods": ["kd"], "pairings": ["random"], "pairs": ["S-S"], "seeds": [0]}
+    path.write_text(yaml.safe_dump({**grid, "train_fractions": train_fractions, "out": "runs"}))
 
 
 def test_sweep_grid_axis(frac_bench, tmp_path):
     from ackd_bench.sweep.grid import expand, load_grid
 
     grid = tmp_path / "grid.yaml"
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0.1, 1],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0.1, 1])
     cells = expand(load_grid(grid))
     assert [c.rel_dir.split("/")[-1] for c in cells] == ["seed0-frac0.1", "seed0"]
     assert "--train-fraction" in cells[0].command() and "0.1" in cells[0].command()
     assert "--train-fraction" not in cells[1].command()
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0.25],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0.25])
     with pytest.raises(ConfigError, match="no train fraction 0.25"):
         expand(load_grid(grid))
-    grid.write_text(
-        yaml.safe_dump(
-            {
-                "benchmarks": [str(frac_bench)],
-                "methods": ["kd"],
-                "pairings": ["random"],
-                "pairs": ["S-S"],
-                "seeds": [0],
-                "train_fractions": [0, 1],
-                "out": "runs",
-            }
-        )
-    )
+    _write_grid(grid, frac_bench, [0, 1])
     with pytest.raises(ConfigError, match=r"\(0, 1\]"):
         load_grid(grid)
 

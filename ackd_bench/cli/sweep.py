@@ -21,6 +21,11 @@ import click
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Concurrent runs for --executor local."
 )
 @click.option("--submit", "do_submit", is_flag=True, help="Send every finished run through `ackd-bench submit`.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="With --submit: replace an earlier submission of the same run (`ackd-bench submit --replace`).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the cells and their commands; run nothing, write nothing.")
 @click.option(
     "--out",
@@ -28,7 +33,9 @@ import click
     default=None,
     help="Output root (overrides the grid's `out`).",
 )
-def sweep_cmd(grid_file: Path, executor: str, workers: int, do_submit: bool, dry_run: bool, out: Path | None) -> None:
+def sweep_cmd(
+    grid_file: Path, executor: str, workers: int, do_submit: bool, replace: bool, dry_run: bool, out: Path | None
+) -> None:
     """Expand GRID.yaml into cells and run the unfinished ones (finished cells are skipped)."""
     from ackd_bench.sweep import Sweep, check_names, expand, left_out, load_grid, out_root
     from ackd_bench.sweep.runner import describe, run, submit_finished, summary
@@ -45,7 +52,7 @@ def sweep_cmd(grid_file: Path, executor: str, workers: int, do_submit: bool, dry
         return
     run(sweep, workers=workers, echo=click.echo)
     if do_submit:
-        submit_finished(sweep, echo=click.echo)
+        submit_finished(sweep, echo=click.echo, replace=replace)
     lines, ok = summary(sweep)
     for line in lines:
         click.echo(line, err=not ok and line.startswith(("FAILED", "BUSY", "REFUSED")))

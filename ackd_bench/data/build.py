@@ -509,6 +509,12 @@ class _PoolWriter:
         self._dirs: set[Path] = set()
 
     def run(self) -> None:
+        """Read every sample of the pool once (in the source's order): packed arrays per split, per-band means,
+        and each sample's file (written when derived, checksummed in place otherwise).
+
+        Raises:
+            DataError: a sample's shape, dtype or bands differ from the others, or a student image is not RGB uint8.
+        """
         sizes = {sp: sum(1 for sid in self.order if self.split_of[sid] == sp) for sp in SPLITS}
         slot: list[int] = []  # position of each ordered sample inside its split's array
         for sid in self.order:
@@ -569,6 +575,7 @@ class _PoolWriter:
             f.write(data)
 
     def rows(self, label: dict[str, int]) -> tuple[list[dict], list[Any]]:
+        """The manifest rows (in pool order) and each row's footprint geometry; call after `run`."""
         rows, geoms = [], []
         for sid in self.order:
             s, cls = self.items[sid]
@@ -596,6 +603,7 @@ class _PoolWriter:
 
     @property
     def arrays_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of every sample of the pool."""
         return next(iter(self.arrays.values())).shape[1:]
 
 

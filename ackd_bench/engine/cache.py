@@ -1,4 +1,4 @@
-"""Where reusable artifacts (teacher checkpoints, teacher outputs, matchers) are cached."""
+"""Where reusable artifacts (teacher checkpoints, teacher outputs, a method's models) are cached."""
 
 from __future__ import annotations
 

@@ -40,6 +40,11 @@ class RunEmbeddings:
 
 
 def load_run_config(run_dir: str | Path) -> dict:
+    """The resolved config a run saved (RUN_DIR/config.yaml).
+
+    Raises:
+        DataError: `run_dir` is not a run folder, or its config.yaml is not a mapping.
+    """
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise DataError("not a run folder (config.yaml missing)", run_dir)
@@ -50,7 +55,7 @@ def load_run_config(run_dir: str | Path) -> dict:
 
 
 def final_pairing(run_dir: str | Path) -> pd.DataFrame | None:
-    """The last SemBridge round table, else the last per-epoch table, else None."""
+    """The last method-provided round table (round_NNN), else the last per-epoch table, else None."""
     folder = Path(run_dir) / "pairings"
     for pattern in ("round_*.parquet", "epoch_*.parquet"):
         tables = sorted(folder.glob(pattern))

@@ -106,6 +106,7 @@ class MetricsLog:
             self.rows = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
     def truncate(self, num_epochs: int) -> None:
+        """Keep the lines of epochs < `num_epochs` (a resume drops the lines after its checkpoint)."""
         self.rows = [r for r in self.rows if r["epoch"] < num_epochs]
         self._write()
 

@@ -1,6 +1,6 @@
 """Pairing for unpaired training: which teacher train image each student train image is distilled from.
 
-Protocols owned here (every method may use them; SemBridge with --no-ssm too):
+Protocols owned here (every method may use them):
 * ``random``: a same-class teacher train image drawn uniformly, redrawn every epoch from (seed, epoch): over a
   run each student sees many partners (on average, a class-mean teacher).
 * ``random-fixed``: one such draw per run (the epoch-0 draw of ``random``), kept for every epoch: each
@@ -9,7 +9,7 @@ Protocols owned here (every method may use them; SemBridge with --no-ssm too):
   that tile is (in the default benchmark the tiles are outside the teacher pool: `Benchmark.load_sckd_teacher`
   holds them). The partner gallery is then those tiles, not teacher train; a student train image without an
   SCKD pair is a DataError. Fixed over epochs.
-``ssm``/``ssm-free`` and Dynamic Matching come from the method's hooks (SemBridge); the Pairer applies them.
+``ssm``/``ssm-free`` and Dynamic Matching come from a method's hooks; the Pairer applies them.
 
 A PairingTable is a DataFrame with columns student_id, teacher_id, epoch, protocol (+ optional extras).
 """
@@ -74,6 +74,7 @@ def random_pairing(
     class_names: list[str] | None = None,
     protocol: str = "random",
 ) -> pd.DataFrame:
+    """The `random` draw for `epoch` as a pairing table (same-class partners; `random_partners`)."""
     partners = random_partners(student_labels, teacher_labels, seed, epoch, class_names)
     return make_table(student_ids, [teacher_ids[j] for j in partners], epoch, protocol)
 
@@ -92,6 +93,7 @@ def oracle_pairing(sckd_pairs: pd.DataFrame | None, student_ids: list[str], epoc
 
 
 def make_table(student_ids: list[str], teacher_ids: list[str], epoch: int, protocol: str, **extra: Any) -> pd.DataFrame:
+    """A PairingTable: row i pairs student_ids[i] with teacher_ids[i]; `extra` columns are added as given."""
     table = pd.DataFrame(
         {
             "student_id": pd.Series(student_ids, dtype=str),
@@ -124,6 +126,11 @@ def partner_index(table: pd.DataFrame, student_ids: list[str], teacher_ids: list
 
 
 def save_table(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a pairing table atomically as Parquet.
+
+    Raises:
+        ValueError: the table lacks one of the required COLUMNS (a bug in its producer).
+    """
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"pairing table lacks columns {missing}")
@@ -155,7 +162,7 @@ class Pairer:
 
     Partners are rows of a gallery (teacher train, or the SCKD tiles for `oracle`). Baseline protocols give
     a table per epoch, saved as epoch_NNN.parquet when it differs from the previous epoch's. A method-provided
-    table (SemBridge round 0 from `initial_pairing`, rounds 1.. from `rematch`) replaces the protocol from then
+    table (round 0 from `initial_pairing`, rounds 1.. from `rematch`) replaces the protocol from then
     on and is saved as round_NNN.parquet.
     """
 
@@ -187,6 +194,12 @@ class Pairer:
         self._last_saved: np.ndarray | None = None
 
     def set_method_table(self, table: pd.DataFrame, round_idx: int, save: bool = True) -> None:
+        """Use a method-provided table from now on (round `round_idx`); saves round_NNN.parquet unless `save` is
+        False (a resumed run whose round 0 is already on disk).
+
+        Raises:
+            ValueError: the table misses a student or names a partner outside the gallery.
+        """
         table = table.reset_index(drop=True)
         partner_index(table, self.student_ids, self.gallery_ids)  # validate now
         if "round" not in table.columns:
@@ -197,6 +210,7 @@ class Pairer:
             save_table(table, self.out_dir / f"round_{round_idx:03d}.parquet")
 
     def table_for_epoch(self, epoch: int) -> pd.DataFrame:
+        """The pairing in force at `epoch`: the method's current table, else the protocol's table for it."""
         if self.method_table is not None:
             return self.method_table
         if self.protocol in RANDOM_PROTOCOLS:

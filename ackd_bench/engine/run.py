@@ -49,6 +49,7 @@ from ackd_bench.io import atomic_path, atomic_write_json, atomic_write_text, rea
 from ackd_bench.methods import Distiller, TeacherOutput, build_method, method_type
 from ackd_bench.methods.context import PoolTensors, RunContext
 from ackd_bench.models import build_model, resolve_pair
+from ackd_bench.result_record import BenchmarkRef, Metrics, ResultRecord, Training
 from ackd_bench.result_schema import schema_violations
 from ackd_bench.runtime import distributed
 from ackd_bench.runtime.checkpoint import load_checkpoint, save_checkpoint
@@ -57,9 +58,11 @@ from ackd_bench.transport_costs import costs_from_embeddings
 
 # Keys that may differ between the saved config.yaml and a `--resume` invocation.
 RESUMABLE_CHANGES = ("epochs", "device", "checkpoint_every_s")
-# Phases every result.json records under timings.<phase>_s (docs/results-schema.md; 0 when a phase did not run).
-# The engine times teacher, teacher_cache, rematch and distill; a method's hooks add theirs via ctx.add_time.
-PHASES = ("teacher", "teacher_cache", "matcher", "gallery", "rematch", "distill")
+# The engine's phases, recorded in every result.json as timings.<phase>_s (0 when a phase did not run); a
+# method's hooks time theirs with ctx.add_time, and the record has them as well when they ran.
+ENGINE_PHASES = ("teacher", "teacher_cache", "rematch", "distill")
+# Keys of the timings dict that are not phases of result.json (transport: the optional cost computation).
+_NOT_PHASES = ("transport", "train_images", "train_seconds")
 # Accumulated over every invocation of a resumed run (stored in last.pt).
 _CARRIED_TIMINGS = ("distill", "rematch", "transport", "train_images", "train_seconds")
 
@@ -141,9 +144,10 @@ def run_experiment(
         run.setup()
         run.restore(resuming)
         run.train(on_epoch_end)
-        result = run.finish()
-    result["determinism"] = determinism
-    result["timings"]["total_s"] = time.perf_counter() - wall_start
+        record = run.finish()
+    record.determinism = determinism
+    record.timings["total_s"] = time.perf_counter() - wall_start
+    result = record.to_dict()
     check_record(result)
     if distributed.is_main():
         atomic_write_json(out / "result.json", result)
@@ -286,7 +290,7 @@ class StudentRun:
                 self.timings[key] = self.timings.get(key, 0.0) + ck["timings"].get(key, 0.0)
             _say(self.quiet, f"resuming {self.out} at epoch {self.start_epoch}")
         self.log.truncate(self.start_epoch)
-        rng_before = rng_state()  # a cached or a freshly trained matcher must leave the same RNG state behind
+        rng_before = rng_state()  # whatever the initial pairing trains or loads must leave the same RNG state behind
         table = self.method.initial_pairing(self.ctx)
         if table is not None:
             self.pairer.set_method_table(table, 0, save=self.start_epoch == 0)
@@ -453,7 +457,9 @@ class StudentRun:
             }
         return self._sckd
 
-    def finish(self) -> dict:
+    def finish(self) -> ResultRecord:
+        """Test the last and the best-val student, write predictions.parquet; the record (without determinism
+        and total_s, which the caller adds)."""
         return _finish(
             self.cfg,
             self.bench,
@@ -488,7 +494,7 @@ def _finish(
     device: torch.device,
     transport_cost,
     budget: dict,
-) -> dict:
+) -> ResultRecord:
     """Test at the last and best-val epochs, predictions.parquet, and the result record."""
     test = student["test"]
     labels = test.labels.cpu().numpy()
@@ -500,64 +506,65 @@ def _finish(
     best_pred = best_logits.argmax(1).numpy()
     if distributed.is_main():
         write_predictions(out / "predictions.parquet", test.sample_ids, labels, best_pred, best_logits.numpy())
-    metrics = {
-        "test_oa_best_val": overall_accuracy(best_pred, labels),
-        "test_oa_last": overall_accuracy(last_pred, labels),
-        "test_macro_f1_best_val": macro_f1(best_pred, labels),
-        "test_macro_f1_last": macro_f1(last_pred, labels),
-        "per_class_acc": per_class_accuracy(best_pred, labels, list(bench.classes)),
-        "best_val_epoch": int(best_ck["epoch"]),
-        "val_oa_best": float(best_ck["val_oa"]),
-        "teacher_test_oa": None if record.info["test_oa"] is None else float(record.info["test_oa"]),
-    }
-    if record.info.get("test_multilabel"):  # a multi-label teacher has no OA; its own metrics instead
-        metrics["teacher_test_multilabel"] = dict(record.info["test_multilabel"])
-    result = {
-        "schema_version": 1,
-        "ackd_bench_version": __version__,
-        "benchmark": {"name": bench.name, "version": bench.version, "manifests_sha256": bench.manifests_sha256},
-        "method": cfg["method"],
-        "pairing": cfg["pairing"],
-        "pair": cfg["pair"],
-        "teacher_arch": cfg["teacher"]["arch"],
-        "student_arch": cfg["student_arch"],
-        "seed": cfg["seed"],
-        "teacher_seed": teacher_seed(cfg),
-        "teacher_seed_policy": "follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
-        "band_set": list(cfg["bands"]),
-        "profile": cfg["profile"],
-        "epochs": cfg["epochs"],
-        "train_fraction": float(cfg.get("train_fraction") or 1.0),  # of the student train split
-        "metrics": metrics,
-        "timings": {
-            "teacher_s": timings.get("teacher", 0.0),
-            "teacher_cache_s": timings.get("teacher_cache", 0.0),
-            **{f"{phase}_s": timings.get(phase, 0.0) for phase in PHASES},
-            "total_s": 0.0,
-            "train_images_per_s": timings.get("train_images", 0.0) / max(timings.get("train_seconds", 0.0), 1e-9),
-        },
-        "environment": environment(device),
-        "config": cfg,
-        "files": {"predictions": "predictions.parquet", "metrics": "metrics.jsonl", "pairings": "pairings"},
+    metrics = Metrics(
+        test_oa_best_val=overall_accuracy(best_pred, labels),
+        test_oa_last=overall_accuracy(last_pred, labels),
+        test_macro_f1_best_val=macro_f1(best_pred, labels),
+        test_macro_f1_last=macro_f1(last_pred, labels),
+        per_class_acc=per_class_accuracy(best_pred, labels, list(bench.classes)),
+        best_val_epoch=int(best_ck["epoch"]),
+        val_oa_best=float(best_ck["val_oa"]),
+        teacher_test_oa=None if record.info["test_oa"] is None else float(record.info["test_oa"]),
+        # a multi-label teacher has no OA; its own metrics instead
+        teacher_test_multilabel=dict(record.info["test_multilabel"]) if record.info.get("test_multilabel") else None,
+    )
+    return ResultRecord(
+        ackd_bench_version=__version__,
+        benchmark=BenchmarkRef(name=bench.name, version=bench.version, manifests_sha256=bench.manifests_sha256),
+        method=cfg["method"],
+        pairing=cfg["pairing"],
+        pair=cfg["pair"],
+        teacher_arch=cfg["teacher"]["arch"],
+        student_arch=cfg["student_arch"],
+        seed=cfg["seed"],
+        teacher_seed=teacher_seed(cfg),
+        teacher_seed_policy="follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
+        band_set=list(cfg["bands"]),
+        profile=cfg["profile"],
+        epochs=cfg["epochs"],
+        train_fraction=float(cfg.get("train_fraction") or 1.0),
+        metrics=metrics,
+        timings=phase_timings(timings),
+        environment=environment(device),
+        config=cfg,
         # the recipe and how each budget became epochs (docs/running.md "Budgets and the training recipe")
-        "training": {
-            "student": {**recipe(cfg), **budget},
-            "teacher": {**recipe(cfg["teacher"]), **(record.info.get("budget") or {})},
-        },
+        training=Training(
+            student={**recipe(cfg), **budget},
+            teacher={**recipe(cfg["teacher"]), **(record.info.get("budget") or {})},
+        ),
+        transport=transport_cost,
+        fidelity=fidelity_record(cfg, method),  # deviations from the official ACKD code (docs/fidelity.md)
+        **method.record_extra(),
+    )
+
+
+def phase_timings(timings: dict[str, float]) -> dict[str, float]:
+    """result.json's timings: <phase>_s for the engine's phases (0 when one did not run) and for every phase a
+    method's hooks timed (ctx.add_time), total_s (set at the end) and the training throughput."""
+    method_phases = [k for k in timings if k not in ENGINE_PHASES and k not in _NOT_PHASES]
+    return {
+        **{f"{phase}_s": timings.get(phase, 0.0) for phase in (*ENGINE_PHASES, *method_phases)},
+        "total_s": 0.0,
+        "train_images_per_s": timings.get("train_images", 0.0) / max(timings.get("train_seconds", 0.0), 1e-9),
     }
-    if transport_cost is not None:
-        result["transport"] = transport_cost
-    result.update(method.record_extra() or {})
-    result["fidelity"] = fidelity_record(cfg, method)  # deviations from the official ACKD code (docs/fidelity.md)
-    return result
 
 
 def check_record(result: dict) -> None:
-    """The record must satisfy the result schema (result.schema.json, the one definition that `submit` and the
-    leaderboard check too): a violation here is a bug in the engine, never written as result.json."""
+    """The record must satisfy the result schema (generated from result_record.ResultRecord, which `submit` and
+    the leaderboard check too): a violation here is a bug in the engine, never written as result.json."""
     violations = schema_violations(result)
     if violations:
-        raise RuntimeError(f"the run's result record breaks result.schema.json: {'; '.join(violations[:5])}")
+        raise RuntimeError(f"the run's result record breaks the result schema: {'; '.join(violations[:5])}")
 
 
 def write_predictions(
@@ -580,6 +587,7 @@ def write_predictions(
 
 
 def environment(device: torch.device) -> dict:
+    """result.json's environment: versions, platform, the device (with the GPU's name) and the git commit."""
     name = str(device.type)
     if device.type == "cuda":
         name = f"cuda ({torch.cuda.get_device_name(device)})"
@@ -594,6 +602,7 @@ def environment(device: torch.device) -> dict:
 
 
 def git_sha() -> str | None:
+    """HEAD of the checkout the package runs from; None outside a git checkout or without git."""
     repo = Path(__file__).resolve().parents[2]
     try:
         res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)

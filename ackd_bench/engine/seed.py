@@ -29,6 +29,7 @@ def generator(*parts: object) -> torch.Generator:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's (seed mod 2^32) and torch's global RNGs (torch seeds every CUDA device too)."""
     random.seed(seed)
     np.random.seed(seed % (1 << 32))
     torch.manual_seed(seed)
@@ -117,6 +118,7 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore the RNG states `rng_state()` captured (CUDA's only where CUDA is available)."""
     random.setstate(_tuplify(state["python"]))
     n = state["numpy"]
     np.random.set_state(

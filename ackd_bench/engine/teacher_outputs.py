@@ -36,6 +36,8 @@ class CachedOutputs:
 
 
 def outputs_key(teacher_sha256: str, bench, bands: list[str], ms_norm: str, device: torch.device) -> str:
+    """Cache key of a teacher's outputs: the checkpoint, the benchmark's manifests, bands, MS normalisation and
+    the device's numerics (outputs computed under other numerics are not reused)."""
     return config_hash(
         {
             "teacher": teacher_sha256,

@@ -147,6 +147,8 @@ class Distiller(nn.Module):
     def compute_losses(
         self, s: BackboneOutput, t: TeacherOutput | None, labels: torch.Tensor
     ) -> dict[str, torch.Tensor]:
+        """The loss terms by name, each ALREADY weighted (`ce` and `kd` at least); their sum is the loss.
+        `t` is None only for a method with `uses_teacher = False`; teacher outputs arrive detached."""
         raise NotImplementedError
 
     def set_loss_weights(self, w_ce: float, w_kd: float) -> None:
@@ -163,6 +165,7 @@ class Distiller(nn.Module):
         return []
 
     def learnable_parameters(self) -> list[nn.Parameter]:
+        """What the optimiser trains: the student's parameters, then those of `extra_modules()`."""
         params = list(self.student.parameters())
         for module in self.extra_modules():
             params.extend(module.parameters())
@@ -180,10 +183,13 @@ class Distiller(nn.Module):
         return None
 
     def rematch_epochs(self, num_epochs: int) -> list[int]:
+        """The 0-based epochs at whose start the method re-pairs (`rematch`); none by default."""
         return []
 
     def rematch(self, ctx: RunContext, epoch: int, round_idx: int) -> pd.DataFrame | None:
+        """The pairing table of re-matching round `round_idx` (1, 2, ...), computed at the start of `epoch`."""
         return None
 
     def record_extra(self) -> dict:
+        """Extra top-level result.json keys; each must be a field of result_record.ResultRecord."""
         return {}

@@ -67,6 +67,8 @@ def card_for(cards: list[dict], name: str, version: object) -> dict:
 
 
 def protocol(pairing: str, card: dict) -> str:
+    """The leaderboard's protocol label: ACKD (unpaired), SCKD (`oracle`), or paired-unseen (`oracle` on a
+    build that is a benchmark's declared SCKD reference)."""
     if pairing != "oracle":
         return "ACKD"
     return "paired-unseen" if card.get("sckd_reference") else "SCKD"

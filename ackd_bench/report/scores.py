@@ -98,6 +98,7 @@ def normaliser(cells: pd.DataFrame, frozen: dict | None) -> dict:
 
 
 def read_normaliser(path: Path) -> dict | None:
+    """The frozen anchors (normaliser.json); None before the first leaderboard build."""
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 

@@ -25,6 +25,7 @@ HOW_TO_READ = (
 
 
 def pct(x: float | None, digits: int = 2) -> str:
+    """A fraction in percent points (no % sign); – for a missing value."""
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
 
 
@@ -33,6 +34,7 @@ def num(x: float | None, digits: int = 4) -> str:
 
 
 def pval(p: float | None) -> str:
+    """A p-value with 3 decimals, <0.001 below that; – for a missing value."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "–"
     return "<0.001" if p < 0.001 else f"{p:.3f}"
@@ -81,6 +83,7 @@ def oa_table(cells: pd.DataFrame) -> list[str]:
 
 
 def variant_table(cells: pd.DataFrame) -> list[str]:
+    """Markdown: each (method, pairing, configuration) with its variant name and how it differs from the profile."""
     rows = [
         [r.method, r.pairing, r.variant, f"`{r.config_hash}`", r.variant_diff, r.teacher_seed]
         for r in cells.drop_duplicates(["method", "pairing", "config_hash"]).itertuples()
@@ -91,6 +94,8 @@ def variant_table(cells: pd.DataFrame) -> list[str]:
 
 
 def asymmetry_table(asym: pd.DataFrame) -> list[str]:
+    """Markdown: the asymmetry penalty of each ACKD cell (OA points below the same method's `oracle` run on the
+    SCKD reference) with its 95% CI, paired or independent."""
     if asym.empty:
         return ["No ACKD cell has an `oracle` run of the same method on its SCKD reference benchmark yet."]
     rows = [
@@ -143,6 +148,7 @@ def vs_text(r: object) -> str:
 
 
 def paired_table(paired: pd.DataFrame) -> list[str]:
+    """Markdown: each cell against a `kd` or `student` cell over the seeds they share (paired differences)."""
     if paired.empty:
         return ["No cell shares seeds with a `kd` or `student` cell yet."]
     rows = [
@@ -182,10 +188,13 @@ def paired_table(paired: pd.DataFrame) -> list[str]:
 
 
 def pending_lines(norm: dict) -> list[str]:
+    """Markdown bullets: the tasks whose anchors are not frozen yet, with the reason."""
     return [f"- {p['benchmark']} / {p['pair']}: not normalised ({p['reason']})" for p in norm.get("pending", [])]
 
 
 def aggregate_table(agg: pd.DataFrame) -> list[str]:
+    """Markdown: per method and pairing, the IQM normalised score, the probabilities of beating `kd` and
+    `student`, and the mean rank, each with its interval, over the tasks covered."""
     if agg.empty:
         return ["No task has usable frozen anchors and a ranked cell yet."]
     rows = [

@@ -184,8 +184,9 @@ def run(sweep: Sweep, workers: int = 1, echo: Echo = print) -> None:
         run_local(todo, workers, on_done)
 
 
-def submit_finished(sweep: Sweep, echo: Echo = print) -> None:
-    """`ackd-bench submit RUN_DIR --benchmark B` for each finished cell not yet accepted with this result."""
+def submit_finished(sweep: Sweep, echo: Echo = print, replace: bool = False) -> None:
+    """`ackd-bench submit RUN_DIR --benchmark B [--replace]` for each finished cell not yet accepted with this
+    result."""
     for cell in sweep.cells:
         status = sweep.statuses[cell.rel_dir]
         if status.state not in ("done", "skipped"):
@@ -194,6 +195,7 @@ def submit_finished(sweep: Sweep, echo: Echo = print) -> None:
         if status.submit and status.submit.get("state") == "accepted" and status.submit.get("result_sha256") == digest:
             continue
         argv = [sys.executable, "-m", "ackd_bench", "submit", str(cell.run_dir), "--benchmark", str(cell.benchmark)]
+        argv += ["--replace"] if replace else []
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         output = f"$ {shlex.join(argv)}\n{proc.stdout}{proc.stderr}# exit code {proc.returncode}\n"
         atomic_write_text(cell.submit_log_path, output)
