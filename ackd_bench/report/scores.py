@@ -79,7 +79,11 @@ def normaliser(cells: pd.DataFrame, frozen: dict | None) -> dict:
         anchor = _task_anchor(refs, bench, pair, g["sckd_reference"].iloc[0] or bench)
         if anchor is None:
             pending.append(
-                {"benchmark": bench, "pair": pair, "reason": "no student cell or no kd/oracle SCKD reference cell"}
+                {
+                    "benchmark": bench,
+                    "pair": pair,
+                    "reason": "no default-variant `student` cell or no default-variant kd/oracle SCKD reference cell",
+                }
             )
         elif anchor.pop("n_min") < MIN_RANKED_SEEDS:
             pending.append({**anchor, "reason": f"an anchor cell has fewer than {MIN_RANKED_SEEDS} seeds"})
