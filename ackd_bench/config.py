@@ -153,13 +153,16 @@ LOSS_WEIGHTS_DEFAULT: dict[str, Any] = {
     "form": "official",
 }
 
+# Partner protocols (docs/ARCHITECTURE.md section 5): the one list the CLI, grids and the result schema use.
+PAIRINGS: tuple[str, ...] = ("random", "random-fixed", "oracle", "ssm", "ssm-free")
+
 CHOICES: dict[str, tuple[str, ...]] = {
     "device": ("auto", "cpu", "cuda"),
     "optimizer": ("adam", "adamw", "sgd"),
     "augment": ("none", "dihedral"),
     "teacher_mode": ("cached", "live"),
     "ms_norm": ("mean_std", "per_image_max"),
-    "pairing": ("random", "random-fixed", "oracle", "ssm", "ssm-free"),
+    "pairing": PAIRINGS,
     "warmups": ("scaled", "absolute", "official"),
 }
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from ackd_bench.config import PAIRINGS
 from ackd_bench.io import atomic_write_text
 
 SCHEMA_VERSION = 1
@@ -45,7 +46,7 @@ Fraction = Annotated[float, Schema(minimum=0, maximum=1)]
 NonNegative = Annotated[float, Schema(minimum=0)]
 Seed = Annotated[int, Schema(minimum=0, maximum=2**63 - 1)]
 Epoch = Annotated[int, Schema(minimum=0, maximum=1_000_000)]
-Pairing = Literal["random", "random-fixed", "oracle", "ssm", "ssm-free"]
+Pairing = Literal[PAIRINGS]  # type: ignore[valid-type]  # the values of config.PAIRINGS
 TransportMethod = Literal["exact", "sinkhorn"]
 
 # timings: <phase>_s (seconds) for every phase that ran; these are always there (docs/results-schema.md)

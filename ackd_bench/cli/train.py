@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
+from ackd_bench.config import CHOICES, PAIRINGS
+
 _PROFILE = click.Choice(["paper", "fast", "official"])
-_DEVICE = click.Choice(["auto", "cpu", "cuda"])
+_DEVICE = click.Choice(CHOICES["device"])
 
 
 def _val_text(info: dict) -> str:
@@ -106,7 +108,7 @@ def _teacher_seed(text: str | None) -> int | str | None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to write (RUN_DIR).")
 @click.option(
     "--pairing",
-    type=click.Choice(["random", "random-fixed", "oracle", "ssm", "ssm-free"]),
+    type=click.Choice(PAIRINGS),
     default=None,
     help="Partner protocol: random (redrawn each epoch), random-fixed (one draw per run), oracle (SCKD "
     "pairs), ssm/ssm-free (SemBridge's matcher). Default: ssm for +sembridge methods, else random; "

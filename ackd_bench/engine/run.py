@@ -460,17 +460,64 @@ class StudentRun:
     def finish(self) -> ResultRecord:
         """Test the last and the best-val student, write predictions.parquet; the record (without determinism
         and total_s, which the caller adds)."""
-        return _finish(
-            self.cfg,
-            self.bench,
-            self.method,
-            self.student,
-            self.record,
-            self.out,
-            self.timings,
-            self.device,
-            self.transport_cost,
-            self.budget,
+        return self._record(self._test_metrics())
+
+    def _test_metrics(self) -> Metrics:
+        """Test OA/F1 at the last and the best-val epoch; the best-val student's predictions.parquet."""
+        test, batch, device = self.student["test"], self.cfg["eval_batch_size"], self.device
+        labels = test.labels.cpu().numpy()
+        last_pred = predict_logits(self.method.student, test, batch, device).argmax(1).numpy()
+        distributed.barrier()  # rank 0 has written best.pt
+        best_ck = load_checkpoint(self.out / "checkpoints" / "best.pt", map_location=device)
+        self.method.student.load_state_dict(best_ck["student"])
+        best_logits = predict_logits(self.method.student, test, batch, device)
+        best_pred = best_logits.argmax(1).numpy()
+        if distributed.is_main():
+            write_predictions(self.out / "predictions.parquet", test.sample_ids, labels, best_pred, best_logits.numpy())
+        teacher = self.record.info
+        return Metrics(
+            test_oa_best_val=overall_accuracy(best_pred, labels),
+            test_oa_last=overall_accuracy(last_pred, labels),
+            test_macro_f1_best_val=macro_f1(best_pred, labels),
+            test_macro_f1_last=macro_f1(last_pred, labels),
+            per_class_acc=per_class_accuracy(best_pred, labels, list(self.bench.classes)),
+            best_val_epoch=int(best_ck["epoch"]),
+            val_oa_best=float(best_ck["val_oa"]),
+            teacher_test_oa=None if teacher["test_oa"] is None else float(teacher["test_oa"]),
+            # a multi-label teacher has no OA; its own metrics instead
+            teacher_test_multilabel=dict(teacher["test_multilabel"]) if teacher.get("test_multilabel") else None,
+        )
+
+    def _record(self, metrics: Metrics) -> ResultRecord:
+        """The run's result record around its test metrics."""
+        cfg, bench = self.cfg, self.bench
+        return ResultRecord(
+            ackd_bench_version=__version__,
+            benchmark=BenchmarkRef(name=bench.name, version=bench.version, manifests_sha256=bench.manifests_sha256),
+            method=cfg["method"],
+            pairing=cfg["pairing"],
+            pair=cfg["pair"],
+            teacher_arch=cfg["teacher"]["arch"],
+            student_arch=cfg["student_arch"],
+            seed=cfg["seed"],
+            teacher_seed=teacher_seed(cfg),
+            teacher_seed_policy="follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
+            band_set=list(cfg["bands"]),
+            profile=cfg["profile"],
+            epochs=cfg["epochs"],
+            train_fraction=float(cfg.get("train_fraction") or 1.0),
+            metrics=metrics,
+            timings=phase_timings(self.timings),
+            environment=environment(self.device),
+            config=cfg,
+            # the recipe and how each budget became epochs (docs/running.md "Budgets and the training recipe")
+            training=Training(
+                student={**recipe(cfg), **self.budget},
+                teacher={**recipe(cfg["teacher"]), **(self.record.info.get("budget") or {})},
+            ),
+            transport=self.transport_cost,
+            fidelity=fidelity_record(cfg, self.method),  # deviations from the official ACKD code (docs/fidelity.md)
+            **self.method.record_extra(),
         )
 
 
@@ -481,71 +528,6 @@ def _np(t: torch.Tensor) -> np.ndarray:
 def _oa(model: torch.nn.Module, pool: PoolTensors, cfg: dict, device: torch.device) -> float:
     logits = predict_logits(model, pool, cfg["eval_batch_size"], device)
     return overall_accuracy(logits.argmax(1).numpy(), pool.labels.cpu().numpy()) if len(logits) else 0.0
-
-
-def _finish(
-    cfg: dict,
-    bench,
-    method,
-    student: dict,
-    record,
-    out: Path,
-    timings: dict,
-    device: torch.device,
-    transport_cost,
-    budget: dict,
-) -> ResultRecord:
-    """Test at the last and best-val epochs, predictions.parquet, and the result record."""
-    test = student["test"]
-    labels = test.labels.cpu().numpy()
-    last_pred = predict_logits(method.student, test, cfg["eval_batch_size"], device).argmax(1).numpy()
-    distributed.barrier()  # rank 0 has written best.pt
-    best_ck = load_checkpoint(out / "checkpoints" / "best.pt", map_location=device)
-    method.student.load_state_dict(best_ck["student"])
-    best_logits = predict_logits(method.student, test, cfg["eval_batch_size"], device)
-    best_pred = best_logits.argmax(1).numpy()
-    if distributed.is_main():
-        write_predictions(out / "predictions.parquet", test.sample_ids, labels, best_pred, best_logits.numpy())
-    metrics = Metrics(
-        test_oa_best_val=overall_accuracy(best_pred, labels),
-        test_oa_last=overall_accuracy(last_pred, labels),
-        test_macro_f1_best_val=macro_f1(best_pred, labels),
-        test_macro_f1_last=macro_f1(last_pred, labels),
-        per_class_acc=per_class_accuracy(best_pred, labels, list(bench.classes)),
-        best_val_epoch=int(best_ck["epoch"]),
-        val_oa_best=float(best_ck["val_oa"]),
-        teacher_test_oa=None if record.info["test_oa"] is None else float(record.info["test_oa"]),
-        # a multi-label teacher has no OA; its own metrics instead
-        teacher_test_multilabel=dict(record.info["test_multilabel"]) if record.info.get("test_multilabel") else None,
-    )
-    return ResultRecord(
-        ackd_bench_version=__version__,
-        benchmark=BenchmarkRef(name=bench.name, version=bench.version, manifests_sha256=bench.manifests_sha256),
-        method=cfg["method"],
-        pairing=cfg["pairing"],
-        pair=cfg["pair"],
-        teacher_arch=cfg["teacher"]["arch"],
-        student_arch=cfg["student_arch"],
-        seed=cfg["seed"],
-        teacher_seed=teacher_seed(cfg),
-        teacher_seed_policy="follow" if cfg["teacher"]["seed"] == "follow" else "fixed",
-        band_set=list(cfg["bands"]),
-        profile=cfg["profile"],
-        epochs=cfg["epochs"],
-        train_fraction=float(cfg.get("train_fraction") or 1.0),
-        metrics=metrics,
-        timings=phase_timings(timings),
-        environment=environment(device),
-        config=cfg,
-        # the recipe and how each budget became epochs (docs/running.md "Budgets and the training recipe")
-        training=Training(
-            student={**recipe(cfg), **budget},
-            teacher={**recipe(cfg["teacher"]), **(record.info.get("budget") or {})},
-        ),
-        transport=transport_cost,
-        fidelity=fidelity_record(cfg, method),  # deviations from the official ACKD code (docs/fidelity.md)
-        **method.record_extra(),
-    )
 
 
 def phase_timings(timings: dict[str, float]) -> dict[str, float]:

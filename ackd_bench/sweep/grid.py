@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ackd_bench.config import PAIRINGS
 from ackd_bench.errors import ConfigError
 
 GRID_KEYS = ("benchmarks", "methods", "pairings", "pairs", "seeds", "train_fractions", "run_args", "out", "slurm")
@@ -31,7 +32,6 @@ RESERVED_RUN_ARGS = {
 # run_args that name a file: relative values are relative to the grid file, like every path in it.
 PATH_RUN_ARGS = {"config"}
 
-PAIRINGS = ("random", "random-fixed", "oracle", "ssm", "ssm-free")  # docs/ARCHITECTURE.md section 5
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
