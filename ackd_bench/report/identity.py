@@ -31,7 +31,7 @@ VARYING = (
     "device",
     "benchmark",
     "checkpoint_every_s",
-    "num_workers",
+    "num_workers",  # no longer a config key; records written before its removal still carry it
     "cost_every",
     "eval_batch_size",
     "profile",
