@@ -14,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ackd_bench.config import OFFICIAL_PROFILE
+from ackd_bench.data.bands import BAND_SETS
+
 # What the official code read from a EuroSAT-MS GeoTIFF (rasterio bands 1-7, 10, 11, 12): data/bands.py "paper10".
-PAPER10 = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B10", "B11", "B12"]
+PAPER10 = list(BAND_SETS["paper10"])
 
 # The official student base-method hyper-parameters (Distillers/cfg.py, the Distillers/*.py files, train.py).
 # CTKD never ran in the official code (spec §7.6 #11): no reference values.
@@ -28,17 +31,9 @@ OFFICIAL_METHOD_ARGS: dict[str, dict[str, Any]] = {
     "distilvpr": {"stop_grad": True},
 }
 
-OFFICIAL_MATCHER: dict[str, Any] = {  # configration/config_matcher.py, train_matcher.py, model/CLIP*.py
-    "arch": "resnet34",
-    "epochs": 100,
-    "batch_size": 64,
-    "lr": 1e-3,
-    "weight_decay": 1e-3,
-    "proj_dim": 256,
-    "dropout": 0.1,
-    "loss": "clip_soft",
-    "clip_temperature": 1.0,
-}
+# The official matcher (configration/config_matcher.py, train_matcher.py, model/CLIP*.py): the `official`
+# profile's values, stated once in config.OFFICIAL_PROFILE.
+OFFICIAL_MATCHER: dict[str, Any] = OFFICIAL_PROFILE["sembridge"]["matcher"]
 
 
 @dataclass(frozen=True)

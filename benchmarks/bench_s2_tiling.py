@@ -24,25 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ackd_bench.data.bands import SENTINEL2_BANDS  # noqa: E402
 from benchmarks.harness import interleaved_times, record  # noqa: E402
 
 GOAL = 500.0
 HEIGHT, WIDTH, PATCH = 1933, 1947, 64
-RES = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B10": 60,
-    "B11": 20,
-    "B12": 20,
-}
+RES = {b: band.resolution_m for b, band in SENTINEL2_BANDS.items()}  # every band at its native resolution
 
 
 def write_scene(folder: Path, driver: str = "GTiff") -> Path:

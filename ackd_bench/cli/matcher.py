@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ackd_bench.config import CHOICES
+
 
 @click.command("train-matcher")
 @click.option("--benchmark", required=True, type=click.Path(path_type=Path), help="Benchmark folder.")
@@ -23,7 +25,7 @@ import click
 )
 @click.option("--bands", default=None, help="Band set name or comma list (default: the card's teacher_bands).")
 @click.option("--ms-norm", type=click.Choice(["mean_std", "per_image_max"]), default=None)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", help="auto, cpu or cuda.")
+@click.option("--device", type=click.Choice(CHOICES["device"]), default="auto", help="auto, cpu or cuda.")
 def train_matcher_cmd(benchmark, arch, epochs, seed, batch_size, loss, bands, ms_norm, device):
     """Train the MS/pseudo-RGB matcher on the teacher TRAIN pool; print its cache entry and val loss."""
     from ackd_bench.config import DEFAULTS

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ackd_bench.config import CHOICES
+
 
 @click.command("cost")
 @click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Run folder.")
@@ -42,7 +44,7 @@ import click
     "--device",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=click.Choice(CHOICES["device"]),
     help="Device for re-embedding the pools.",
 )
 def cost_cmd(

@@ -24,23 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ackd_bench.data.bands import SENTINEL2_BANDS
 from ackd_bench.errors import DataError
 
-BAND_ID_ORDER: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B10",
-    "B11",
-    "B12",
-)  # band_id 0..12 of the product metadata when it has no Spectral_Information_List
+# band_id 0..12 of the product metadata when it has no Spectral_Information_List: B01..B08, B8A, B09..B12
+BAND_ID_ORDER: tuple[str, ...] = tuple(SENTINEL2_BANDS)
 METADATA_FILES = {"MTD_MSIL1C.xml": "L1C", "MTD_MSIL2A.xml": "L2A"}
 OFFSET_TAGS = {"L1C": "RADIO_ADD_OFFSET", "L2A": "BOA_ADD_OFFSET"}
 QUANTIFICATION_TAGS = {"L1C": "QUANTIFICATION_VALUE", "L2A": "BOA_QUANTIFICATION_VALUE"}

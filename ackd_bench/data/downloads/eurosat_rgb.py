@@ -1,6 +1,7 @@
 """EuroSAT-RGB: the same 27,000 tiles as EuroSAT-MS rendered to 8-bit RGB JPEG (Helber et al. 2019)."""
 
 from ackd_bench.data.downloads import DatasetEntry, register
+from ackd_bench.data.downloads.eurosat_ms import EUROSAT_CLASSES, EUROSAT_FACTS
 
 ENTRY = register(
     DatasetEntry(
@@ -15,23 +16,9 @@ ENTRY = register(
         checksum="md5:c8fa014336c82ac7804f0398fcb19387",
         size_bytes=94_300_000,
         extracted_bytes=110_000_000,
-        licence="MIT (EuroSAT); contains modified Copernicus Sentinel-2 data",
-        citation="Helber, Bischke, Dengel, Borth. EuroSAT: A Novel Dataset and Deep Learning Benchmark for Land Use and Land "
-        "Cover Classification. IEEE JSTARS 12(7):2217-2226, 2019. doi:10.1109/JSTARS.2019.2918242",
-        homepage="https://github.com/phelber/EuroSAT",
+        **EUROSAT_FACTS,
         layout="2750",
-        classes=(
-            "AnnualCrop",
-            "Forest",
-            "HerbaceousVegetation",
-            "Highway",
-            "Industrial",
-            "Pasture",
-            "PermanentCrop",
-            "Residential",
-            "River",
-            "SeaLake",
-        ),
+        classes=EUROSAT_CLASSES,
         source="imagefolder-rgb",
         contents="27,000 JPEGs, 10 classes, 64x64 px RGB (the same tiles as eurosat-ms: never pair it with eurosat-ms "
         "as an unpaired student)",

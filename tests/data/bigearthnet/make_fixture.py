@@ -20,23 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ackd_bench.data.bands import SENTINEL2_BANDS
+
 SIZE = 30  # pixels at 10 m (divisible by 6: 60 m bands are SIZE/6 px)
 EPSG = 32633
 X0, Y0 = 399960.0, 5300040.0  # upper-left corner of tile 33UUP
-BAND_RES = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B11": 20,
-    "B12": 20,
-}
+BAND_RES = {b: band.resolution_m for b, band in SENTINEL2_BANDS.items() if b != "B10"}  # BigEarthNet has no B10
 # 43-class name -> synthetic material used to draw it
 MATERIAL = {
     "Coniferous forest": "Forest",

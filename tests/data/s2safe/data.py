@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ackd_bench.data.bands import SENTINEL2_BANDS
+
 HERE = Path(__file__).resolve().parent
 SCENE = (
     Path(os.environ.get("ACKD_SHARED_DATA", HERE.parents[3] / "shared" / "data"))
@@ -32,21 +34,8 @@ SCENE = (
     / "Boadella_2020-01-13.tif"
 )
 SCENE_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")  # file order
-BAND_IDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
-NATIVE = {
-    "B01": 60,
-    "B02": 10,
-    "B03": 10,
-    "B04": 10,
-    "B05": 20,
-    "B06": 20,
-    "B07": 20,
-    "B08": 10,
-    "B8A": 20,
-    "B09": 60,
-    "B11": 20,
-    "B12": 20,
-}
+BAND_IDS = tuple(SENTINEL2_BANDS)  # band_id 0..12 of the product metadata
+NATIVE = {b: SENTINEL2_BANDS[b].resolution_m for b in SCENE_BANDS}  # native resolution (m) of each band
 L2A_RES = {
     10: ("B02", "B03", "B04", "B08"),
     20: ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12"),
