@@ -170,6 +170,16 @@ def test_bad_options_are_one_line_errors(tmp_path, args, problem):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize(
+    "args, problem",
+    [(["--methods", "kd,nope"], "unknown method 'nope'"), (["--pair", "Z-Z"], "unknown pair 'Z-Z'")],
+)
+def test_bad_names_fail_before_any_benchmark_is_built(tmp_path, args, problem):
+    proc = study("--out", str(tmp_path / "s"), *args)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and problem in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "s" / "work" / "benchmarks").exists()
+
+
 def test_family_levels_share_the_teacher_pool(tmp_path):
     from ackd_bench.data.benchmark import Benchmark
     from ackd_bench.study.family import build_family

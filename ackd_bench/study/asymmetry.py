@@ -28,8 +28,10 @@ def run_asymmetry(
     work = Path(work) if work is not None else out / "work"
     submissions = Path(submissions) if submissions is not None else out / "submissions"
     echo(f"study: {spec.images_per_class} images per class and pool, {len(spec.levels)} levels + SCKD reference")
-    benchmarks = family.build_family(spec, work / "benchmarks", workers=workers)
-    sweep = runner.make_sweep(runner.write_grids(spec, benchmarks, work))
+    folders = family.family_folders(spec, work / "benchmarks")
+    grids = runner.check_grids(runner.write_grids(spec, folders, work))  # bad names fail before any build
+    family.build_family(spec, work / "benchmarks", workers=workers)
+    sweep = runner.make_sweep(grids)
     runner.run_cells(sweep, workers, echo)
     runner.submit_cells(sweep, submissions, echo)
     runs = analysis.load_runs(spec, submissions, sweep.cells)

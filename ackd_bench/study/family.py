@@ -75,14 +75,23 @@ def _build(build, folder: Path, quiet: bool) -> None:
     build_dataset(build, folder, overwrite=True, quiet=quiet)
 
 
+def _plans(spec: StudySpec) -> list[tuple[str, float, str]]:
+    """(benchmark name, consistency, split rule) of every benchmark of the study, levels first."""
+    return [(name, c, "sources") for c, name in spec.level_names.items()] + [(SCKD_NAME, 1.0, "paired")]
+
+
+def family_folders(spec: StudySpec, root: str | Path) -> dict[str, Path]:
+    """name -> folder of every benchmark of the study under `root`, levels first (built or not)."""
+    return {name: Path(root) / name for name, _, _ in _plans(spec)}
+
+
 def build_family(spec: StudySpec, root: str | Path, quiet: bool = True, workers: int = 1) -> dict[str, Path]:
     """Build (or reuse) every benchmark of the study under `root` with up to `workers` processes; returns
     name -> folder, levels first."""
     from concurrent.futures import ProcessPoolExecutor
 
-    root = Path(root)
-    plans = [(name, c, "sources") for c, name in spec.level_names.items()] + [(SCKD_NAME, 1.0, "paired")]
-    out = {name: root / name for name, _, _ in plans}
+    plans = _plans(spec)
+    out = family_folders(spec, root)
     todo = [
         (b, out[b.name])
         for b in (_build_spec(spec, n, c, rule) for n, c, rule in plans)

@@ -55,16 +55,23 @@ def write_grids(spec: StudySpec, benchmarks: dict[str, Path], work: Path) -> lis
     return grids
 
 
-def make_sweep(grid_files: list[Path]):
-    """One Sweep over the cells of all grids, ordered so that concurrent workers start different benchmarks
-    (each benchmark's first cell trains its teacher; the others wait for it on the cache lock)."""
-    from ackd_bench.sweep import Sweep, check_names, expand, load_grid, out_root
+def check_grids(grid_files: list[Path]) -> list:
+    """The grids, read and their method, pairing and pair names checked (before any benchmark is built)."""
+    from ackd_bench.sweep import check_names, load_grid
 
     grids = [load_grid(path) for path in grid_files]
-    cells = []
     for grid in grids:
         check_names(grid)
-        cells += expand(grid)
+    return grids
+
+
+def make_sweep(grids: list):
+    """One Sweep over the cells of the checked grids (their benchmarks built), ordered so that concurrent
+    workers start different benchmarks (each benchmark's first cell trains its teacher; the others wait for
+    it on the cache lock)."""
+    from ackd_bench.sweep import Sweep, expand, out_root
+
+    cells = [cell for grid in grids for cell in expand(grid)]
     bench_order = {b: i for i, b in enumerate(dict.fromkeys(c.benchmark for c in cells))}
     cells.sort(key=lambda c: (c.seed, c.method, bench_order[c.benchmark]))
     return Sweep(grids[0], cells, out_root(grids[0]))
